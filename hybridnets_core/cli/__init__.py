@@ -1,0 +1,1 @@
+"""The `hybridnets` command line: one subcommand module each."""
