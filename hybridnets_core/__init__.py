@@ -1,8 +1,23 @@
-"""hybridnets_core: HybridNets network, pipeline, training and tools, free of ROS."""
+"""hybridnets_core: HybridNets network, pipeline, training and tools, free of ROS.
 
-from .config import ModelConfig
-from .model import HybridNets
-from .pipeline import Pipeline
-from .results import PerceptionResult
+The public names are imported lazily so that torch-free tools (synthetic data, ground
+projection) start fast, including in worker processes.
+"""
 
-__all__ = ["HybridNets", "ModelConfig", "PerceptionResult", "Pipeline"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "HybridNets": ".model",
+    "ModelConfig": ".config",
+    "PerceptionResult": ".results",
+    "Pipeline": ".pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'hybridnets_core' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name], __name__), name)

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HybridNetsError
-from . import bench, predict, weights
+from . import bench, predict, synth, weights
 
-COMMANDS = (predict, bench, weights)
+COMMANDS = (predict, bench, weights, synth)
 
 
 def build_parser() -> argparse.ArgumentParser:
