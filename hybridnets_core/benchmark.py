@@ -1,7 +1,8 @@
-"""Pipeline benchmark: per-stage latency statistics over repeated runs on one frame."""
+"""Pipeline benchmark: per-stage latency of one or more backends, interleaved on the same frame."""
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 from typing import Any
@@ -18,20 +19,42 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def benchmark_pipeline(
-    pipeline: Pipeline, image: np.ndarray, runs: int, warmup: int
+def benchmark_pipelines(
+    pipelines: dict[str, Pipeline], image: np.ndarray, runs: int, warmup: int
 ) -> dict[str, Any]:
-    """Run the pipeline `warmup + runs` times; median/p90 per stage in ms, FPS from the median."""
+    """Run every pipeline `warmup + runs` times, taking turns so load changes hit all alike.
+
+    The report is the first pipeline's (stages, FPS, ...) plus `backends` (each pipeline's)
+    and `ratios` against the first: forward and total speed-ups, and total/forward.
+    """
     for _ in range(warmup):
-        pipeline(image)
-    samples: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
-    detections = []
+        for pipeline in pipelines.values():
+            pipeline(image)
+    samples = {name: {stage: [] for stage in (*STAGES, "total")} for name in pipelines}
+    detections: dict[str, list[int]] = {name: [] for name in pipelines}
     for _ in range(runs):
-        result = pipeline(image)
-        for stage in STAGES:
-            samples[stage].append(result.timings[stage])
-        samples["total"].append(sum(result.timings[stage] for stage in STAGES))
-        detections.append(len(result))
+        for name, pipeline in pipelines.items():
+            result = pipeline(image)
+            for stage in STAGES:
+                samples[name][stage].append(result.timings[stage])
+            samples[name]["total"].append(sum(result.timings[stage] for stage in STAGES))
+            detections[name].append(len(result))
+    reports = {
+        name: _summary(pipeline, samples[name], detections[name], runs, warmup)
+        for name, pipeline in pipelines.items()
+    }
+    first = next(iter(reports.values()))
+    return {**first, "backends": reports, "ratios": _ratios(reports)}
+
+
+def _summary(
+    pipeline: Pipeline,
+    samples: dict[str, list[float]],
+    detections: list[int],
+    runs: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """Median/p90 per stage in ms and FPS from the median total, for one pipeline."""
     stats = {
         stage: {"median_ms": statistics.median(v), "p90_ms": percentile(v, 90)}
         for stage, v in samples.items()
@@ -46,6 +69,8 @@ def benchmark_pipeline(
         "runs": runs,
         "warmup": warmup,
         "backend": pipeline.backend_name,
+        "provider": getattr(pipeline.runtime, "provider", None),
+        "end_to_end": pipeline.end_to_end,
         "device": pipeline.device,
         "input_size": list(pipeline.input_size),
         "conf_threshold": pipeline.conf_threshold,
@@ -53,10 +78,40 @@ def benchmark_pipeline(
     }
 
 
-def machine_description() -> dict[str, Any]:
+def _ratios(reports: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Speed-ups against the first backend (>1: faster) and each one's total / forward."""
+    reference = next(iter(reports.values()))["stages"]
+
+    def median(report: dict[str, Any], stage: str) -> float:
+        return report["stages"][stage]["median_ms"]
+
     return {
+        "forward_speedup": {
+            name: reference["forward"]["median_ms"] / median(r, "forward")
+            for name, r in reports.items()
+        },
+        "total_speedup": {
+            name: reference["total"]["median_ms"] / median(r, "total")
+            for name, r in reports.items()
+        },
+        "total_over_forward": {
+            name: median(r, "total") / median(r, "forward") for name, r in reports.items()
+        },
+    }
+
+
+def machine_description() -> dict[str, Any]:
+    """CPU, thread counts, library versions and the load average while measuring."""
+    description = {
         "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
         "cpu_threads": torch.get_num_threads(),
+        "load_average_1m": os.getloadavg()[0],
         "python": platform.python_version(),
         "torch": torch.__version__,
     }
+    try:
+        import onnxruntime
+    except ImportError:
+        return description
+    return {**description, "onnxruntime": onnxruntime.__version__}

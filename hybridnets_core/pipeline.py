@@ -8,18 +8,28 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .anchors import generate_anchors
-from .checkpoint import load_model
+from .backends import create_runtime
 from .config import ModelConfig, check_input_size
 from .errors import ConfigError, InputError
 from .letterbox import Letterbox
 from .model import HybridNets
-from .postprocess import DetectionSettings, masks_to_image, segmentation_labels, select_detections
+from .postprocess import (
+    DetectionSettings,
+    class_maps,
+    masks_to_image,
+    segmentation_labels,
+    select_detections,
+)
 from .results import PerceptionResult
-from .runtime import Runtime, TorchRuntime
+from .runtime import EndToEndOutputs, EndToEndRuntime, NetworkOutputs, Runtime, TorchRuntime
+
+if TYPE_CHECKING:
+    from .runtime_onnx import OnnxOptions
 
 COLOR_ORDERS = ("bgr", "rgb")
 MASK_RESOLUTIONS = ("source", "network")
@@ -49,11 +59,15 @@ def validate_image(image: object) -> np.ndarray:
 
 
 class Pipeline:
-    """Letterbox + normalise, run a runtime, decode boxes/NMS and masks back to source pixels."""
+    """Letterbox + normalise, run a runtime, decode boxes/NMS and masks back to source pixels.
+
+    With an end-to-end runtime the graph already decodes and suppresses; the Pipeline then only
+    maps its boxes and masks back through the letterbox.
+    """
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Runtime | EndToEndRuntime,
         config: ModelConfig,
         conf_threshold: float = 0.25,
         iou_threshold: float = 0.3,
@@ -72,6 +86,12 @@ class Pipeline:
         self.mask_resolution = mask_resolution
         self.input_size = tuple(input_size or config.input_size)
         check_input_size(self.input_size, config.max_stride)
+        fixed = getattr(runtime, "fixed_input_size", None)
+        if fixed is not None and tuple(fixed) != self.input_size:
+            raise ConfigError(
+                f"this {runtime.name} model was exported for {fixed[1]}x{fixed[0]} (WxH), not "
+                f"{self.input_size[1]}x{self.input_size[0]}; export it again with --width/--height"
+            )
         self.anchors = generate_anchors(
             *self.input_size,
             strides=config.strides,
@@ -88,11 +108,13 @@ class Pipeline:
         weights: str | Path | None = None,
         device: str = "cpu",
         half: bool = False,
+        backend: str = "torch",
+        onnx_options: OnnxOptions | None = None,
         **options: object,
     ) -> Pipeline:
-        """Load a checkpoint (None: the built-in default model) into a torch runtime."""
-        model, config = load_model(weights)
-        return cls.from_model(model, config, device=device, half=half, **options)
+        """Load a checkpoint (None: the built-in model) or, for backend 'onnxruntime', a .onnx."""
+        runtime, config = create_runtime(backend, weights, device, half, onnx_options)
+        return cls(runtime, config, **options)  # type: ignore[arg-type]
 
     @classmethod
     def from_model(
@@ -167,23 +189,50 @@ class Pipeline:
             letterboxes.append(letterbox)
         return batch, letterboxes
 
+    @property
+    def end_to_end(self) -> bool:
+        """True when the runtime returns final detections (an end-to-end ONNX export)."""
+        return bool(getattr(self.runtime, "end_to_end", False))
+
+    def forward(self, batch: np.ndarray) -> NetworkOutputs | EndToEndOutputs:
+        """Run the runtime; an end-to-end one also gets the current thresholds."""
+        if self.end_to_end:
+            return self.runtime(batch, self.settings)  # type: ignore[call-arg]
+        return self.runtime(batch)  # type: ignore[call-arg]
+
+    def _network_results(
+        self, outputs: NetworkOutputs | EndToEndOutputs, index: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes (network pixels), scores, class ids and per-class label maps of one image."""
+        if isinstance(outputs, EndToEndOutputs):
+            rows = outputs.image_ids == index
+            labels = outputs.seg_labels[index]
+            if self.config.seg_mode == "multiclass":
+                labels = class_maps(labels, len(self.seg_names))
+            return (
+                outputs.boxes[rows],
+                outputs.scores[rows],
+                outputs.class_ids[rows],
+                labels.view(bool),
+            )
+        regression, classification, segmentation = outputs
+        boxes, scores, class_ids = select_detections(
+            regression[index], classification[index], self.anchors, self.input_size, self.settings
+        )
+        return (
+            boxes,
+            scores,
+            class_ids,
+            segmentation_labels(segmentation[index], self.config.seg_mode),
+        )
+
     def postprocess(
-        self,
-        outputs: tuple[np.ndarray, np.ndarray, np.ndarray],
-        letterboxes: list[Letterbox],
+        self, outputs: NetworkOutputs | EndToEndOutputs, letterboxes: list[Letterbox]
     ) -> list[PerceptionResult]:
         """Detections and masks per image, mapped from network to source pixels."""
-        regression, classification, segmentation = outputs
         results = []
         for index, letterbox in enumerate(letterboxes):
-            boxes, scores, class_ids = select_detections(
-                regression[index],
-                classification[index],
-                self.anchors,
-                self.input_size,
-                self.settings,
-            )
-            labels = segmentation_labels(segmentation[index], self.config.seg_mode)
+            boxes, scores, class_ids, labels = self._network_results(outputs, index)
             masks = masks_to_image(
                 labels, self.seg_names, letterbox, to_source=self.mask_resolution == "source"
             )
@@ -206,7 +255,7 @@ class Pipeline:
         start = time.perf_counter()
         batch, letterboxes = self.preprocess(images, color)
         preprocessed = time.perf_counter()
-        outputs = self.runtime(batch)
+        outputs = self.forward(batch)
         forwarded = time.perf_counter()
         results = self.postprocess(outputs, letterboxes)
         finished = time.perf_counter()

@@ -68,7 +68,12 @@ def segmentation_labels(logits: np.ndarray, seg_mode: str) -> np.ndarray:
         better = logits[channel] > best
         winner[better] = channel
         best = np.where(better, logits[channel], best)
-    return winner[None] == np.arange(1, len(logits), dtype=np.uint8)[:, None, None]
+    return class_maps(winner, len(logits) - 1)
+
+
+def class_maps(winner: np.ndarray, num_classes: int) -> np.ndarray:
+    """Boolean maps [C, H, W] from a class-index map [H, W] whose 0 is background."""
+    return winner[None] == np.arange(1, num_classes + 1, dtype=winner.dtype)[:, None, None]
 
 
 def masks_to_image(

@@ -2,24 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 
 from .errors import ConfigError
 from .model import HybridNets
+from .model.inference import optimise_for_inference
+
+if TYPE_CHECKING:
+    from .postprocess import DetectionSettings
 
 NetworkOutputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
+@dataclass
+class EndToEndOutputs:
+    """Final detections of a whole batch (network pixels) and segmentation labels.
+
+    Row i of boxes/scores/class_ids belongs to image `image_ids[i]`; rows are sorted by image,
+    then score. seg_labels is a class map [B, H, W] (multiclass, 0 = background) or 0/1 maps
+    [B, C, H, W] (binary, multilabel).
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    image_ids: np.ndarray
+    seg_labels: np.ndarray
+
+
 class Runtime(Protocol):
-    """Anything that maps a float32 [B, 3, H, W] batch to (regression, classification, seg)."""
+    """Anything that maps a float32 [B, 3, H, W] batch to (regression, classification, seg).
+
+    `fixed_input_size` is the only (H, W) it accepts, or None for any multiple of the stride.
+    """
 
     name: str
     device: str
+    end_to_end: bool
+    fixed_input_size: tuple[int, int] | None
 
     def __call__(self, batch: np.ndarray) -> NetworkOutputs: ...
+
+
+class EndToEndRuntime(Protocol):
+    """A runtime whose graph already decodes boxes, runs NMS and labels pixels."""
+
+    name: str
+    device: str
+    end_to_end: bool
+    fixed_input_size: tuple[int, int] | None
+
+    def __call__(self, batch: np.ndarray, settings: DetectionSettings) -> EndToEndOutputs: ...
 
 
 def resolve_device(device: str) -> torch.device:
@@ -38,9 +75,15 @@ def resolve_device(device: str) -> torch.device:
 
 
 class TorchRuntime:
-    """Eager PyTorch on CPU or CUDA; fp16 and channels_last on CUDA."""
+    """Eager PyTorch on CPU or CUDA: a BatchNorm-folded copy in channels_last; fp16 on CUDA.
+
+    channels_last lets oneDNN/cuDNN run convolutions without reordering every activation, and
+    folding removes separate BatchNorm and padding passes; together about 1.5x on a 2-core CPU.
+    """
 
     name = "torch"
+    end_to_end = False
+    fixed_input_size = None
 
     def __init__(self, model: HybridNets, device: str = "cpu", half: bool = False) -> None:
         self.torch_device = resolve_device(device)
@@ -50,10 +93,8 @@ class TorchRuntime:
                 "half precision needs a CUDA device; drop --half or use --device cuda"
             )
         self.dtype = torch.float16 if half else torch.float32
-        self.memory_format = (
-            torch.channels_last if self.torch_device.type == "cuda" else torch.contiguous_format
-        )
-        self.model = model.eval().to(
+        self.memory_format = torch.channels_last
+        self.model = optimise_for_inference(model).to(
             self.torch_device, self.dtype, memory_format=self.memory_format
         )
 

@@ -1,14 +1,18 @@
-"""`hybridnets bench`: median/p90 of preprocess, forward and postprocess, and FPS."""
+"""`hybridnets bench`: per-stage latency and FPS of one or more backends side by side."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ..benchmark import STAGES, benchmark_pipeline
+from ..backends import ONNX_SUFFIX
+from ..benchmark import STAGES, benchmark_pipelines
+from ..checkpoint import load_model
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..fileio import write_json
@@ -18,14 +22,44 @@ from ..pipeline import Pipeline
 from .options import size_wh
 
 SOURCE_SIZE = (720, 1280)
+BENCH_BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8")
+SYNTHETIC_CALIB_FRAMES = 16
+
+
+def backend_list(text: str) -> list[str]:
+    """Parse 'torch,onnxruntime[,onnxruntime-int8]'."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in BENCH_BACKENDS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of distinct backends from {BENCH_BACKENDS}, "
+            f"got {text!r}"
+        )
+    return names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="time the whole pipeline stage by stage")
+    parser = subparsers.add_parser(
+        "bench",
+        help="time the whole pipeline stage by stage, for one or more backends side by side",
+        description="Checkpoints are exported to ONNX in a temporary folder for the "
+        "onnxruntime backends; onnxruntime-int8 calibrates on --calib (default: synthetic "
+        "scenes). Backends take turns on the same frame.",
+    )
     weights = parser.add_mutually_exclusive_group()
-    weights.add_argument("-w", "--weights", help="checkpoint; default: the built-in model")
+    weights.add_argument(
+        "-w", "--weights", help="checkpoint, or an exported .onnx; default: the built-in model"
+    )
     weights.add_argument("--random", action="store_true", help="random-initialised network")
     parser.add_argument("-c", "--coef", type=int, default=3, help="coefficient for --random")
+    parser.add_argument(
+        "--backend",
+        type=backend_list,
+        default=["torch"],
+        help="comma-separated: torch, onnxruntime, onnxruntime-int8 (torch)",
+    )
+    parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
+    parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
     parser.add_argument("--size", type=size_wh, default=(384, 640), metavar="WxH")
     parser.add_argument("--image", type=Path, help="frame to use (default: 1280x720 noise)")
     parser.add_argument("--runs", type=int, default=20)
@@ -35,40 +69,108 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-det", type=int, default=100)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--half", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch and onnxruntime alike"
+    )
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.set_defaults(func=run)
 
 
-def build_pipeline(args: argparse.Namespace) -> Pipeline:
+def _network(args: argparse.Namespace) -> tuple[HybridNets, ModelConfig]:
+    if args.random:
+        config = ModelConfig(compound_coef=args.coef, input_size=args.size)
+        return HybridNets.from_config(config).eval(), config
+    return load_model(args.weights, input_size=args.size)
+
+
+def _calibration_folder(args: argparse.Namespace, scratch: Path) -> Path:
+    """--calib, or a few synthetic driving scenes written to the scratch folder."""
+    if args.calib is not None:
+        return args.calib
+    from ..synth import generate_dataset
+
+    generate_dataset(scratch / "calib", train=SYNTHETIC_CALIB_FRAMES, val=0, seed=0)
+    return scratch / "calib"
+
+
+def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeline]:
+    """One Pipeline per backend; ONNX files are exported into `scratch` first."""
+    from ..export.exporter import ExportOptions, export_model
+    from ..runtime_onnx import OnnxOptions
+
     options = {
         "conf_threshold": args.conf,
         "iou_threshold": args.iou,
         "max_detections": args.max_det,
         "input_size": args.size,
     }
-    if args.random:
-        config = ModelConfig(compound_coef=args.coef, input_size=args.size)
-        model = HybridNets.from_config(config)
-        return Pipeline.from_model(model, config, device=args.device, half=args.half, **options)
-    return Pipeline.from_weights(args.weights, device=args.device, half=args.half, **options)
+    device = {"device": args.device, "half": args.half}
+    onnx = {"onnx_options": OnnxOptions(threads=args.threads)}
+    if args.weights and Path(args.weights).suffix.lower() == ONNX_SUFFIX:
+        if args.backend != ["onnxruntime"]:
+            raise ConfigError("an .onnx file can only be benchmarked with --backend onnxruntime")
+        pipeline = Pipeline.from_weights(
+            args.weights, backend="onnxruntime", **device, **onnx, **options
+        )
+        return {"onnxruntime": pipeline}
+    model, config = _network(args)
+    pipelines = {}
+    for backend in args.backend:
+        if backend == "torch":
+            continue
+        int8 = backend == "onnxruntime-int8"
+        export = ExportOptions(
+            args.size,
+            end2end=args.end2end,
+            half=args.half and not int8,
+            int8=int8,
+            calib=_calibration_folder(args, scratch) if int8 else None,
+        )
+        path = export_model(model, config, scratch / f"{backend}.onnx", export).onnx_path
+        pipelines[backend] = Pipeline.from_weights(
+            path, backend="onnxruntime", **device, **onnx, **options
+        )
+    if "torch" in args.backend:
+        pipelines["torch"] = Pipeline.from_model(model, config, **device, **options)
+    return {name: pipelines[name] for name in args.backend}
+
+
+def print_report(report: dict) -> None:
+    """Stage table per backend, then the ratios when there are several."""
+    for name, backend in report["backends"].items():
+        provider = f" ({backend['provider']})" if backend["provider"] else ""
+        print(f"{name}{provider} on {backend['device']}:")
+        for stage in (*STAGES, "total"):
+            stats = backend["stages"][stage]
+            median, p90 = stats["median_ms"], stats["p90_ms"]
+            print(f"  {stage:12s} median {median:8.2f} ms   p90 {p90:8.2f} ms")
+        share = backend["pre_post_share_of_forward"]
+        print(f"  FPS {backend['fps']:.2f}   pre+post / forward {share:.1%}")
+    if len(report["backends"]) > 1:
+        reference = next(iter(report["backends"]))
+        for key, values in report["ratios"].items():
+            ratios = ", ".join(f"{name} {value:.2f}x" for name, value in values.items())
+            print(f"{key} (vs {reference}): {ratios}")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.warmup < 0:
         raise ConfigError("--runs must be at least 1 and --warmup at least 0")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.image:
         image = read_image(args.image)
     else:
         image = np.random.default_rng(0).integers(0, 256, (*SOURCE_SIZE, 3), dtype=np.uint8)
-    pipeline = build_pipeline(args)
-    report = benchmark_pipeline(pipeline, image, args.runs, args.warmup)
+    with tempfile.TemporaryDirectory(prefix="hybridnets_bench_") as scratch:
+        pipelines = build_pipelines(args, Path(scratch))
+    report = benchmark_pipelines(pipelines, image, args.runs, args.warmup)
     report["weights"] = "random" if args.random else str(args.weights or "default")
-    report["compound_coef"] = pipeline.config.compound_coef
+    report["compound_coef"] = next(iter(pipelines.values())).config.compound_coef
     report["source_size"] = list(image.shape[:2])
-    for stage in (*STAGES, "total"):
-        stats = report["stages"][stage]
-        print(f"{stage:12s} median {stats['median_ms']:8.2f} ms   p90 {stats['p90_ms']:8.2f} ms")
-    print(f"FPS {report['fps']:.2f}   pre+post / forward {report['pre_post_share_of_forward']:.1%}")
+    print_report(report)
     if args.json:
         write_json(args.json, report)
     else:

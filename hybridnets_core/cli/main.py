@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HybridNetsError
-from . import bench, predict, synth, weights
+from . import bench, export, predict, synth, weights
 
-COMMANDS = (predict, bench, weights, synth)
+COMMANDS = (predict, bench, weights, synth, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..backends import BACKENDS
 from ..pipeline import Pipeline
 
 
@@ -21,13 +22,20 @@ def size_wh(text: str) -> tuple[int, int]:
 def add_pipeline_options(parser: argparse.ArgumentParser, conf: float, iou: float) -> None:
     """--weights, thresholds, device and precision, as every inference command takes them."""
     parser.add_argument(
-        "-w", "--weights", default=None, help="checkpoint (.pth); default: the built-in model"
+        "-w",
+        "--weights",
+        default=None,
+        help="checkpoint (.pth), or an exported .onnx for --backend onnxruntime; "
+        "default: the built-in model",
+    )
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="torch", help="inference runtime (torch)"
     )
     parser.add_argument("--conf", type=float, default=conf, help=f"score threshold ({conf})")
     parser.add_argument("--iou", type=float, default=iou, help=f"NMS IoU threshold ({iou})")
     parser.add_argument("--max-det", type=int, default=100, help="detections kept per image")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
     parser.add_argument(
         "--input-size",
         type=size_wh,
@@ -41,6 +49,7 @@ def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
     """Build the Pipeline described by `add_pipeline_options` arguments."""
     return Pipeline.from_weights(
         args.weights,
+        backend=args.backend,
         device=args.device,
         half=args.half,
         conf_threshold=args.conf,

@@ -1,0 +1,51 @@
+"""Create a runtime by backend name: 'torch' for checkpoints, 'onnxruntime' for exported .onnx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .checkpoint import load_model
+from .config import ModelConfig
+from .errors import ConfigError
+from .runtime import EndToEndRuntime, Runtime, TorchRuntime
+
+if TYPE_CHECKING:
+    from .runtime_onnx import OnnxOptions
+
+BACKENDS = ("torch", "onnxruntime")
+ONNX_SUFFIX = ".onnx"
+
+
+def create_runtime(
+    backend: str,
+    weights: str | Path | None = None,
+    device: str = "cpu",
+    half: bool = False,
+    onnx_options: OnnxOptions | None = None,
+) -> tuple[Runtime | EndToEndRuntime, ModelConfig]:
+    """The runtime and network config for `weights` (None: the built-in model, torch only)."""
+    is_onnx = weights is not None and Path(weights).suffix.lower() == ONNX_SUFFIX
+    if backend == "torch":
+        if is_onnx:
+            raise ConfigError(f"{weights} is an ONNX file: use backend 'onnxruntime' for it")
+        if onnx_options is not None:
+            raise ConfigError("ONNX Runtime options (threads, TensorRT) need backend 'onnxruntime'")
+        model, config = load_model(weights)
+        return TorchRuntime(model, device=device, half=half), config
+    if backend == "onnxruntime":
+        if not is_onnx:
+            raise ConfigError(
+                f"backend 'onnxruntime' needs an .onnx file, got {weights or 'no weights'}; "
+                "write one with `hybridnets export -w WEIGHTS`"
+            )
+        try:
+            from .runtime_onnx import load_onnx_runtime
+        except ImportError as exc:
+            raise ConfigError(
+                f"backend 'onnxruntime' needs onnx and onnxruntime ({exc}); pip install "
+                "'hybridnets_ros[onnx]' (CPU) or 'hybridnets_ros[gpu]' (CUDA/TensorRT)"
+            ) from exc
+        runtime = load_onnx_runtime(weights, device=device, half=half, options=onnx_options)
+        return runtime, runtime.config
+    raise ConfigError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")

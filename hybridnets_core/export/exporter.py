@@ -1,0 +1,134 @@
+"""`hybridnets export`: checkpoint -> .onnx + anchors .npy, written atomically."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from ..anchors import generate_anchors
+from ..config import ModelConfig
+from ..errors import ConfigError
+from ..fileio import write_bytes_atomic
+from ..model import HybridNets
+from ..pipeline import Pipeline
+from .end2end import MIN_OPSET, append_postprocess
+from .half import to_half
+from .metadata import OnnxInfo, set_properties
+from .quantize import Preprocess, calibration_images, quantize_int8
+from .raw import export_raw
+
+DEFAULT_OPSET = 17
+MAX_OPSET = 20  # the highest opset torch's TorchScript-based exporter writes
+DEFAULT_CALIB_IMAGES = 32
+
+
+@dataclass
+class ExportOptions:
+    """What to export: input size (H, W), graph kind, precision, batch axis and opset."""
+
+    input_size: tuple[int, int]
+    end2end: bool = False
+    half: bool = False
+    dynamic_batch: bool = False
+    opset: int = DEFAULT_OPSET
+    int8: bool = False
+    calib: Path | None = None
+    calib_images: int = DEFAULT_CALIB_IMAGES
+
+    @property
+    def precision(self) -> str:
+        return "int8" if self.int8 else "fp16" if self.half else "fp32"
+
+    def validate(self) -> None:
+        """ConfigError for option combinations no export can satisfy."""
+        if not MIN_OPSET <= self.opset <= MAX_OPSET:
+            raise ConfigError(
+                f"opset {self.opset} is not supported; use {MIN_OPSET}..{MAX_OPSET} "
+                f"(default {DEFAULT_OPSET})"
+            )
+        if self.int8 and self.half:
+            raise ConfigError("--int8 and --half exclude each other; pick one precision")
+        if self.int8 and self.calib is None:
+            raise ConfigError("--int8 needs --calib DATASET_OR_IMAGES to calibrate on")
+        if self.calib is not None and not self.int8:
+            raise ConfigError("--calib is only used with --int8")
+
+
+@dataclass
+class ExportResult:
+    """The files written and what they hold."""
+
+    onnx_path: Path
+    anchors_path: Path
+    info: OnnxInfo
+
+
+def default_output(weights: str | Path | None, options: ExportOptions) -> Path:
+    """exports/<weights stem>_<W>x<H>[_end2end][_fp16|_int8].onnx"""
+    stem = Path(weights).stem if weights else "hybridnets"
+    height, width = options.input_size
+    parts = [stem, f"{width}x{height}"]
+    if options.end2end:
+        parts.append("end2end")
+    if options.precision != "fp32":
+        parts.append(options.precision)
+    return Path("exports") / f"{'_'.join(parts)}.onnx"
+
+
+def export_model(
+    model: HybridNets, config: ModelConfig, output: Path, options: ExportOptions
+) -> ExportResult:
+    """Export `model` at options.input_size; INT8 calibrates on images the Pipeline's way."""
+    options.validate()
+    if output.suffix.lower() != ".onnx":
+        raise ConfigError(f"output {output} must end in .onnx")
+    config = ModelConfig.from_dict({**config.to_dict(), "input_size": list(options.input_size)})
+    graph = export_raw(model, config.input_size, options.opset, options.dynamic_batch)
+    if options.int8:
+        images = calibration_images(options.calib, options.calib_images)
+        graph = quantize_int8(graph, images, _pipeline_preprocess(model, config))
+    if options.half:
+        graph = to_half(graph)
+    if options.end2end:
+        graph = append_postprocess(graph, config)
+    info = OnnxInfo(
+        config=config,
+        graph="end2end" if options.end2end else "raw",
+        precision=options.precision,
+        dynamic_batch=options.dynamic_batch,
+    )
+    set_properties(graph, info.to_properties())
+    graph.producer_name = "hybridnets_ros"
+    onnx.checker.check_model(graph, full_check=True)
+    write_bytes_atomic(output, graph.SerializeToString())
+    height, width = config.input_size
+    anchors_path = output.parent / f"anchor_{height}_{width}.npy"
+    write_bytes_atomic(anchors_path, _npy_bytes(_official_anchors(config)))
+    return ExportResult(output, anchors_path, info)
+
+
+def _pipeline_preprocess(model: HybridNets, config: ModelConfig) -> Preprocess:
+    """Letterbox + normalise BGR images into a batch exactly as inference will."""
+    pipeline = Pipeline.from_model(model, config)
+    return lambda images: pipeline.preprocess(images, "bgr")[0]
+
+
+def _official_anchors(config: ModelConfig) -> np.ndarray:
+    """Anchors [1, N, 4] (y1, x1, y2, x2) pixels, the layout the official export saves."""
+    anchors = generate_anchors(
+        *config.input_size,
+        strides=config.strides,
+        scales=config.anchor_scales,
+        ratios=config.anchor_ratios,
+    )
+    return anchors[None]
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

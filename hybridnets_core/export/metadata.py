@@ -1,0 +1,88 @@
+"""Metadata stored inside exported ONNX files, so a runtime needs no side files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import ModelConfig
+from ..errors import CheckpointError
+from ..letterbox import PAD_VALUE
+
+FORMAT = "hybridnets_ros.onnx/1"
+GRAPH_KINDS = ("raw", "end2end")
+PRECISIONS = ("fp32", "fp16", "int8")
+LETTERBOX = {
+    "color": "RGB",
+    "resize": "scale the long side to fit, keep aspect; cv2.INTER_AREA when shrinking",
+    "pad": "centred, constant value",
+    "pad_value": PAD_VALUE,
+    "normalise": "(pixel / 255 - mean) / std",
+    "boxes": "x1, y1, x2, y2 in network input pixels; subtract the padding, divide by the scale",
+}
+
+
+@dataclass(frozen=True)
+class OnnxInfo:
+    """What an exported file says about itself: network config, graph kind and precision."""
+
+    config: ModelConfig
+    graph: str
+    precision: str
+    dynamic_batch: bool
+
+    @property
+    def end_to_end(self) -> bool:
+        return self.graph == "end2end"
+
+    def to_properties(self) -> dict[str, str]:
+        """String key/value pairs for ModelProto.metadata_props."""
+        config = self.config
+        return {
+            "hybridnets.format": FORMAT,
+            "hybridnets.graph": self.graph,
+            "hybridnets.precision": self.precision,
+            "hybridnets.dynamic_batch": json.dumps(self.dynamic_batch),
+            "hybridnets.config": json.dumps(config.to_dict()),
+            "hybridnets.strides": json.dumps(config.strides),
+            "hybridnets.letterbox": json.dumps(LETTERBOX),
+            "class_names": json.dumps(config.obj_list),
+            "seg_list": json.dumps(config.seg_list),
+            "seg_mode": config.seg_mode,
+            "input_size_hw": json.dumps(list(config.input_size)),
+        }
+
+    @classmethod
+    def from_properties(cls, properties: dict[str, str], source: str) -> OnnxInfo:
+        """Parse metadata_props; CheckpointError when the file was not written by our exporter."""
+        if properties.get("hybridnets.format") != FORMAT:
+            raise CheckpointError(
+                f"{source} has no HybridNets metadata ({FORMAT}); export it with "
+                "`hybridnets export -w WEIGHTS`"
+            )
+        try:
+            info = cls(
+                config=ModelConfig.from_dict(json.loads(properties["hybridnets.config"])),
+                graph=properties["hybridnets.graph"],
+                precision=properties["hybridnets.precision"],
+                dynamic_batch=bool(json.loads(properties["hybridnets.dynamic_batch"])),
+            )
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(
+                f"{source}: damaged HybridNets metadata ({exc}); export the model again"
+            ) from exc
+        if info.graph not in GRAPH_KINDS or info.precision not in PRECISIONS:
+            raise CheckpointError(
+                f"{source}: unknown graph kind {info.graph!r} or precision {info.precision!r}; "
+                "export the model again with this version"
+            )
+        return info
+
+
+def set_properties(model: Any, properties: dict[str, str]) -> None:
+    """Replace an onnx.ModelProto's metadata_props with `properties`."""
+    del model.metadata_props[:]
+    for key, value in properties.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value

@@ -1,0 +1,210 @@
+"""ONNX Runtime backend: providers TensorRT -> CUDA -> CPU, fp16, I/O binding, thread settings.
+
+Loads files written by `hybridnets export`; the network config comes from the file's metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .config import ModelConfig
+from .errors import CheckpointError, ConfigError, InputError
+from .export.end2end import END2END_OUTPUTS, THRESHOLD_INPUTS
+from .export.metadata import OnnxInfo
+from .export.raw import INPUT_NAME
+from .postprocess import DetectionSettings
+from .runtime import EndToEndOutputs, NetworkOutputs
+from .weights import cache_dir
+
+LOGGER = logging.getLogger(__name__)
+TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
+QUIET = 3  # ORT's own log: errors only (fp16 graphs on CPU print harmless folding notes)
+
+
+@dataclass
+class OnnxOptions:
+    """Session settings: CPU threads and spinning, TensorRT on/off and its engine cache folder.
+
+    Spinning (idle threads busy-wait for the next run) is off by default: on a small CPU shared
+    with ROS callbacks or a torch model it steals the cores they need.
+    """
+
+    threads: int | None = None
+    spinning: bool = False
+    tensorrt: bool = True
+    trt_cache: Path | None = None
+
+
+def parse_device(device: str) -> tuple[str, int]:
+    """'cpu' -> ('cpu', 0); 'cuda' / 'cuda:N' -> ('cuda', N); anything else is a ConfigError."""
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return "cpu", 0
+    if kind == "cuda" and (not index or index.isdigit()):
+        return "cuda", int(index or 0)
+    raise ConfigError(f"unsupported device {device!r}: use 'cpu' or 'cuda[:N]'")
+
+
+def provider_chain(
+    device: str, half: bool, options: OnnxOptions, available: list[str]
+) -> list[tuple[str, dict[str, str]]]:
+    """Providers to try in order, with their options; ConfigError when the device can't be used."""
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        if half:
+            raise ConfigError(
+                "half precision needs a CUDA device; drop --half or use --device cuda"
+            )
+        return [(CPU, {})]
+    if CUDA not in available:
+        raise ConfigError(
+            f"device {device!r} requested but onnxruntime has no CUDA provider (it has "
+            f"{', '.join(available)}); pip install 'hybridnets_ros[gpu]' or use --device cpu"
+        )
+    chain: list[tuple[str, dict[str, str]]] = []
+    if options.tensorrt and TENSORRT in available:
+        cache = options.trt_cache or cache_dir() / "tensorrt"
+        cache.mkdir(parents=True, exist_ok=True)
+        chain.append(
+            (
+                TENSORRT,
+                {
+                    "device_id": str(index),
+                    "trt_fp16_enable": str(half),
+                    "trt_engine_cache_enable": "True",
+                    "trt_engine_cache_path": str(cache),
+                    "trt_timing_cache_enable": "True",
+                    "trt_timing_cache_path": str(cache),
+                },
+            )
+        )
+    chain.append((CUDA, {"device_id": str(index)}))
+    chain.append((CPU, {}))
+    return chain
+
+
+class OnnxSession:
+    """One InferenceSession plus I/O binding: inputs copied to the device once, outputs once."""
+
+    def __init__(self, path: Path, device: str, half: bool, options: OnnxOptions) -> None:
+        if not path.is_file():
+            raise CheckpointError(f"ONNX file {path} not found; write it with `hybridnets export`")
+        chain = provider_chain(device, half, options, ort.get_available_providers())
+        settings = ort.SessionOptions()
+        settings.log_severity_level = QUIET
+        settings.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        settings.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        settings.inter_op_num_threads = 1
+        settings.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if options.spinning else "0"
+        )
+        if options.threads is not None:
+            if options.threads < 1:
+                raise ConfigError(f"threads must be at least 1, got {options.threads}")
+            settings.intra_op_num_threads = options.threads
+        try:
+            self.session = ort.InferenceSession(
+                str(path),
+                settings,
+                providers=[name for name, _ in chain],
+                provider_options=[opts for _, opts in chain],
+            )
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise CheckpointError(
+                f"onnxruntime cannot load {path}: {str(exc).splitlines()[0]}; export it again"
+            ) from exc
+        self.provider = self.session.get_providers()[0]
+        self.info = OnnxInfo.from_properties(
+            self.session.get_modelmeta().custom_metadata_map, str(path)
+        )
+        if half and self.provider == CUDA and self.info.precision == "fp32":
+            LOGGER.warning(
+                "%s is fp32: the CUDA provider runs it in fp32; export with --half", path
+            )
+        self.output_device = "cpu" if self.provider == CPU else "cuda"
+        self.device_id = parse_device(device)[1]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        wanted = chain[0][0]
+        LOGGER.log(
+            logging.INFO if self.provider == wanted else logging.WARNING,
+            "onnxruntime runs %s (%s, %s) with %s%s",
+            path.name,
+            self.info.graph,
+            self.info.precision,
+            self.provider,
+            "" if self.provider == wanted else f" ({wanted} could not be used)",
+        )
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Bind host inputs and device outputs, run, and copy the outputs to host once."""
+        binding = self.session.io_binding()
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, np.ascontiguousarray(array))
+        for name in self.output_names:
+            binding.bind_output(name, self.output_device, self.device_id)
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
+
+
+class _OnnxBackend:
+    """What both ONNX runtimes share: the session, its config, fixed input size and batch."""
+
+    name = "onnxruntime"
+
+    def __init__(self, session: OnnxSession, device: str) -> None:
+        self.session = session
+        self.device = device
+        self.provider = session.provider
+        self.config: ModelConfig = session.info.config
+        self.fixed_input_size = tuple(self.config.input_size)
+
+    def _check_batch(self, batch: np.ndarray) -> np.ndarray:
+        if not self.session.info.dynamic_batch and len(batch) != 1:
+            raise InputError(
+                f"this ONNX model takes one image per run, got {len(batch)}; export it with "
+                "--dynamic-batch to run batches"
+            )
+        return batch.astype(np.float32, copy=False)
+
+
+class OnnxRuntime(_OnnxBackend):
+    """A raw export: returns (regression, classification, segmentation) like TorchRuntime."""
+
+    end_to_end = False
+
+    def __call__(self, batch: np.ndarray) -> NetworkOutputs:
+        outputs = self.session.run({INPUT_NAME: self._check_batch(batch)})
+        return tuple(outputs)  # type: ignore[return-value]
+
+
+class OnnxEndToEndRuntime(_OnnxBackend):
+    """An end-to-end export: detections and seg labels come out of the graph."""
+
+    end_to_end = True
+
+    def __call__(self, batch: np.ndarray, settings: DetectionSettings) -> EndToEndOutputs:
+        conf, iou, max_det = THRESHOLD_INPUTS
+        outputs = self.session.run(
+            {
+                INPUT_NAME: self._check_batch(batch),
+                conf: np.array([settings.conf_threshold], np.float32),
+                iou: np.array([settings.iou_threshold], np.float32),
+                max_det: np.array([settings.max_detections], np.int64),
+            }
+        )
+        named = dict(zip(self.session.output_names, outputs))
+        return EndToEndOutputs(*(named[name] for name in END2END_OUTPUTS))
+
+
+def load_onnx_runtime(
+    path: str | Path, device: str = "cpu", half: bool = False, options: OnnxOptions | None = None
+) -> OnnxRuntime | OnnxEndToEndRuntime:
+    """Open an exported .onnx file with the best available provider for `device`."""
+    session = OnnxSession(Path(path), device, half, options or OnnxOptions())
+    runtime = OnnxEndToEndRuntime if session.info.end_to_end else OnnxRuntime
+    return runtime(session, device)
