@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HybridNetsError
-from . import bench, export, predict, synth, weights
+from . import autoanchor, bench, export, predict, synth, train, val, weights
 
-COMMANDS = (predict, bench, weights, synth, export)
+COMMANDS = (predict, bench, weights, synth, train, val, autoanchor, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

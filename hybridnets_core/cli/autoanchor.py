@@ -1,0 +1,33 @@
+"""`hybridnets autoanchor`: fit anchor scales and ratios to a project's training boxes."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..training.autoanchor import tune_anchors
+from .dataset_options import add_project_options, project_from_args
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `autoanchor` subcommand."""
+    parser = subparsers.add_parser(
+        "autoanchor", help="fit anchors to the training boxes and print the YAML lines"
+    )
+    add_project_options(parser)
+    parser.add_argument("-c", "--compound_coef", type=int, default=3, help="0..8 (3)")
+    parser.add_argument("--seed", type=int, default=0, help="search seed (0)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the best possible recall before and after, and the YAML lines to paste."""
+    _, report = tune_anchors(
+        project_from_args(args),
+        args.compound_coef,
+        args.image_size,
+        args.skip_invalid,
+        args.max_images,
+        args.seed,
+    )
+    print(report)
+    return 0
