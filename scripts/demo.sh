@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up .venv and run the perception on the shipped dashcam frames; overlays land in demo_out/.
+# Set up .venv (with ROS 2 from PyPI wheels) and run the perception node on a camera stream made
+# of the shipped dashcam frames; it prints what it detects and saves overlays in demo_out/.
 #
 # Weights: the built-in default model when the package ships one, else the official
 # hybridnets.pth (downloaded once into ~/.cache/hybridnets). Offline and without either, it
@@ -9,6 +10,8 @@ set -Eeuo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$REPO/demo_out}"
 "$REPO/scripts/setup_venv.sh"
+"$REPO/scripts/setup_ros.sh" "$REPO/.venv"
+mkdir -p "$OUT"
 BIN="$REPO/.venv/bin"
 
 WEIGHTS=()
@@ -26,5 +29,5 @@ PY
         WEIGHTS=(--weights "$OUT/untrained.pth")
     fi
 fi
-"$BIN/hybridnets" predict "${WEIGHTS[@]}" --source "$REPO/test/data/dashcam" --output "$OUT"
-echo "[demo] overlays, JSON detections and masks are in $OUT"
+export FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA
+"$BIN/hybridnets_demo" "${WEIGHTS[@]}" --source "$REPO/test/data/dashcam" --out "$OUT"

@@ -5,4 +5,5 @@ set -Eeuo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 scripts/setup_venv.sh
+scripts/setup_ros.sh .venv
 .venv/bin/python -m pytest "$@"

@@ -1,0 +1,564 @@
+"""The ROS 2 node with real rclpy: a test camera, the node in-process and as its own process."""
+
+# ruff: noqa: E402  (ROS imports must follow the skip-or-fail check)
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from ros_fixtures import (
+    Listener,
+    compressed_frame,
+    diagnostic_values,
+    make_weights,
+    node_command,
+    raw_frame,
+    require_ros,
+    ros_environment,
+    stamp,
+    stamp_ns_of,
+    wait_until,
+)
+
+require_ros()
+
+import rclpy
+from rcl_interfaces.srv import SetParameters
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from hybridnets_core.errors import ConfigError
+from hybridnets_core.letterbox import Letterbox
+from hybridnets_ros import conversions, params
+from hybridnets_ros.node import HybridNetsNode
+from hybridnets_ros.stats import FrameStats
+
+REPO = Path(__file__).resolve().parent.parent
+ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
+CLASSES = {"car", "bus"}
+HEIGHT, PITCH, FOCAL = 1.5, 0.2, 400.0
+GRID = {"x_min": 0.0, "x_max": 20.0, "y_min": -5.0, "y_max": 5.0, "resolution": 0.1}
+NODE_PARAMS = {
+    "conf_threshold": 0.0,  # random weights: every anchor scores above 0, so N = max_detections
+    "max_detections": 20,
+    "camera.z": HEIGHT,
+    "camera.pitch": PITCH,
+    "camera.fx": FOCAL,
+    "camera.fy": FOCAL,
+    "camera.cx": 319.5,
+    "camera.cy": 239.5,
+    **{f"grid.{key}": value for key, value in GRID.items()},
+}
+
+
+class Ros:
+    """One rclpy context with a background executor; nodes added here are cleaned up."""
+
+    def __init__(self) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+        self._nodes: list[Any] = []
+
+    def add(self, node: Any) -> Any:
+        """Spin `node` in the background executor and destroy it at the end."""
+        self._nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def start_node(self, weights: Path, namespace: str = "/", **overrides: Any) -> HybridNetsNode:
+        """An in-process HybridNetsNode with the test parameters plus `overrides`."""
+        values = {"weights": str(weights), **NODE_PARAMS, **overrides}
+        node = HybridNetsNode(
+            context=self.context,
+            namespace=namespace,
+            parameter_overrides=[Parameter(k, value=v) for k, v in values.items()],
+        )
+        return self.add(node)
+
+    def listener(self, namespace: str = "/") -> Listener:
+        """A test camera and output recorder in `namespace`."""
+        listener = Listener(self.context, namespace)
+        self.add(listener.node)
+        return listener
+
+    def close(self) -> None:
+        """Stop the workers, the executor and the context."""
+        for node in self._nodes:
+            if isinstance(node, HybridNetsNode):
+                node.stop()
+        self.executor.shutdown()
+        for node in self._nodes:
+            node.destroy_node()
+        rclpy.shutdown(context=self.context)
+        self._thread.join(timeout=5.0)
+
+
+@pytest.fixture(scope="module")
+def ros(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ros]:
+    with ros_environment(tmp_path_factory.mktemp("ros_log")):
+        session = Ros()
+        yield session
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights") / "full_masks.pth")
+
+
+@pytest.fixture(scope="module")
+def node(ros: Ros, weights: Path) -> HybridNetsNode:
+    return ros.start_node(weights)
+
+
+@pytest.fixture(scope="module")
+def listener(ros: Ros, node: HybridNetsNode) -> Listener:
+    return ros.listener()
+
+
+_stamps = iter(range(1_000_000_000, 10**18, 1_000_000))
+
+
+def next_stamp() -> int:
+    """A fresh stamp (ns) so every frame's outputs can be told apart."""
+    return next(_stamps)
+
+
+def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[Any]:
+    """Set parameters through the node's parameter service, as `ros2 param set` does."""
+    client = listener.node.create_client(SetParameters, f"{node_name}/set_parameters")
+    try:
+        assert client.wait_for_service(timeout_sec=10.0)
+        request = SetParameters.Request(
+            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+        )
+        future = client.call_async(request)
+        assert wait_until(future.done, 10.0), "set_parameters timed out"
+        return list(future.result().results)
+    finally:
+        listener.node.destroy_client(client)
+
+
+def idle(node: HybridNetsNode) -> bool:
+    """Whether every frame received so far has been fully handled (all outputs published)."""
+    counts = node.stats.counts
+    done = counts["processed"] + counts["dropped"] + counts["rejected"] + counts["failed"]
+    return done == counts["received"]
+
+
+def check_detections(
+    msg: Any, frame: Any, width: int, height: int, count: int, classes: set[str] = CLASSES
+) -> None:
+    """Header copied, `count` boxes inside the image, class names and scores in range."""
+    assert msg.header == frame.header
+    assert len(msg.detections) == count
+    for det in msg.detections:
+        assert det.header == frame.header
+        box = det.bbox
+        assert box.size_x >= 0 and box.size_y >= 0
+        x, y = box.center.position.x, box.center.position.y
+        assert x - box.size_x / 2 >= -1e-3 and x + box.size_x / 2 <= width + 1e-3
+        assert y - box.size_y / 2 >= -1e-3 and y + box.size_y / 2 <= height + 1e-3
+        (hypothesis,) = det.results
+        assert hypothesis.hypothesis.class_id in classes
+        assert 0.0 <= hypothesis.hypothesis.score <= 1.0
+    assert len({det.id for det in msg.detections}) == count
+
+
+def check_mask(msg: Any, frame: Any, width: int, height: int) -> None:
+    """mono8 of this size with the frame's header; the test weights mark every pixel 255."""
+    assert msg.header == frame.header
+    assert (msg.encoding, msg.width, msg.height, msg.step) == ("mono8", width, height, width)
+    assert set(np.unique(np.frombuffer(msg.data, np.uint8))) == {255}
+
+
+@pytest.mark.parametrize("width,height,pad", [(640, 480, 0), (333, 197, 3)])
+def test_raw_frames_of_every_encoding(
+    listener: Listener, node: HybridNetsNode, width: int, height: int, pad: int
+) -> None:
+    for encoding in ENCODINGS:
+        frame = raw_frame(width, height, encoding, next_stamp(), pad=pad)
+        check_detections(listener.send(frame), frame, width, height, count=20)
+        for name in ("drivable_mask", "lane_mask"):
+            check_mask(listener.wait_for(name, stamp_ns_of(frame)), frame, width, height)
+
+
+NEAREST = HEIGHT / math.tan(PITCH + math.atan(240.5 / FOCAL))  # ground seen by row 479 of 480
+
+
+def check_grid(grid: Any, frame: Any, tolerance_cells: int = 1) -> None:
+    """Grid metadata as configured; with full drivable masks every visible cell is 0 and the
+    visible area starts where the lowest image row meets the ground."""
+    assert grid.header.stamp == frame.header.stamp and grid.header.frame_id == "base_link"
+    info = grid.info
+    assert (info.width, info.height) == (200, 100)
+    assert info.resolution == pytest.approx(GRID["resolution"])
+    assert (info.origin.position.x, info.origin.position.y) == (GRID["x_min"], GRID["y_min"])
+    assert info.origin.orientation.w == 1.0
+    cells = np.asarray(grid.data, dtype=np.int8).reshape(info.height, info.width)
+    assert set(np.unique(cells)) == {-1, 0}
+    xs = GRID["x_min"] + (np.arange(info.width) + 0.5) * info.resolution
+    ahead = cells[info.height // 2]  # y = 0
+    margin = tolerance_cells * info.resolution
+    assert (ahead[xs < NEAREST - margin] == -1).all()
+    assert (ahead[xs > NEAREST + margin] == 0).all()
+    assert cells[0, 5] == -1 and cells[-1, 5] == -1  # beside the car, out of view
+
+
+def test_grid_and_lane_points_follow_the_camera_geometry(
+    listener: Listener, node: HybridNetsNode
+) -> None:
+    frame = raw_frame(640, 480, "bgr8", next_stamp())
+    listener.send(frame)
+    check_grid(listener.wait_for("grid", stamp_ns_of(frame)), frame)
+
+    cloud = listener.wait_for("lane_points", stamp_ns_of(frame))
+    assert cloud.header.frame_id == "base_link" and [f.name for f in cloud.fields] == list("xyz")
+    points = np.frombuffer(cloud.data, np.float32).reshape(-1, 3)
+    assert points.shape[0] == cloud.width > 1000
+    assert (points[:, 2] == 0).all()
+    assert points[:, 0].min() == pytest.approx(NEAREST, abs=0.05)
+    assert points[:, 0].max() < GRID["x_max"] and points[:, 1].min() >= GRID["y_min"]
+
+
+def test_ground_mapping_is_rebuilt_only_when_calibration_changes(
+    listener: Listener, node: HybridNetsNode
+) -> None:
+    listener.send(raw_frame(640, 480, "rgb8", next_stamp()))
+    assert wait_until(lambda: idle(node), 10.0)
+    builds = node.ground_builds
+    frame = raw_frame(640, 480, "rgb8", next_stamp())
+    listener.send(frame)
+    before = np.asarray(listener.wait_for("grid", stamp_ns_of(frame)).data, np.int8)
+    assert node.ground_builds == builds
+
+    info_pub = listener.node.create_publisher(CameraInfo, "camera_info", 10)
+    wide = CameraInfo(width=640, height=480)
+    wide.k = [FOCAL / 2, 0.0, 319.5, 0.0, FOCAL / 2, 239.5, 0.0, 0.0, 1.0]
+    try:
+        assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
+        info_pub.publish(wide)
+        time.sleep(0.3)
+        frame = raw_frame(640, 480, "rgb8", next_stamp())
+        listener.send(frame)
+        after = np.asarray(listener.wait_for("grid", stamp_ns_of(frame)).data, np.int8)
+    finally:
+        listener.node.destroy_publisher(info_pub)
+    assert node.ground_builds == builds + 1
+    assert np.count_nonzero(after == 0) > np.count_nonzero(before == 0)  # wider view
+
+
+def test_malformed_frames_are_counted_and_skipped(listener: Listener, node: HybridNetsNode) -> None:
+    good = raw_frame(64, 48, "bgr8", next_stamp())
+    wrong_encoding = raw_frame(64, 48, "bgr8", next_stamp())
+    wrong_encoding.encoding = "32FC1"
+    empty = Image(encoding="rgb8")
+    short = raw_frame(64, 48, "rgb8", next_stamp())
+    short.data = bytes(short.data[:-10])
+    narrow_step = raw_frame(64, 48, "rgb8", next_stamp())
+    narrow_step.step = 10
+    bad = [wrong_encoding, empty, short, narrow_step]
+    rejected = node.stats.counts["rejected"]
+    for msg in bad:
+        stamp(msg, next_stamp())
+        listener.raw.publish(msg)
+        time.sleep(0.05)  # one at a time, so none is dropped in favour of the next
+    assert wait_until(lambda: node.stats.counts["rejected"] == rejected + len(bad), 10.0)
+    check_detections(listener.send(good), good, 64, 48, count=20)
+    assert "step" in node.stats.last_error or "bytes" in node.stats.last_error
+
+
+def test_debug_image_is_rendered_only_while_subscribed(
+    listener: Listener, node: HybridNetsNode
+) -> None:
+    rendered = node.debug_images
+    listener.send(raw_frame(320, 240, "rgb8", next_stamp()))
+    assert wait_until(lambda: idle(node), 10.0)
+    assert node.debug_images == rendered
+
+    overlays: list[Image] = []
+    subscription = listener.node.create_subscription(
+        Image, listener.debug_topic, overlays.append, 10
+    )
+    topic = node.resolve_topic_name("~/debug_image")
+    (publisher,) = (p for p in node.publishers if p.topic_name == topic)
+    assert wait_until(lambda: publisher.get_subscription_count() > 0, 10.0)
+    frame = raw_frame(320, 240, "rgb8", next_stamp())
+    listener.send(frame)
+    assert wait_until(lambda: overlays, 10.0)
+    overlay = overlays[-1]
+    assert overlay.header == frame.header
+    assert (overlay.encoding, overlay.width, overlay.height) == ("bgr8", 320, 240)
+    assert node.debug_images == rendered + 1
+
+    listener.node.destroy_subscription(subscription)
+    assert wait_until(lambda: publisher.get_subscription_count() == 0, 10.0)
+    listener.send(raw_frame(320, 240, "rgb8", next_stamp()))
+    assert wait_until(lambda: idle(node), 10.0)
+    assert node.debug_images == rendered + 1
+
+
+def test_frames_arriving_faster_than_processing_are_dropped(
+    listener: Listener, node: HybridNetsNode
+) -> None:
+    (result,) = set_parameters(listener, node.get_fully_qualified_name(), max_rate=2.0)
+    assert result.successful
+    before = dict(node.stats.counts)
+    frames = [raw_frame(160, 120, "bgr8", next_stamp()) for _ in range(20)]
+    try:
+        for frame in frames:  # 20 frames in ~0.2 s; at 2 Hz the model may take 2 of them
+            listener.raw.publish(frame)
+            time.sleep(0.01)
+        listener.wait_for("detections", stamp_ns_of(frames[-1]))  # the newest always survives
+        assert wait_until(lambda: idle(node), 10.0)
+    finally:
+        set_parameters(listener, node.get_fully_qualified_name(), max_rate=0.0)
+    delta = {key: node.stats.counts[key] - before[key] for key in before}
+    assert delta["received"] >= 10  # best effort: DDS itself may drop a few in-process
+    assert delta["processed"] + delta["dropped"] == delta["received"]
+    assert delta["processed"] <= 4 and delta["dropped"] >= delta["received"] - 4
+    total_dropped = node.stats.counts["dropped"]
+
+    def reported() -> bool:
+        for msg in reversed(listener.received("diagnostics")):
+            if msg.status[0].name == "/hybridnets_node: perception":
+                return int(diagnostic_values(msg)["frames_dropped"]) == total_dropped
+        return False
+
+    assert wait_until(reported, 5.0), "drops not reported in /diagnostics"
+
+
+def test_thresholds_change_at_run_time_and_invalid_values_are_refused(
+    listener: Listener, node: HybridNetsNode
+) -> None:
+    name = node.get_fully_qualified_name()
+    try:
+        assert set_parameters(listener, name, conf_threshold=1.0)[0].successful
+        frame = raw_frame(320, 240, "bgr8", next_stamp())
+        check_detections(listener.send(frame), frame, 320, 240, count=0)
+
+        results = set_parameters(listener, name, conf_threshold=0.0, max_detections=3)
+        assert all(r.successful for r in results)
+        frame = raw_frame(320, 240, "bgr8", next_stamp())
+        check_detections(listener.send(frame), frame, 320, 240, count=3)
+
+        refused = {
+            "conf_threshold": 1.5,  # outside the declared range
+            "grid.x_max": -1.0,  # behind grid.x_min: refused by the node's validation
+            "weights": "/elsewhere.pth",  # read-only
+            "qos.depth": 0,
+        }
+        for key, value in refused.items():
+            (result,) = set_parameters(listener, name, **{key: value})
+            assert not result.successful and result.reason, key
+        assert "grid" in set_parameters(listener, name, **{"grid.x_max": -1.0})[0].reason
+        assert node.get_parameter("grid.x_max").value == GRID["x_max"]
+    finally:
+        set_parameters(listener, name, conf_threshold=0.0, max_detections=20)
+
+
+def test_diagnostics_report_rates_latencies_and_backend(
+    listener: Listener, node: HybridNetsNode
+) -> None:
+    for _ in range(3):
+        listener.send(raw_frame(320, 240, "bgr8", next_stamp()))
+
+    def latest() -> Any:
+        for msg in reversed(listener.received("diagnostics")):
+            if msg.status[0].name == "/hybridnets_node: perception":
+                return msg
+        return None
+
+    msg = wait_until(latest, 5.0)
+    assert msg is not None
+    status = msg.status[0]
+    values = diagnostic_values(msg)
+    assert status.hardware_id == "torch:cpu"
+    assert (values["backend"], values["device"]) == ("torch", "cpu")
+    for key in ("input_rate_hz", "processed_rate_hz", "frames_dropped", "frames_rejected"):
+        assert float(values[key]) >= 0
+    for stage in ("decode", "preprocess", "forward", "postprocess", "publish", "total"):
+        median = float(values[f"latency_{stage}_median_ms"])
+        assert 0 <= median <= float(values[f"latency_{stage}_p95_ms"])
+    assert float(values["latency_forward_median_ms"]) < float(values["latency_total_p95_ms"])
+    assert "last_error" in values
+
+
+def test_compressed_frames_and_corrupt_bytes(ros: Ros, weights: Path) -> None:
+    options = {"input_mode": "compressed", "class_names": "auto, coach"}
+    node = ros.start_node(weights, "/compressed", mask_resolution="network", **options)
+    listener = ros.listener("/compressed")
+    for fmt in ("jpeg", "png"):
+        for width, height in ((640, 480), (250, 130)):
+            frame = compressed_frame(width, height, fmt, next_stamp())
+            detections = listener.send(frame)
+            check_detections(detections, frame, width, height, 20, classes={"auto", "coach"})
+            fit = Letterbox.fit((height, width), node.pipeline.input_size)
+            mask = listener.wait_for("lane_mask", stamp_ns_of(frame))
+            check_mask(mask, frame, fit.resized_size[1], fit.resized_size[0])
+            if width == 640:  # intrinsics are for 640x480, scaled to the network-size mask
+                check_grid(listener.wait_for("grid", stamp_ns_of(frame)), frame, 2)
+    corrupt = CompressedImage(format="jpeg", data=b"\xff\xd8\xff\xe0 not a jpeg")
+    stamp(corrupt, next_stamp())
+    listener.compressed.publish(corrupt)
+    assert wait_until(lambda: node.stats.counts["rejected"] == 1, 10.0)
+    assert "decode" in node.stats.last_error
+    frame = compressed_frame(64, 64, "png", next_stamp())
+    check_detections(listener.send(frame), frame, 64, 64, 20, classes={"auto", "coach"})
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_raw_decoding_keeps_pixels_and_colour_order(encoding: str) -> None:
+    frame = raw_frame(7, 5, encoding, next_stamp(), pad=2)
+    channels = conversions.RAW_ENCODINGS[encoding][0]
+    rows = np.frombuffer(frame.data, np.uint8).reshape(5, 7 * channels + 2)
+    pixels = rows[:, : 7 * channels].reshape(5, 7, channels)
+    image, color = conversions.image_to_array(frame)
+    assert image.shape == (5, 7, 3) and image.dtype == np.uint8
+    assert color == ("rgb" if encoding.startswith("rgb") else "bgr")
+    expected = np.repeat(pixels, 3, axis=2) if channels == 1 else pixels[:, :, :3]
+    assert np.array_equal(image, expected)
+
+
+def test_png_decoding_is_exact_and_masks_encode_as_0_255() -> None:
+    frame = compressed_frame(33, 17, "png", next_stamp())
+    expected = cv2.imdecode(np.frombuffer(frame.data, np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(conversions.compressed_to_array(frame), expected)
+    mask = np.zeros((4, 6), dtype=bool)
+    mask[1:3, 2:5] = True
+    msg = conversions.mask_to_image(mask, frame.header)
+    values = np.frombuffer(msg.data, np.uint8).reshape(4, 6)
+    assert np.array_equal(values, np.where(mask, 255, 0))
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested YAML keys joined with dots, as ROS names parameters."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def test_config_file_lists_every_parameter_and_loads(ros: Ros, weights: Path) -> None:
+    config = REPO / "config" / "hybridnets.yaml"
+    values = flatten(yaml.safe_load(config.read_text())["/**"]["ros__parameters"])
+    defaults = {spec.name: spec.default for spec in params.SPECS}
+    assert values == defaults
+    assert all(type(values[name]) is type(default) for name, default in defaults.items())
+    args = ["--ros-args", "--params-file", str(config), "-p", f"weights:={weights}"]
+    node = ros.add(HybridNetsNode(context=ros.context, namespace="/configured", cli_args=args))
+    assert node.values == {**defaults, "weights": str(weights)}
+    conf = node.describe_parameter("conf_threshold")
+    assert conf.description and (conf.floating_point_range[0].to_value, conf.read_only) == (
+        1,
+        False,
+    )
+    assert node.describe_parameter("weights").read_only
+    assert "compressed" in node.describe_parameter("input_mode").additional_constraints
+
+
+def test_frame_stats_keep_only_the_recent_window() -> None:
+    stats = FrameStats(window_s=0.3)
+    stats.record({"forward": 100.0, "total": 110.0})
+    stats.record({"forward": 300.0, "total": 310.0})
+    assert stats.latency_summary()["forward"] == (200.0, pytest.approx(290.0))
+    time.sleep(0.4)
+    stats.record({"forward": 50.0})
+    assert stats.latency_summary() == {"forward": (50.0, 50.0)}
+    stats.count("received")
+    stats.count("rejected", "bad input: x")
+    totals, rates = stats.rates()
+    assert totals["received"] == totals["rejected"] == 1 and rates["received"] > 0
+    assert stats.last_error == "bad input: x"
+    assert stats.rates()[1]["received"] == 0  # rates are per period
+
+
+def test_class_names_come_from_parameter_project_or_weights(tmp_path: Path) -> None:
+    values = {"class_names": "", "project": ""}
+    assert params.class_names(values, ["car", "bus"]) == ["car", "bus"]
+    project = tmp_path / "project.yml"
+    project.write_text("obj_list: ['vehicle', 'person']\nseg_list: ['road']\n")
+    assert params.class_names({**values, "project": str(project)}, ["a", "b"]) == [
+        "vehicle",
+        "person",
+    ]
+    assert params.class_names({**values, "class_names": " x ,y"}, ["a", "b"]) == ["x", "y"]
+    with pytest.raises(ConfigError, match="2 classes"):
+        params.class_names({**values, "class_names": "only_one"}, ["a", "b"])
+    with pytest.raises(ConfigError, match="obj_list"):
+        project.write_text("seg_list: ['road']\n")
+        params.class_names({**values, "project": str(project)}, ["a", "b"])
+
+
+def run_node_process(weights: str, namespace: str) -> subprocess.Popen:
+    """Start the installed hybridnets_node entry point as its own process."""
+    command = node_command()
+    if command is None:
+        message = "hybridnets_node entry point not installed (pip install -e . or colcon build)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    args = ["--ros-args", "-r", f"__ns:={namespace}", "-p", f"weights:={weights}"]
+    args += ["-p", "conf_threshold:=0.0", "-p", "max_detections:=5"]
+    return subprocess.Popen(
+        command + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def test_installed_entry_point_answers_a_camera_and_stops_on_ctrl_c(
+    ros: Ros, weights: Path
+) -> None:
+    process = run_node_process(str(weights), "/process")
+    try:
+        listener = ros.listener("/process")
+        assert wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0), "no node"
+        for _ in range(5):  # best effort across processes: a lost frame is simply resent
+            frame = raw_frame(1280, 720, "bgr8", next_stamp())
+            listener.raw.publish(frame)
+            answer = wait_until(partial(listener.find, "detections", stamp_ns_of(frame)), 10.0)
+            if answer is not None:
+                break
+        assert answer is not None, "the node process never answered"
+        check_detections(answer, frame, 1280, 720, count=5)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("content", [None, b"hello world\n"], ids=["missing", "garbage"])
+def test_bad_weights_exit_with_one_fatal_line(
+    ros: Ros, tmp_path: Path, content: bytes | None
+) -> None:
+    weights = tmp_path / "weights.pth"
+    if content is not None:
+        weights.write_bytes(content)
+    process = run_node_process(str(weights), "/broken")
+    output, _ = process.communicate(timeout=90)
+    assert process.returncode == 1, output
+    fatal = [line for line in output.splitlines() if "FATAL" in line]
+    assert len(fatal) == 1 and str(weights) in fatal[0], output
+    assert "Traceback" not in output, output
