@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HybridNetsError
-from . import autoanchor, bench, export, predict, synth, train, val, weights
+from . import autoanchor, bag_eval, bench, export, predict, synth, synth_bag, train, val, weights
 
-COMMANDS = (predict, bench, weights, synth, train, val, autoanchor, export)
+COMMANDS = (predict, bench, weights, synth, train, val, autoanchor, synth_bag, bag_eval, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

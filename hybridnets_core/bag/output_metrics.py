@@ -1,0 +1,74 @@
+"""Metrics of what the node published (offline output bag or live recording), per stamp.
+
+Scores the messages themselves: detections at the node's thresholds and source-resolution
+masks letterboxed back to the network size. An offline run and a live run that dropped no
+frame therefore score identically; val's protocol (conf 0.001, network logits) is separate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import ModelConfig
+from ..data.dataset import letterbox_masks
+from ..evaluation import Evaluation
+from ..letterbox import Letterbox
+from ..msgcodec import image_to_array
+from ..results import PerceptionResult
+from . import messages
+from .labels import LabelSource, mask_topic
+from .metrics import BagMetrics
+from .reader import BagReader
+
+
+def _published(
+    found: dict[str, Any], detections: str, masks: list[str], names: list[str]
+) -> tuple[PerceptionResult, np.ndarray]:
+    """A PerceptionResult and source-size bool masks [C, H, W] from one stamp's messages."""
+    boxes, scores, classes = messages.detections_from_msg(found[detections])
+    known = [i for i, name in enumerate(classes) if name in names]
+    stacked = np.stack([image_to_array(found[topic])[0][:, :, 0] > 0 for topic in masks])
+    result = PerceptionResult(
+        boxes=boxes[known].astype(np.float32),
+        scores=scores[known].astype(np.float32),
+        class_ids=np.array([names.index(classes[i]) for i in known], np.int64),
+        class_names=[classes[i] for i in known],
+        masks={},
+        image_size=stacked.shape[1:],
+    )
+    return result, stacked
+
+
+def score_output_bag(
+    path: Path,
+    node: str,
+    config: ModelConfig,
+    labels: LabelSource,
+    frame_index: dict[int, int],
+    settings: dict[str, Any],
+) -> Evaluation | None:
+    """Score each stamp of `frame_index` (stamp -> frame index) that has all outputs; None if
+    no output frame is labelled."""
+    node = node.rstrip("/")
+    detections = f"{node}/detections"
+    masks = [mask_topic(node, name) for name in config.seg_list]
+    metrics = BagMetrics(config, settings)
+    pending: dict[int, dict[str, Any]] = {}
+    with BagReader(path) as bag:
+        for topic, _, msg in bag.messages([detections, *masks]):
+            stamp = messages.stamp_ns(msg.header)
+            found = pending.setdefault(stamp, {})
+            found[topic] = msg
+            if len(found) < 1 + len(masks) or stamp not in frame_index:
+                continue
+            found = pending.pop(stamp)
+            result, source_masks = _published(found, detections, masks, config.obj_list)
+            letterbox = Letterbox.fit(result.image_size, config.input_size)
+            truth = labels.get(frame_index[stamp], stamp, letterbox)
+            if truth is not None:
+                predicted = letterbox_masks(letterbox, source_masks)
+                metrics.update(result, predicted, letterbox, truth)
+    return metrics.evaluation() if metrics.images else None

@@ -1,0 +1,214 @@
+"""bag-eval report: report.json, report.md, latency and detection plots, val's metric files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..evaluation import Evaluation, write_report
+from ..evaluation.plots import pyplot_or_none, save_figure
+from ..fileio import write_bytes_atomic, write_json
+from .replay import ReplayResult
+
+NS_PER_S = 1e9
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    """Median, 95th percentile, mean and max of per-frame milliseconds."""
+    array = np.asarray(values, np.float64)
+    if array.size == 0:
+        return {}
+    return {
+        "median": round(float(np.median(array)), 3),
+        "p95": round(float(np.percentile(array, 95)), 3),
+        "mean": round(float(array.mean()), 3),
+        "max": round(float(array.max()), 3),
+    }
+
+
+def _stages(result: ReplayResult) -> list[str]:
+    """Timed stages of the run (offline: decode to output; live: end to end)."""
+    return list(result.frames[0].timings) if result.frames else []
+
+
+def _per_frame_totals(result: ReplayResult) -> list[float]:
+    return [sum(record.timings.values()) for record in result.frames]
+
+
+def summary(
+    result: ReplayResult, metrics: dict[str, Any] | None, published: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The JSON report: inputs, outputs, throughput, latency per stage, detections, metrics."""
+    counts = [record.detections for record in result.frames]
+    latency = {s: _stats([r.timings[s] for r in result.frames]) for s in _stages(result)}
+    if len(latency) > 1:
+        latency["total"] = _stats(_per_frame_totals(result))
+    return {
+        "bag": str(result.bag),
+        "image_topic": result.image_topic,
+        "image_type": result.image_type,
+        "camera_info": result.camera_info,
+        "invalid_camera_info": result.invalid_camera_info,
+        "output_bag": str(result.output),
+        "output_topics": result.output_counts,
+        "frames_processed": len(result.frames),
+        "frames_skipped": [{"index": i, "reason": reason} for i, reason in result.skipped],
+        "wall_s": round(result.wall_s, 3),
+        "frames_per_s": round(len(result.frames) / result.wall_s, 3) if result.wall_s else None,
+        "latency_ms": latency,
+        "detections": {
+            "total": int(sum(counts)),
+            "per_frame_mean": round(float(np.mean(counts)), 3) if counts else None,
+            "per_frame_max": max(counts, default=0),
+        },
+        "labels": result.label_source,
+        "labelled_frames": sum(record.labelled for record in result.frames),
+        "metrics": metrics,
+        "published_metrics": published,
+        "per_frame": [
+            {
+                "index": r.index,
+                "stamp_ns": r.stamp_ns,
+                "log_ns": r.log_ns,
+                "detections": r.detections,
+                "labelled": r.labelled,
+                "timings_ms": {k: round(v, 3) for k, v in r.timings.items()},
+            }
+            for r in result.frames
+        ],
+    }
+
+
+def _seconds(result: ReplayResult) -> np.ndarray:
+    """Frame times in seconds since the first frame's stamp."""
+    stamps = np.array([r.stamp_ns for r in result.frames], np.float64)
+    return (stamps - stamps[0]) / NS_PER_S if stamps.size else stamps
+
+
+def plot_latency(result: ReplayResult, path: Path) -> bool:
+    """Per-frame time of each stage, stacked, over the frame index; False without matplotlib."""
+    plt = pyplot_or_none()
+    if plt is None or not result.frames:
+        return False
+    figure, axes = plt.subplots(figsize=(8, 4))
+    index = [r.index for r in result.frames]
+    stages = _stages(result)
+    series = [[r.timings[s] for r in result.frames] for s in stages]
+    axes.stackplot(index, series, labels=stages)
+    axes.set(xlabel="frame", ylabel="ms per frame", title="latency per frame (batch share)")
+    axes.legend(loc="upper right", fontsize="small")
+    save_figure(plt, figure, path)
+    return True
+
+
+def plot_detections(result: ReplayResult, path: Path) -> bool:
+    """Detections per frame over bag time; False without matplotlib."""
+    plt = pyplot_or_none()
+    if plt is None or not result.frames:
+        return False
+    figure, axes = plt.subplots(figsize=(8, 3))
+    axes.plot(_seconds(result), [r.detections for r in result.frames], marker=".")
+    axes.set(xlabel="time since first frame (s)", ylabel="detections", title="detections over time")
+    save_figure(plt, figure, path)
+    return True
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _metric_lines(metrics: dict[str, Any]) -> list[str]:
+    """Detection and segmentation tables of one metrics.json."""
+    det, seg = metrics["detection"], metrics["segmentation"]
+    detection = [[k, _fmt(det[k])] for k in ("mAP50", "mAP50_95", "recall", "precision")]
+    keys = list(next(iter(seg.values())))
+    segmentation = [[k, *(_fmt(seg[v][k]) for v in seg)] for k in keys]
+    return [
+        "",
+        *_table(detection, ["detection", "value"]),
+        "",
+        *_table(segmentation, ["segmentation", *seg]),
+    ]
+
+
+def markdown(report: dict[str, Any], plots: list[str]) -> str:
+    """A human-readable report.md of the JSON report, with the plots embedded."""
+    lines = [
+        f"# bag-eval: {report['bag']}",
+        "",
+        f"- input: `{report['image_topic']}` ({report['image_type']}), camera_info "
+        f"`{report['camera_info']}`",
+        f"- output bag: `{report['output_bag']}`",
+        f"- frames: {report['frames_processed']} processed, {len(report['frames_skipped'])} "
+        f"skipped; {report['frames_per_s']} frames/s over {report['wall_s']} s",
+        f"- detections: {report['detections']['total']} "
+        f"({report['detections']['per_frame_mean']} per frame)",
+        "",
+        "## Latency (ms per frame)",
+        "",
+    ]
+    latency = report["latency_ms"]
+    lines += _table(
+        [
+            [stage, *(latency[stage].get(k, "") for k in ("median", "p95", "max"))]
+            for stage in latency
+        ],
+        ["stage", "median", "p95", "max"],
+    )
+    lines += ["", "## Output topics", ""]
+    lines += _table(
+        [[f"`{t}`", n] for t, n in report["output_topics"].items()], ["topic", "messages"]
+    )
+    lines += ["", "## Metrics (val protocol)", ""]
+    if report["metrics"] is None:
+        lines.append("None: no labels, or a live run (score the same bag offline for these).")
+    else:
+        lines.append(f"Labels: {report['labels']}, {report['labelled_frames']} labelled frames.")
+        lines += _metric_lines(report["metrics"])
+    if report["published_metrics"] is not None:
+        lines += ["", "## Metrics of the published messages (node thresholds)", ""]
+        lines += _metric_lines(report["published_metrics"])
+    lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
+    if report["frames_skipped"]:
+        lines += ["", "## Skipped frames", ""]
+        lines += [f"- {s['index']}: {s['reason']}" for s in report["frames_skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def _metrics_files(
+    evaluation: Evaluation | None, names: list[str], folder: Path
+) -> tuple[list[Path], dict[str, Any] | None]:
+    """val's metrics.json and plots for one evaluation, and the JSON as written."""
+    if evaluation is None:
+        return [], None
+    written = write_report(evaluation, names, folder)
+    return written, json.loads((folder / "metrics.json").read_text())
+
+
+def write_bag_report(
+    result: ReplayResult,
+    class_names: list[str],
+    out_dir: Path,
+    published: Evaluation | None = None,
+) -> list[Path]:
+    """Write every report file into out_dir (published-output metrics under published/)."""
+    written, metrics = _metrics_files(result.evaluation, class_names, out_dir)
+    extra, published_metrics = _metrics_files(published, class_names, out_dir / "published")
+    own = [
+        out_dir / name
+        for name, plot in (("latency.png", plot_latency), ("detections.png", plot_detections))
+        if plot(result, out_dir / name)
+    ]
+    figures = [str(p.relative_to(out_dir)) for p in (*own, *written, *extra) if p.suffix == ".png"]
+    report = summary(result, metrics, published_metrics)
+    write_json(out_dir / "report.json", report)
+    write_bytes_atomic(out_dir / "report.md", markdown(report, figures).encode())
+    return [*written, *extra, *own, out_dir / "report.json", out_dir / "report.md"]

@@ -1,0 +1,44 @@
+"""Message types for bags without a ROS install: the ROS 2 Humble set plus vision_msgs.
+
+vision_msgs is not among `rosbags`' built-in types; it is registered from the same `.msg`
+files that build the test interface package (shipped in share/hybridnets_ros when installed),
+so the bag tools and the live node agree on one definition.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from rosbags.typesys.store import Typestore
+
+from ..errors import ConfigError
+
+VISION_MSGS = Path("ros_interfaces") / "vision_msgs" / "msg"
+# Where the .msg files live: the source checkout, or an installed package's share folder.
+SEARCH_SUFFIXES = (Path("test") / VISION_MSGS, Path("share") / "hybridnets_ros" / VISION_MSGS)
+
+
+def vision_msgs_dir() -> Path:
+    """The folder holding vision_msgs' .msg files, looked up from this module upwards."""
+    for ancestor in Path(__file__).resolve().parents:
+        for suffix in SEARCH_SUFFIXES:
+            if (ancestor / suffix / "Detection2DArray.msg").is_file():
+                return ancestor / suffix
+    raise ConfigError(
+        "vision_msgs message definitions not found (looked for "
+        f"{' or '.join(str(s) for s in SEARCH_SUFFIXES)} above {Path(__file__).parent}); "
+        "reinstall the hybridnets_ros package"
+    )
+
+
+@cache
+def typestore() -> Typestore:
+    """The shared typestore: ROS 2 Humble messages and vision_msgs (Humble/Jazzy API)."""
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    types = {}
+    for path in sorted(vision_msgs_dir().glob("*.msg")):
+        types.update(get_types_from_msg(path.read_text(), f"vision_msgs/msg/{path.stem}"))
+    store.register(types)
+    return store
