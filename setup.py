@@ -20,6 +20,10 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (
+            f"share/{PACKAGE}/ros_interfaces/vision_msgs/msg",
+            glob("test/ros_interfaces/vision_msgs/msg/*.msg"),
+        ),
     ],
     install_requires=[
         "setuptools",
@@ -29,9 +33,13 @@ setup(
         "efficientnet-pytorch>=0.7.1",
         "tqdm>=4.64",
         "pyyaml>=6.0",
+        "rosbags>=0.11.9",
     ],
     extras_require={
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
+        "gpu": ["onnx>=1.15", "onnxruntime-gpu>=1.17"],
+        "train": ["matplotlib>=3.7", "tensorboard>=2.14"],
+        "test": ["pytest>=7.4"],
         "dev": ["pytest>=7.4", "ruff>=0.6"],
     },
     zip_safe=True,
@@ -39,6 +47,7 @@ setup(
         "console_scripts": [
             "hybridnets = hybridnets_core.cli.main:main",
             "hybridnets_node = hybridnets_ros.node:main",
+            "hybridnets_demo = hybridnets_ros.demo:main",
         ],
     },
 )

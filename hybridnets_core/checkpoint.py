@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pickle
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +9,7 @@ import torch
 
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError
+from .fileio import atomic_output
 from .model import HybridNets
 from .model.hybridnets import BIFPN_CELLS, BIFPN_CHANNELS
 from .weights import cached_official_weights
@@ -54,16 +51,9 @@ def save_checkpoint(path: str | Path, model: HybridNets, config: ModelConfig, **
 
 
 def atomic_torch_save(payload: Any, path: Path) -> None:
-    """torch.save to a temporary file in the target folder, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    """torch.save that leaves either the complete file or nothing."""
+    with atomic_output(path) as temporary:
         torch.save(payload, temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
@@ -75,7 +65,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
         )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except Exception as exc:  # torch.load raises many types on foreign or damaged files
         raise CheckpointError(
             f"cannot read {path} as a PyTorch checkpoint ({type(exc).__name__}): the file is "
             "truncated, corrupt or not a .pth file; download or export it again"

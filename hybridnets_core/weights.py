@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import CheckpointError
+from .fileio import atomic_output
 
 OFFICIAL_URL = "https://github.com/datvuthanh/HybridNets/releases/download/v1.0/hybridnets.pth"
 OFFICIAL_FILENAME = "hybridnets.pth"
@@ -46,13 +46,11 @@ def download(
 
     The file appears only when complete and verified; on any failure nothing is left behind.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
-    try:
+    with atomic_output(destination) as temporary:
         try:
             with (
                 urllib.request.urlopen(url, timeout=timeout) as response,
-                os.fdopen(handle, "wb") as output,
+                temporary.open("wb") as output,
             ):
                 expected_size = int(response.headers.get("Content-Length") or 0)
                 received = 0
@@ -70,13 +68,9 @@ def download(
             raise CheckpointError(
                 f"download of {url} stopped at {received} of {expected_size} bytes; run it again"
             )
-        digest = sha256_of(Path(temporary))
+        digest = sha256_of(temporary)
         if expected_sha256 and digest != expected_sha256.lower():
             raise CheckpointError(
                 f"{url} has sha256 {digest}, expected {expected_sha256}; the file was not saved"
             )
-        os.replace(temporary, destination)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return destination

@@ -20,6 +20,6 @@ fi
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" --upgrade pip
 log "installing ${TORCH_SPEC:-torch==2.13.0}"
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "${TORCH_SPEC:-torch==2.13.0}"
-log "installing hybridnets_ros (editable) with the onnx and dev extras"
-"$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" -e "$REPO[onnx,dev]"
+log "installing hybridnets_ros (editable) with the onnx, train and dev extras"
+"$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" -e "$REPO[onnx,train,dev]"
 log "ready: $VENV/bin/hybridnets"

@@ -8,6 +8,7 @@ import torch
 from hybridnets_core import HybridNets, ModelConfig
 from hybridnets_core.checkpoint import infer_config, load_model, read_checkpoint, save_checkpoint
 from hybridnets_core.errors import CheckpointError
+from hybridnets_core.fileio import FILE_MODE
 
 
 def test_saved_config_round_trips(small_checkpoint, small_config) -> None:
@@ -36,6 +37,7 @@ def test_shapes_imply_config(coef: int, classes: int, seg_mode: str, seg_classes
 def test_no_atomic_leftovers(tmp_path, small_model, small_config) -> None:
     save_checkpoint(tmp_path / "a.pth", small_model, small_config, epoch=3)
     assert [p.name for p in tmp_path.iterdir()] == ["a.pth"]
+    assert (tmp_path / "a.pth").stat().st_mode & 0o777 == FILE_MODE  # not mkstemp's 0600
     assert torch.load(tmp_path / "a.pth", weights_only=True)["epoch"] == 3
 
 
