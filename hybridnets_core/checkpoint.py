@@ -39,14 +39,17 @@ def default_weights_path() -> Path:
     )
 
 
-def save_checkpoint(path: str | Path, model: HybridNets, config: ModelConfig, **extra: Any) -> None:
-    """Write model weights plus their config atomically (no half-written file on failure)."""
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "config": config.to_dict(),
-        "model": model.state_dict(),
-        **extra,
-    }
+def save_checkpoint(
+    path: str | Path, model: HybridNets, config: ModelConfig, half: bool = False, **extra: Any
+) -> None:
+    """Write model weights plus their config atomically (no half-written file on failure).
+
+    `half` stores floating-point tensors as fp16 (half the size; they load back into fp32).
+    """
+    state = model.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    payload = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "model": state, **extra}
     atomic_torch_save(payload, Path(path))
 
 

@@ -149,3 +149,17 @@ def test_installed_entry_point_runs(small_checkpoint) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "HybridNets coef 0" in result.stdout and "['car', 'truck']" in result.stdout
+
+
+def test_weights_slim_half_keeps_results(tmp_path, small_checkpoint, dashcam_frame) -> None:
+    from hybridnets_core import Pipeline
+
+    slim = tmp_path / "slim.pth"
+    assert run_cli("weights", "slim", small_checkpoint, slim, "--half") == 0
+    assert slim.stat().st_size < 0.6 * small_checkpoint.stat().st_size
+    full = Pipeline.from_weights(small_checkpoint, conf_threshold=0.001)(dashcam_frame)
+    half = Pipeline.from_weights(slim, conf_threshold=0.001)(dashcam_frame)
+    assert len(half) == len(full) > 0
+    np.testing.assert_allclose(half.scores, full.scores, atol=2e-3)
+    road_agreement = (half.masks["road"] == full.masks["road"]).mean()
+    assert road_agreement > 0.99

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..checkpoint import load_model
+from ..checkpoint import load_model, save_checkpoint
 from ..errors import CheckpointError
 from ..weights import OFFICIAL_URL, cached_official_weights, download, sha256_of
 
@@ -22,6 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     info = actions.add_parser("info", help="print what a weights file contains")
     info.add_argument("path", type=Path)
     info.set_defaults(func=run_info)
+    slim = actions.add_parser(
+        "slim", help="keep only weights and config (no optimizer state), for shipping"
+    )
+    slim.add_argument("source", type=Path, help="a training checkpoint or official weights")
+    slim.add_argument("dest", type=Path)
+    slim.add_argument("--half", action="store_true", help="store tensors as fp16 (half size)")
+    slim.set_defaults(func=run_slim)
 
 
 def describe(path: Path) -> str:
@@ -46,6 +53,13 @@ def run_download(args: argparse.Namespace) -> int:
     except CheckpointError:
         destination.unlink()
         raise
+    return 0
+
+
+def run_slim(args: argparse.Namespace) -> int:
+    model, config = load_model(args.source)
+    save_checkpoint(args.dest, model, config, half=args.half)
+    print(f"wrote {describe(args.dest)}")
     return 0
 
 
