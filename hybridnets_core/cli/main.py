@@ -7,9 +7,33 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import HybridNetsError
-from . import autoanchor, bag_eval, bench, export, predict, synth, synth_bag, train, val, weights
+from . import (
+    autoanchor,
+    bag_eval,
+    bench,
+    calibrate_bn,
+    export,
+    predict,
+    synth,
+    synth_bag,
+    train,
+    val,
+    weights,
+)
 
-COMMANDS = (predict, bench, weights, synth, train, val, autoanchor, synth_bag, bag_eval, export)
+COMMANDS = (
+    predict,
+    bench,
+    weights,
+    synth,
+    train,
+    val,
+    calibrate_bn,
+    autoanchor,
+    synth_bag,
+    bag_eval,
+    export,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

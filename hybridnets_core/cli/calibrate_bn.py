@@ -1,0 +1,53 @@
+"""`hybridnets calibrate-bn`: re-estimate BatchNorm statistics of a checkpoint from its data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load_model, save_checkpoint
+from ..data import TrainDataset, checked_samples
+from ..errors import ConfigError
+from ..training.batchnorm import normalised_batches, recalibrate_batchnorm
+from .dataset_options import add_project_options, project_from_args
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "calibrate-bn",
+        help="re-estimate BatchNorm running statistics from training images",
+        description="Writes a checkpoint whose BatchNorm statistics are the average over "
+        "--batches training batches; useful after short runs (momentum 0.01 lags).",
+    )
+    add_project_options(parser)
+    parser.add_argument("-w", "--weights", type=Path, required=True, help="checkpoint to fix")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="checkpoint to write")
+    parser.add_argument("--batches", type=int, default=50, help="batches to average (50)")
+    parser.add_argument("-b", "--batch_size", type=int, default=8)
+    parser.add_argument("-n", "--num_workers", type=int, default=2)
+    parser.add_argument("--half", action="store_true", help="store tensors as fp16")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batches < 1 or args.batch_size < 2:
+        raise ConfigError("--batches must be >= 1 and --batch_size >= 2 (BatchNorm needs a batch)")
+    project = project_from_args(args)
+    model, config = load_model(args.weights, **project.model_settings(args.image_size))
+    split = project.require_paths().train_split
+    samples, report = checked_samples(
+        project, split, args.skip_invalid, args.num_workers + 1, args.max_images
+    )
+    print(report.summary())
+    dataset = TrainDataset(
+        samples, config.input_size, config.seg_mode == "multiclass", project.augment, args.seed
+    )
+    torch.manual_seed(args.seed)
+    batches = normalised_batches(dataset, config, args.batch_size, args.batches, args.num_workers)
+    recalibrate_batchnorm(model, batches)
+    save_checkpoint(args.out, model, config, half=args.half)
+    print(f"wrote {args.out}: BatchNorm statistics averaged over {args.batches} batches")
+    return 0
