@@ -2,9 +2,9 @@
 # Set up .venv (with ROS 2 from PyPI wheels) and run the perception node on a camera stream made
 # of the shipped dashcam frames; it prints what it detects and saves overlays in demo_out/.
 #
-# Weights: the built-in default model when the package ships one, else the official
-# hybridnets.pth (downloaded once into ~/.cache/hybridnets). Offline and without either, it
-# falls back to an untrained network so the whole path still runs (its output is meaningless).
+# Weights: the built-in default model (trained on synthetic scenes). Should a checkout lack it,
+# the official hybridnets.pth is downloaded once into ~/.cache/hybridnets; offline and without
+# either, an untrained network keeps the whole path running (its output is then meaningless).
 set -Eeuo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
