@@ -14,7 +14,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["hybridnets_core", "hybridnets_core.*", PACKAGE]),
-    package_data={"hybridnets_core": ["weights/*.pth"]},
+    package_data={"hybridnets_core": ["builtin/*.pth"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

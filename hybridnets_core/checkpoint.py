@@ -25,7 +25,7 @@ SIGNATURE_KEYS = (
     "classifier.header.pointwise_conv.conv.weight",
     "segmentation_head.0.weight",
 )
-BUILTIN_WEIGHTS = Path(__file__).parent / "weights" / "default.pth"
+BUILTIN_WEIGHTS = Path(__file__).parent / "builtin" / "default.pth"
 
 
 def default_weights_path() -> Path:
