@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from ..checkpoint import read_checkpoint, save_checkpoint
 from ..config import ModelConfig
-from ..data import ProjectConfig, TrainDataset, ValDataset, checked_samples, collate_train
+from ..data import ProjectConfig, Sample, TrainDataset, ValDataset, checked_samples, collate_train
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import Evaluation, evaluate, format_summary, write_report
 from ..model import HybridNets
@@ -180,25 +180,19 @@ class Trainer:
         project, options = self.options.project, self.options
         multiclass = self.config.seg_mode == "multiclass"
         size = self.config.input_size
-        train, report = checked_samples(
-            project,
-            project.require_paths().train_split,
-            options.skip_invalid,
-            4,
-            options.max_images,
-        )
-        self._say(report.summary())
-        val_set = None
-        if options.val_interval > 0:
-            val, report = checked_samples(
-                project,
-                project.require_paths().val_split,
-                options.skip_invalid,
-                4,
-                options.max_images,
+        paths = project.require_paths()
+
+        def checked(split: str) -> list[Sample]:
+            samples, report = checked_samples(
+                project, split, options.skip_invalid, 4, options.max_images
             )
             self._say(report.summary())
-            val_set = ValDataset(val, size, multiclass)
+            return samples
+
+        train = checked(paths.train_split)
+        val_set = None
+        if options.val_interval > 0:
+            val_set = ValDataset(checked(paths.val_split), size, multiclass)
         return TrainDataset(train, size, multiclass, project.augment, options.seed), val_set
 
     def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
