@@ -12,13 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 from hybridnets_core.checkpoint import load_model
 from hybridnets_core.data import ValDataset, checked_samples, load_project
 from hybridnets_core.evaluation import evaluate
-from hybridnets_core.export.exporter import ExportOptions, export_model
+from hybridnets_core.export.exporter import DEFAULT_CALIB_IMAGES, ExportOptions, export_model
+from hybridnets_core.export.quantize import (
+    CALIBRATION_METHODS,
+    DEFAULT_CALIB_METHOD,
+    DEFAULT_FLOAT_MODULES,
+)
 from hybridnets_core.pipeline import Pipeline
 from hybridnets_core.synth import generate_dataset
 
@@ -27,16 +33,19 @@ PROJECT = REPO / "config" / "synthetic.yaml"
 EVAL_CONF, EVAL_IOU = 0.001, 0.6
 
 
-def forward_ms(pipeline: Pipeline, dataset: ValDataset, runs: int) -> float:
-    """Median forward time over the first frame, after one warm-up run."""
-    batch, _ = pipeline.preprocess([dataset[0].image], "bgr")
-    pipeline.forward(batch)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def forward_ms(pipelines: dict[str, Pipeline], dataset: ValDataset, runs: int) -> dict:
+    """Median forward time per pipeline on the first frame, runs interleaved so load changes
+    hit every pipeline alike; one warm-up run each."""
+    batch, _ = next(iter(pipelines.values())).preprocess([dataset[0].image], "bgr")
+    times: dict[str, list[float]] = {name: [] for name in pipelines}
+    for pipeline in pipelines.values():
         pipeline.forward(batch)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    for _ in range(runs):
+        for name, pipeline in pipelines.items():
+            start = time.perf_counter()
+            pipeline.forward(batch)
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -47,6 +56,9 @@ def main() -> None:
     parser.add_argument("--val", type=int, default=32, help="held-out frames if generating")
     parser.add_argument("--size", type=int, nargs=2, default=(384, 640), metavar=("H", "W"))
     parser.add_argument("--runs", type=int, default=10, help="timed forwards per model")
+    parser.add_argument("--calib-method", choices=CALIBRATION_METHODS, default=DEFAULT_CALIB_METHOD)
+    parser.add_argument("--int8-float", nargs="*", default=list(DEFAULT_FLOAT_MODULES))
+    parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES)
     parser.add_argument("--out", type=Path, default=Path("int8_accuracy.json"))
     args = parser.parse_args()
     if not (args.data / "imgs" / "val").is_dir():
@@ -55,22 +67,38 @@ def main() -> None:
     model, config = load_model(args.weights, input_size=tuple(args.size))
     samples, _ = checked_samples(project, project.paths.val_split, skip_invalid=False)
     dataset = ValDataset(samples, config.input_size, config.seg_mode == "multiclass")
-    report: dict = {"weights": str(args.weights or "default"), "val_frames": len(dataset)}
-    folder = args.out.parent / f"{args.out.stem}_models"
-    for name, int8 in (("fp32", False), ("int8", True)):
-        options = ExportOptions(tuple(args.size), int8=int8, calib=args.data if int8 else None)
-        path = export_model(model, config, folder / f"{name}.onnx", options).onnx_path
-        pipeline = Pipeline.from_weights(
-            path, backend="onnxruntime", conf_threshold=EVAL_CONF, iou_threshold=EVAL_IOU
-        )
-        summary = evaluate(pipeline, dataset, batch_size=1, progress=False).summary
-        report[name] = {
-            "mAP50": summary["detection"]["mAP50"],
-            "drivable_miou": summary["segmentation"]["paper"].get("drivable_miou"),
-            "lane_iou": summary["segmentation"]["paper"].get("lane_iou"),
-            "forward_median_ms": forward_ms(pipeline, dataset, args.runs),
-        }
-        print(name, report[name], flush=True)
+    report: dict = {
+        "weights": str(args.weights or "default"),
+        "val_frames": len(dataset),
+        "calib_method": args.calib_method,
+        "int8_float": args.int8_float,
+        "calib_images": args.calib_images,
+    }
+    fp32 = ExportOptions(tuple(args.size))
+    int8 = ExportOptions(
+        tuple(args.size),
+        int8=True,
+        calib=args.data,
+        calib_images=args.calib_images,
+        calib_method=args.calib_method,
+        int8_float=tuple(args.int8_float),
+    )
+    pipelines = {}
+    with tempfile.TemporaryDirectory(prefix="int8_accuracy_") as scratch:
+        for name, options in (("fp32", fp32), ("int8", int8)):
+            path = export_model(model, config, Path(scratch) / f"{name}.onnx", options).onnx_path
+            pipelines[name] = Pipeline.from_weights(
+                path, backend="onnxruntime", conf_threshold=EVAL_CONF, iou_threshold=EVAL_IOU
+            )
+            summary = evaluate(pipelines[name], dataset, batch_size=1, progress=False).summary
+            report[name] = {
+                "mAP50": summary["detection"]["mAP50"],
+                "drivable_miou": summary["segmentation"]["paper"].get("drivable_miou"),
+                "lane_iou": summary["segmentation"]["paper"].get("lane_iou"),
+            }
+            print(name, report[name], flush=True)
+    for name, milliseconds in forward_ms(pipelines, dataset, args.runs).items():
+        report[name]["forward_median_ms"] = milliseconds
     report["speedup"] = report["fp32"]["forward_median_ms"] / report["int8"]["forward_median_ms"]
     for key in ("mAP50", "drivable_miou"):
         report[f"{key}_points_lost"] = 100 * (report["fp32"][key] - report["int8"][key])

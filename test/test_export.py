@@ -218,16 +218,33 @@ def test_half_export_keeps_float32_io(tmp_path, small_model, small_config) -> No
         np.testing.assert_allclose(ours, theirs.numpy(), atol=2e-2, rtol=2e-2)
 
 
-def test_int8_export_calibrates_on_images(tmp_path, small_model, small_config, dashcam_paths):
-    calib = tmp_path / "calib"
-    calib.mkdir()
+@pytest.fixture(scope="module")
+def calib_folder(tmp_path_factory, dashcam_paths) -> Path:
+    calib = tmp_path_factory.mktemp("calib")
     for path in dashcam_paths[:3]:
         (calib / path.name).write_bytes(path.read_bytes())
-    options = ExportOptions((256, 384), int8=True, calib=calib, calib_images=3)
+    return calib
+
+
+def int8_convs(model: onnx.ModelProto, module: str) -> list[bool]:
+    """For each convolution of a top-level module: whether it reads dequantized int8 weights."""
+    producers = {out: node.op_type for node in model.graph.node for out in node.output}
+    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.name.startswith(module)]
+    return [producers.get(conv.input[1]) == "DequantizeLinear" for conv in convs]
+
+
+@pytest.mark.parametrize("method", ["percentile", "minmax"])
+def test_int8_export_calibrates_on_images(
+    tmp_path, small_model, small_config, dashcam_paths, calib_folder, method: str
+):
+    options = ExportOptions((256, 384), int8=True, calib=calib_folder, calib_images=3)
+    options.calib_method = method
     result = export_model(small_model, small_config, tmp_path / "int8.onnx", options)
     model = onnx.load(result.onnx_path)
     assert result.info.precision == "int8"
     assert sum(n.op_type == "QuantizeLinear" for n in model.graph.node) > 50
+    assert all(int8_convs(model, "/encoder/")) and all(int8_convs(model, "/regressor/"))
+    assert not any(int8_convs(model, "/bifpndecoder/") + int8_convs(model, "/segmentation_head/"))
     fp32 = Pipeline.from_model(small_model, small_config)
     int8 = Pipeline.from_weights(result.onnx_path, backend="onnxruntime")
     batch, _ = fp32.preprocess([read_image(dashcam_paths[4])], "bgr")
@@ -235,6 +252,20 @@ def test_int8_export_calibrates_on_images(tmp_path, small_model, small_config, d
     for ours, theirs in ((regression, want[0]), (logits, want[2])):
         assert np.abs(ours - theirs).mean() < 0.05 * float(theirs.max() - theirs.min())
     assert np.abs(probabilities - want[1]).max() < 1e-3
+
+
+def test_int8_float_modules_choose_what_stays_float(
+    tmp_path, small_checkpoint, calib_folder
+) -> None:
+    common = ["export", "-w", str(small_checkpoint), "--height", "256", "--width", "384"]
+    common += ["--int8", "--calib", str(calib_folder), "--calib-images", "2"]
+    all_int8, decoder_float = tmp_path / "all.onnx", tmp_path / "decoder.onnx"
+    assert main([*common, "--int8-float", "-o", str(all_int8)]) == 0
+    assert main([*common, "--int8-float", "bifpndecoder", "-o", str(decoder_float)]) == 0
+    assert int8_convs(onnx.load(all_int8), "/segmentation_head/") == [True]
+    decoder = int8_convs(onnx.load(decoder_float), "/bifpndecoder/")
+    assert len(decoder) > 5 and not any(decoder)
+    assert all(int8_convs(onnx.load(decoder_float), "/segmentation_head/"))
 
 
 @pytest.mark.parametrize(
@@ -245,12 +276,14 @@ def test_int8_export_calibrates_on_images(tmp_path, small_model, small_config, d
         (["--int8"], "--int8 needs --calib"),
         (["--int8", "--half", "--calib", "x"], "exclude each other"),
         (["--calib", "x"], "only used with --int8"),
+        (["--int8", "--calib", "CALIB", "--int8-float", "decoder"], "no module decoder"),
         (["-o", "model.pt"], "must end in .onnx"),
     ],
 )
 def test_bad_options_get_one_line_errors(
-    tmp_path, small_checkpoint, capsys, args: list[str], message: str
+    tmp_path, small_checkpoint, calib_folder, capsys, args: list[str], message: str
 ) -> None:
+    args = [str(calib_folder) if arg == "CALIB" else arg for arg in args]
     argv = ["export", "-w", str(small_checkpoint), "--height", "256", "--width", "384", *args]
     if "-o" not in args:
         argv += ["-o", str(tmp_path / "out.onnx")]

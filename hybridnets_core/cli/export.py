@@ -13,6 +13,7 @@ from ..export.exporter import (
     default_output,
     export_model,
 )
+from ..export.quantize import CALIBRATION_METHODS, DEFAULT_CALIB_METHOD, DEFAULT_FLOAT_MODULES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -47,6 +48,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_CALIB_IMAGES,
         help=f"calibration images used ({DEFAULT_CALIB_IMAGES})",
     )
+    parser.add_argument(
+        "--calib-method",
+        choices=CALIBRATION_METHODS,
+        default=DEFAULT_CALIB_METHOD,
+        help=f"activation ranges from ({DEFAULT_CALIB_METHOD})",
+    )
+    parser.add_argument(
+        "--int8-float",
+        nargs="*",
+        default=list(DEFAULT_FLOAT_MODULES),
+        metavar="MODULE",
+        help="top-level modules kept in float, e.g. encoder bifpn bifpndecoder "
+        f"(default: {' '.join(DEFAULT_FLOAT_MODULES)}; the flag alone: quantize all)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -60,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         int8=args.int8,
         calib=args.calib,
         calib_images=args.calib_images,
+        calib_method=args.calib_method,
+        int8_float=tuple(args.int8_float),
     )
     options.validate()
     model, config = load_model(args.weights, input_size=options.input_size)

@@ -18,7 +18,13 @@ from ..pipeline import Pipeline
 from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half
 from .metadata import OnnxInfo, set_properties
-from .quantize import Preprocess, calibration_images, quantize_int8
+from .quantize import (
+    DEFAULT_CALIB_METHOD,
+    DEFAULT_FLOAT_MODULES,
+    Preprocess,
+    calibration_images,
+    quantize_int8,
+)
 from .raw import export_raw
 
 DEFAULT_OPSET = 17
@@ -38,6 +44,8 @@ class ExportOptions:
     int8: bool = False
     calib: Path | None = None
     calib_images: int = DEFAULT_CALIB_IMAGES
+    calib_method: str = DEFAULT_CALIB_METHOD
+    int8_float: tuple[str, ...] = DEFAULT_FLOAT_MODULES
 
     @property
     def precision(self) -> str:
@@ -90,7 +98,8 @@ def export_model(
     graph = export_raw(model, config.input_size, options.opset, options.dynamic_batch)
     if options.int8:
         images = calibration_images(options.calib, options.calib_images)
-        graph = quantize_int8(graph, images, _pipeline_preprocess(model, config))
+        preprocess = _pipeline_preprocess(model, config)
+        graph = quantize_int8(graph, images, preprocess, options.calib_method, options.int8_float)
     if options.half:
         graph = to_half(graph)
     if options.end2end:
