@@ -59,8 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         nargs="*",
         default=list(DEFAULT_FLOAT_MODULES),
         metavar="MODULE",
-        help="top-level modules kept in float, e.g. encoder bifpn bifpndecoder "
-        f"(default: {' '.join(DEFAULT_FLOAT_MODULES)}; the flag alone: quantize all)",
+        help="top-level modules kept in float, e.g. bifpndecoder segmentation_head "
+        "(default: none, every layer in int8)",
     )
     parser.set_defaults(func=run)
 
