@@ -275,6 +275,7 @@ def test_int8_float_modules_choose_what_stays_float(
         (["--int8"], "--int8 needs --calib"),
         (["--int8", "--half", "--calib", "x"], "exclude each other"),
         (["--calib", "x"], "only used with --int8"),
+        (["--int8-float", "bifpndecoder"], "--int8-float is only used with --int8"),
         (["--int8", "--calib", "CALIB", "--int8-float", "decoder"], "no module decoder"),
         (["-o", "model.pt"], "must end in .onnx"),
     ],

@@ -64,6 +64,8 @@ class ExportOptions:
             raise ConfigError("--int8 needs --calib DATASET_OR_IMAGES to calibrate on")
         if self.calib is not None and not self.int8:
             raise ConfigError("--calib is only used with --int8")
+        if self.int8_float and not self.int8:
+            raise ConfigError("--int8-float is only used with --int8")
 
 
 @dataclass
