@@ -44,6 +44,7 @@ ROS_TYPES = {
     messages.CAMERA_INFO: CameraInfo,
 }
 NODE_NAME = "hybridnets_bag_player"
+TAIL_QUIET_S = 0.5  # the node publishes one frame's outputs within milliseconds of each other
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,13 @@ def _play(
 
 
 def _settle(player: _Player, done: Any, seconds: float) -> None:
-    """Wait until `done()` or no output has arrived for `seconds`."""
+    """Wait until `done()` and the outputs have paused for TAIL_QUIET_S (the last frame's
+    masks follow its detections), or until no output has arrived for `seconds`."""
     count, quiet_since = player.outputs_so_far(), time.monotonic()
-    while not done() and time.monotonic() - quiet_since < seconds:
+    while True:
+        quiet = time.monotonic() - quiet_since
+        if quiet >= seconds or (quiet >= TAIL_QUIET_S and done()):
+            return
         time.sleep(0.05)
         if player.outputs_so_far() != count:
             count, quiet_since = player.outputs_so_far(), time.monotonic()
