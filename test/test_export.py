@@ -303,3 +303,10 @@ def test_foreign_onnx_is_rejected(tmp_path) -> None:
         Pipeline.from_weights(path, backend="onnxruntime")
     with pytest.raises(ConfigError, match="use backend 'onnxruntime'"):
         Pipeline.from_weights(path)
+
+
+def test_unknown_calibration_method_stops_before_exporting(tmp_path, small_model, small_config):
+    options = ExportOptions((256, 384), int8=True, calib=tmp_path, calib_method="kl")
+    with pytest.raises(ConfigError, match="calib_method 'kl' is unknown; use one of entropy"):
+        export_model(small_model, small_config, tmp_path / "int8.onnx", options)
+    assert not list(tmp_path.iterdir())

@@ -19,6 +19,7 @@ from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half
 from .metadata import OnnxInfo, set_properties
 from .quantize import (
+    CALIBRATION_METHODS,
     DEFAULT_CALIB_METHOD,
     DEFAULT_FLOAT_MODULES,
     Preprocess,
@@ -66,6 +67,11 @@ class ExportOptions:
             raise ConfigError("--calib is only used with --int8")
         if self.int8_float and not self.int8:
             raise ConfigError("--int8-float is only used with --int8")
+        if self.calib_method not in CALIBRATION_METHODS:
+            raise ConfigError(
+                f"calib_method {self.calib_method!r} is unknown; use one of "
+                f"{', '.join(CALIBRATION_METHODS)}"
+            )
 
 
 @dataclass
