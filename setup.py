@@ -1,10 +1,49 @@
 """ament_python package `hybridnets_ros`: the core library, the ROS 2 node and the CLI."""
 
+import os
+import sys
 from glob import glob
+from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 PACKAGE = "hybridnets_ros"
+ORT_HEADER = "onnxruntime_c_api.h"
+
+
+def onnxruntime_include_dir() -> str | None:
+    """Where ONNX Runtime's C headers are: $ONNXRUNTIME_INCLUDE_DIR, the venv, or the system."""
+    candidates = [
+        os.environ.get("ONNXRUNTIME_INCLUDE_DIR", ""),
+        os.path.join(sys.prefix, "include", "onnxruntime"),
+        "/usr/local/include/onnxruntime",
+        "/usr/include/onnxruntime",
+    ]
+    return next((c for c in candidates if c and (Path(c) / ORT_HEADER).is_file()), None)
+
+
+def native_extensions() -> list[Extension]:
+    """The ai.hybridnets ONNX Runtime op library (fast INT8 operators), when headers exist.
+
+    Optional: without headers or a C++ compiler the package installs and INT8 exports keep
+    ONNX Runtime's own operators.
+    """
+    include_dir = onnxruntime_include_dir()
+    if include_dir is None:
+        print(f"hybridnets_ros: no {ORT_HEADER}; the native INT8 ops are not built")
+        return []
+    return [
+        Extension(
+            "hybridnets_core.native._ops",
+            sources=sorted(glob("hybridnets_core/native/*.cc")),
+            depends=glob("hybridnets_core/native/*.h"),
+            include_dirs=[include_dir],
+            extra_compile_args=["-std=c++17", "-O3", "-fvisibility=hidden"],
+            language="c++",
+            optional=True,
+        )
+    ]
+
 
 setup(
     name=PACKAGE,
@@ -15,6 +54,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["hybridnets_core", "hybridnets_core.*", PACKAGE]),
     package_data={"hybridnets_core": ["builtin/*.pth"]},
+    ext_modules=native_extensions(),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -42,7 +82,7 @@ setup(
         "test": ["pytest>=7.4"],
         "dev": ["pytest>=7.4", "ruff>=0.6"],
     },
-    zip_safe=True,
+    zip_safe=False,
     entry_points={
         "console_scripts": [
             "hybridnets = hybridnets_core.cli.main:main",

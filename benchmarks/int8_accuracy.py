@@ -59,6 +59,12 @@ def main() -> None:
     parser.add_argument("--calib-method", choices=CALIBRATION_METHODS, default=DEFAULT_CALIB_METHOD)
     parser.add_argument("--int8-float", nargs="*", default=list(DEFAULT_FLOAT_MODULES))
     parser.add_argument("--calib-images", type=int, default=DEFAULT_CALIB_IMAGES)
+    parser.add_argument(
+        "--native-ops",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="INT8 lookups with our native op (default: when built)",
+    )
     parser.add_argument("--out", type=Path, default=Path("int8_accuracy.json"))
     args = parser.parse_args()
     if not (args.data / "imgs" / "val").is_dir():
@@ -82,7 +88,9 @@ def main() -> None:
         calib_images=args.calib_images,
         calib_method=args.calib_method,
         int8_float=tuple(args.int8_float),
+        native_ops=args.native_ops,
     )
+    report["native_ops"] = int8.uses_native_ops
     pipelines = {}
     with tempfile.TemporaryDirectory(prefix="int8_accuracy_") as scratch:
         for name, options in (("fp32", fp32), ("int8", int8)):

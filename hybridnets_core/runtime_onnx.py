@@ -17,6 +17,7 @@ from .errors import CheckpointError, ConfigError, InputError
 from .export.end2end import END2END_OUTPUTS, THRESHOLD_INPUTS
 from .export.metadata import OnnxInfo
 from .export.raw import INPUT_NAME
+from .native import BUILD_HINT, DOMAIN, register_ops
 from .postprocess import DetectionSettings
 from .runtime import EndToEndOutputs, NetworkOutputs
 from .weights import cache_dir
@@ -100,6 +101,7 @@ class OnnxSession:
         settings.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         settings.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         settings.inter_op_num_threads = 1
+        native_ops = register_ops(settings)
         settings.add_session_config_entry(
             "session.intra_op.allow_spinning", "1" if options.spinning else "0"
         )
@@ -115,6 +117,11 @@ class OnnxSession:
                 provider_options=[opts for _, opts in chain],
             )
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            if not native_ops and DOMAIN in str(exc):
+                raise CheckpointError(
+                    f"{path} uses our native {DOMAIN} ops (INT8 lookups) but their library is "
+                    f"not built; {BUILD_HINT}, or export again with --no-native-ops"
+                ) from exc
             raise CheckpointError(
                 f"onnxruntime cannot load {path}: {str(exc).splitlines()[0]}; export it again"
             ) from exc

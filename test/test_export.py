@@ -16,7 +16,7 @@ from export_fixtures import (
     varied_checkpoint,  # noqa: F401 (fixture)
 )
 
-from hybridnets_core import HybridNets, ModelConfig
+from hybridnets_core import HybridNets, ModelConfig, native
 from hybridnets_core.anchors import generate_anchors
 from hybridnets_core.checkpoint import save_checkpoint
 from hybridnets_core.cli.main import main
@@ -24,6 +24,7 @@ from hybridnets_core.errors import CheckpointError, ConfigError
 from hybridnets_core.export.end2end import postprocess_graph
 from hybridnets_core.export.exporter import DEFAULT_OPSET, ExportOptions, export_model
 from hybridnets_core.export.metadata import OnnxInfo
+from hybridnets_core.export.native_folds import CHANNEL_MUL_OP, LOOKUP_OP
 from hybridnets_core.media import read_image
 from hybridnets_core.pipeline import Pipeline
 from hybridnets_core.postprocess import (
@@ -227,10 +228,13 @@ def calib_folder(tmp_path_factory, dashcam_paths) -> Path:
 
 
 def int8_convs(model: onnx.ModelProto, module: str) -> list[bool]:
-    """For each convolution of a top-level module: whether it reads dequantized int8 weights."""
-    producers = {out: node.op_type for node in model.graph.node for out in node.output}
-    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.name.startswith(module)]
-    return [producers.get(conv.input[1]) == "DequantizeLinear" for conv in convs]
+    """For each convolution of a top-level module: whether it runs in int8 (QLinearConv)."""
+    convs = [n for n in model.graph.node if "Conv" in n.op_type and n.name.startswith(module)]
+    return [conv.op_type == "QLinearConv" for conv in convs]
+
+
+def op_count(model: onnx.ModelProto, op_type: str) -> int:
+    return sum(node.op_type == op_type for node in model.graph.node)
 
 
 @pytest.mark.parametrize("method", ["entropy", "percentile", "minmax"])
@@ -242,9 +246,14 @@ def test_int8_export_calibrates_on_images(
     result = export_model(small_model, small_config, tmp_path / "int8.onnx", options)
     model = onnx.load(result.onnx_path)
     assert result.info.precision == "int8"
-    assert sum(n.op_type == "QuantizeLinear" for n in model.graph.node) > 50
     for module in ("/encoder/", "/bifpn/", "/regressor/", "/bifpndecoder/", "/segmentation_head/"):
-        assert all(int8_convs(model, module)), module
+        assert int8_convs(model, module) and all(int8_convs(model, module)), module
+    # every swish and BiFPN weight is one native lookup, every SE gate one channel multiply;
+    # the sigmoids left are the SE gates' and the class scores'
+    se_blocks = len(small_model.encoder._blocks)
+    assert op_count(model, LOOKUP_OP) > 100 and op_count(model, "QLinearMul") == 0
+    assert op_count(model, CHANNEL_MUL_OP) == se_blocks
+    assert op_count(model, "QLinearSigmoid") == se_blocks + 1
     fp32 = Pipeline.from_model(small_model, small_config)
     int8 = Pipeline.from_weights(result.onnx_path, backend="onnxruntime")
     batch, _ = fp32.preprocess([read_image(dashcam_paths[4])], "bgr")
@@ -252,6 +261,36 @@ def test_int8_export_calibrates_on_images(
     for ours, theirs in ((regression, want[0]), (logits, want[2])):
         assert np.abs(ours - theirs).mean() < 0.05 * float(theirs.max() - theirs.min())
     assert np.abs(probabilities - want[1]).max() < 1e-3
+
+
+def test_int8_without_native_ops_keeps_onnx_runtime_ops(
+    tmp_path, small_checkpoint, calib_folder, dashcam_paths
+) -> None:
+    output = tmp_path / "stock.onnx"
+    argv = ["export", "-w", str(small_checkpoint), "--height", "256", "--width", "384", "--int8"]
+    argv += ["--calib", str(calib_folder), "--calib-images", "2", "--no-native-ops"]
+    assert main([*argv, "-o", str(output), "--end2end"]) == 0
+    model = onnx.load(output)
+    assert op_count(model, LOOKUP_OP) == 0 and op_count(model, "QLinearSigmoid") > 50
+    assert all(opset.domain != native.DOMAIN for opset in model.opset_import)
+    detections = Pipeline.from_weights(output, backend="onnxruntime")(read_image(dashcam_paths[0]))
+    assert set(detections.masks) == {"road", "lane"}
+
+
+def test_a_model_with_native_ops_needs_the_library(
+    tmp_path, small_checkpoint, calib_folder, monkeypatch
+) -> None:
+    """Where the package was installed without the library, loading says how to fix it."""
+    output = tmp_path / "lookup.onnx"
+    argv = ["export", "-w", str(small_checkpoint), "--height", "256", "--width", "384", "--int8"]
+    argv += ["--calib", str(calib_folder), "--calib-images", "1"]
+    assert main([*argv, "-o", str(output)]) == 0
+    monkeypatch.setattr(native, "library_path", lambda: None)
+    with pytest.raises(CheckpointError, match="--no-native-ops") as error:
+        Pipeline.from_weights(output, backend="onnxruntime")
+    assert "fetch_onnxruntime_headers.py" in str(error.value)
+    with pytest.raises(ConfigError, match="op library is not built"):
+        ExportOptions((256, 384), int8=True, calib=calib_folder, native_ops=True).validate()
 
 
 def test_int8_float_modules_choose_what_stays_float(
@@ -276,6 +315,7 @@ def test_int8_float_modules_choose_what_stays_float(
         (["--int8", "--half", "--calib", "x"], "exclude each other"),
         (["--calib", "x"], "only used with --int8"),
         (["--int8-float", "bifpndecoder"], "--int8-float is only used with --int8"),
+        (["--no-native-ops"], "--native-ops/--no-native-ops is only used with --int8"),
         (["--int8", "--calib", "CALIB", "--int8-float", "decoder"], "no module decoder"),
         (["-o", "model.pt"], "must end in .onnx"),
     ],

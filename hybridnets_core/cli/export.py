@@ -62,6 +62,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="top-level modules kept in float, e.g. bifpndecoder segmentation_head "
         "(default: none, every layer in int8)",
     )
+    parser.add_argument(
+        "--native-ops",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="INT8 swish and constant multiplies as our native one-pass lookup op (fast; the "
+        "model then needs hybridnets_core's op library wherever it runs) or, with "
+        "--no-native-ops, ONNX Runtime's own operators only (default: native when built)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -77,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         calib_images=args.calib_images,
         calib_method=args.calib_method,
         int8_float=tuple(args.int8_float),
+        native_ops=args.native_ops,
     )
     options.validate()
     model, config = load_model(args.weights, input_size=options.input_size)
@@ -85,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     info = result.info
     print(
         f"wrote {result.onnx_path} ({info.graph}, {info.precision}, input {args.width}x"
-        f"{args.height}, batch {'dynamic' if info.dynamic_batch else 1}, opset {args.opset}) "
+        f"{args.height}, batch {'dynamic' if info.dynamic_batch else 1}, opset {args.opset}"
+        f"{', native ops' if options.uses_native_ops else ''}) "
         f"and {result.anchors_path}"
     )
     return 0

@@ -14,10 +14,13 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 from ..fileio import write_bytes_atomic
 from ..model import HybridNets
+from ..native import library_path, require_library
 from ..pipeline import Pipeline
 from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half
 from .metadata import OnnxInfo, set_properties
+from .native_folds import fold_native_ops
+from .ort_optimize import optimize_for_cpu
 from .quantize import (
     CALIBRATION_METHODS,
     DEFAULT_CALIB_METHOD,
@@ -47,10 +50,18 @@ class ExportOptions:
     calib_images: int = DEFAULT_CALIB_IMAGES
     calib_method: str = DEFAULT_CALIB_METHOD
     int8_float: tuple[str, ...] = DEFAULT_FLOAT_MODULES
+    native_ops: bool | None = None  # INT8 lookups with our native op; None: when it is built
 
     @property
     def precision(self) -> str:
         return "int8" if self.int8 else "fp16" if self.half else "fp32"
+
+    @property
+    def uses_native_ops(self) -> bool:
+        """Whether the INT8 graph gets our native lookup op: asked for, or built and not refused."""
+        if not self.int8 or self.native_ops is False:
+            return False
+        return self.native_ops or library_path() is not None
 
     def validate(self) -> None:
         """ConfigError for option combinations no export can satisfy."""
@@ -67,6 +78,10 @@ class ExportOptions:
             raise ConfigError("--calib is only used with --int8")
         if self.int8_float and not self.int8:
             raise ConfigError("--int8-float is only used with --int8")
+        if self.native_ops is not None and not self.int8:
+            raise ConfigError("--native-ops/--no-native-ops is only used with --int8")
+        if self.native_ops:
+            require_library()
         if self.calib_method not in CALIBRATION_METHODS:
             raise ConfigError(
                 f"calib_method {self.calib_method!r} is unknown; use one of "
@@ -112,6 +127,10 @@ def export_model(
         graph = to_half(graph)
     if options.end2end:
         graph = append_postprocess(graph, config)
+    if options.int8:
+        graph = optimize_for_cpu(graph)
+    if options.uses_native_ops:
+        fold_native_ops(graph)
     info = OnnxInfo(
         config=config,
         graph="end2end" if options.end2end else "raw",

@@ -1,0 +1,122 @@
+// ai.hybridnets::Uint8ChannelMul(x, x_scale, x_zero, gate, gate_scale, gate_zero, y_scale,
+// y_zero) -> y: quantized x * gate[channel], uint8 in and out, the gate running along x's last
+// axis (channels in ONNX Runtime's NHWC int8 graphs). Replaces QLinearMul for EfficientNet's
+// squeeze-and-excitation, which ONNX Runtime runs through its general broadcasting path.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "ort_ops.h"
+
+namespace hybridnets {
+namespace {
+
+enum Input { kX, kXScale, kXZero, kGate, kGateScale, kGateZero, kYScale, kYZero, kInputs };
+
+struct Job {
+  const uint8_t* x;
+  uint8_t* y;
+  const float* multiplier;  // per channel: x_scale * gate value / y_scale
+  size_t channels;
+  int x_zero;
+  int y_zero;
+};
+
+void scale_scalar(const void* data, size_t begin, size_t end) {
+  const Job& job = *static_cast<const Job*>(data);
+  for (size_t row = begin; row < end; ++row) {
+    const uint8_t* x = job.x + row * job.channels;
+    uint8_t* y = job.y + row * job.channels;
+    for (size_t c = 0; c < job.channels; ++c) {
+      const float value = static_cast<float>(x[c] - job.x_zero) * job.multiplier[c];
+      const long code = std::lrintf(value) + job.y_zero;
+      y[c] = static_cast<uint8_t>(code < 0 ? 0 : code > 255 ? 255 : code);
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_avx512(const void* data,
+                                                                       size_t begin, size_t end) {
+  const Job& job = *static_cast<const Job*>(data);
+  const __m512i x_zero = _mm512_set1_epi32(job.x_zero);
+  const __m512i y_zero = _mm512_set1_epi32(job.y_zero);
+  const __m512i zero = _mm512_setzero_si512();
+  for (size_t row = begin; row < end; ++row) {
+    const uint8_t* x = job.x + row * job.channels;
+    uint8_t* y = job.y + row * job.channels;
+    for (size_t c = 0; c < job.channels; c += 16) {
+      const size_t left = job.channels - c;
+      const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+      const __m512i codes = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, x + c));
+      const __m512 value = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes, x_zero));
+      const __m512 scaled = _mm512_mul_ps(value, _mm512_maskz_loadu_ps(lanes, job.multiplier + c));
+      // round half to even (the default MXCSR mode), shift, clamp to 0..255 and narrow
+      const __m512i shifted = _mm512_add_epi32(_mm512_cvtps_epi32(scaled), y_zero);
+      const __m512i out = _mm512_max_epi32(shifted, zero);
+      _mm_mask_storeu_epi8(y + c, lanes, _mm512_cvtusepi32_epi8(out));
+    }
+  }
+}
+
+const ChunkBody g_kernel = pick_kernel(scale_avx512, scale_scalar, false);
+
+template <typename T>
+OrtStatus* scalar_input(OrtKernelContext* context, size_t index, T* out) {
+  const OrtValue* value = nullptr;
+  const void* data = nullptr;
+  HYBRIDNETS_RETURN_IF_ERROR(input_data(context, index, &value, &data));
+  *out = *static_cast<const T*>(data);
+  return nullptr;
+}
+
+OrtStatus* compute(OrtKernelContext* context) {
+  const OrtValue* x_value = nullptr;
+  const OrtValue* gate_value = nullptr;
+  const void* x = nullptr;
+  const void* gate = nullptr;
+  float x_scale = 0, gate_scale = 0, y_scale = 0;
+  uint8_t x_zero = 0, gate_zero = 0, y_zero = 0;
+  HYBRIDNETS_RETURN_IF_ERROR(input_data(context, kX, &x_value, &x));
+  HYBRIDNETS_RETURN_IF_ERROR(input_data(context, kGate, &gate_value, &gate));
+  HYBRIDNETS_RETURN_IF_ERROR(scalar_input(context, kXScale, &x_scale));
+  HYBRIDNETS_RETURN_IF_ERROR(scalar_input(context, kXZero, &x_zero));
+  HYBRIDNETS_RETURN_IF_ERROR(scalar_input(context, kGateScale, &gate_scale));
+  HYBRIDNETS_RETURN_IF_ERROR(scalar_input(context, kGateZero, &gate_zero));
+  HYBRIDNETS_RETURN_IF_ERROR(scalar_input(context, kYScale, &y_scale));
+  HYBRIDNETS_RETURN_IF_ERROR(scalar_input(context, kYZero, &y_zero));
+
+  std::vector<int64_t> dims;
+  std::vector<int64_t> gate_dims;
+  size_t count = 0;
+  size_t channels = 0;
+  HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(gate_value, &gate_dims, &channels));
+  HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(x_value, &dims, &count));
+  if (dims.empty() || channels == 0 || static_cast<size_t>(dims.back()) != channels ||
+      gate_dims.empty() || static_cast<size_t>(gate_dims.back()) != channels) {
+    return invalid_argument("Uint8ChannelMul: the gate must run along the input's last axis");
+  }
+  std::vector<float> multiplier(channels);
+  const uint8_t* gate_codes = static_cast<const uint8_t*>(gate);
+  for (size_t c = 0; c < channels; ++c) {
+    multiplier[c] = x_scale * gate_scale * static_cast<float>(gate_codes[c] - gate_zero) / y_scale;
+  }
+  OrtValue* y_value = nullptr;
+  void* y = nullptr;
+  HYBRIDNETS_RETURN_IF_ERROR(
+      g_api->KernelContext_GetOutput(context, 0, dims.data(), dims.size(), &y_value));
+  HYBRIDNETS_RETURN_IF_ERROR(g_api->GetTensorMutableData(y_value, &y));
+  const Job job{static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), multiplier.data(),
+                channels, x_zero, y_zero};
+  return parallel_chunks(context, count / channels, channels, g_kernel, &job);
+}
+
+}  // namespace
+
+const SimpleOp& uint8_channel_mul_op() {
+  constexpr ONNXTensorElementDataType u8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+  constexpr ONNXTensorElementDataType f32 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  static const SimpleOp op("Uint8ChannelMul", {u8, f32, u8, u8, f32, u8, f32, u8}, u8, compute);
+  return op;
+}
+
+}  // namespace hybridnets
