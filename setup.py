@@ -12,9 +12,12 @@ ORT_HEADER = "onnxruntime_c_api.h"
 
 
 def onnxruntime_include_dir() -> str | None:
-    """Where ONNX Runtime's C headers are: $ONNXRUNTIME_INCLUDE_DIR, the venv, or the system."""
+    """Where ONNX Runtime's C headers are: $ONNXRUNTIME_INCLUDE_DIR, the interpreter's
+    environment (a venv's include/; colcon points sys.prefix at its install space), or the
+    system."""
     candidates = [
         os.environ.get("ONNXRUNTIME_INCLUDE_DIR", ""),
+        str(Path(sys.executable).parent.parent / "include" / "onnxruntime"),
         os.path.join(sys.prefix, "include", "onnxruntime"),
         "/usr/local/include/onnxruntime",
         "/usr/include/onnxruntime",
@@ -30,7 +33,8 @@ def native_extensions() -> list[Extension]:
     """
     include_dir = onnxruntime_include_dir()
     if include_dir is None:
-        print(f"hybridnets_ros: no {ORT_HEADER}; the native INT8 ops are not built")
+        # stderr: colcon reads setup.py's stdout as data
+        print(f"hybridnets_ros: no {ORT_HEADER}, native INT8 ops not built", file=sys.stderr)
         return []
     return [
         Extension(

@@ -76,6 +76,7 @@ def extract_headers(deb: bytes, dest: Path) -> list[str]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(tar.extractfile(member).read())
                 written.append(str(relative))
+    staging.chmod(0o755)  # mkdtemp makes it private; headers are for every user's builds
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)
     return written
