@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .config import ModelConfig
-from .errors import CheckpointError, ConfigError, InputError
+from .errors import CheckpointError, ConfigError
 from .export.end2end import END2END_OUTPUTS, THRESHOLD_INPUTS
 from .export.metadata import OnnxInfo
 from .export.raw import INPUT_NAME
@@ -24,6 +24,7 @@ from .weights import cache_dir
 
 LOGGER = logging.getLogger(__name__)
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
+IMAGE_IDS = "det_image"  # the end-to-end output naming each detection's image
 QUIET = 3  # ORT's own log: errors only (fp16 graphs on CPU print harmless folding notes)
 
 
@@ -170,13 +171,13 @@ class _OnnxBackend:
         self.config: ModelConfig = session.info.config
         self.fixed_input_size = tuple(self.config.input_size)
 
-    def _check_batch(self, batch: np.ndarray) -> np.ndarray:
-        if not self.session.info.dynamic_batch and len(batch) != 1:
-            raise InputError(
-                f"this ONNX model takes one image per run, got {len(batch)}; export it with "
-                "--dynamic-batch to run batches"
-            )
-        return batch.astype(np.float32, copy=False)
+    def _chunks(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The batch as the file takes it: whole with a dynamic batch axis, else one image at
+        a time (so val and bag replay can batch any export)."""
+        batch = batch.astype(np.float32, copy=False)
+        if self.session.info.dynamic_batch:
+            return [batch]
+        return [batch[index : index + 1] for index in range(len(batch))]
 
 
 class OnnxRuntime(_OnnxBackend):
@@ -185,8 +186,8 @@ class OnnxRuntime(_OnnxBackend):
     end_to_end = False
 
     def __call__(self, batch: np.ndarray) -> NetworkOutputs:
-        outputs = self.session.run({INPUT_NAME: self._check_batch(batch)})
-        return tuple(outputs)  # type: ignore[return-value]
+        runs = [self.session.run({INPUT_NAME: chunk}) for chunk in self._chunks(batch)]
+        return tuple(np.concatenate(parts) for parts in zip(*runs))  # type: ignore[return-value]
 
 
 class OnnxEndToEndRuntime(_OnnxBackend):
@@ -196,16 +197,20 @@ class OnnxEndToEndRuntime(_OnnxBackend):
 
     def __call__(self, batch: np.ndarray, settings: DetectionSettings) -> EndToEndOutputs:
         conf, iou, max_det = THRESHOLD_INPUTS
-        outputs = self.session.run(
-            {
-                INPUT_NAME: self._check_batch(batch),
-                conf: np.array([settings.conf_threshold], np.float32),
-                iou: np.array([settings.iou_threshold], np.float32),
-                max_det: np.array([settings.max_detections], np.int64),
-            }
-        )
-        named = dict(zip(self.session.output_names, outputs))
-        return EndToEndOutputs(*(named[name] for name in END2END_OUTPUTS))
+        thresholds = {
+            conf: np.array([settings.conf_threshold], np.float32),
+            iou: np.array([settings.iou_threshold], np.float32),
+            max_det: np.array([settings.max_detections], np.int64),
+        }
+        columns: list[list[np.ndarray]] = []
+        first_image = 0
+        for chunk in self._chunks(batch):
+            outputs = self.session.run({INPUT_NAME: chunk, **thresholds})
+            named = dict(zip(self.session.output_names, outputs))
+            named[IMAGE_IDS] = named[IMAGE_IDS] + first_image  # chunk-local -> batch index
+            columns.append([named[name] for name in END2END_OUTPUTS])
+            first_image += len(chunk)
+        return EndToEndOutputs(*(np.concatenate(parts) for parts in zip(*columns)))
 
 
 def load_onnx_runtime(

@@ -176,6 +176,30 @@ def test_bag_eval_metrics_equal_val_compressed_sqlite(
     assert (compressed_eval / "bag" / "bag.db3").is_file()
 
 
+def test_bag_eval_replays_an_export_like_its_checkpoint(
+    weights, raw_drive, raw_eval, tmp_path
+) -> None:
+    """The file a vehicle runs (batch-1 ONNX) replayed in batches of 4: the checkpoint's
+    metrics, within what tied scores allow."""
+    export = tmp_path / "coef0.onnx"
+    assert run_cli("export", "-w", weights, "--height", 256, "--width", 384, "-o", export) == 0
+    bag, dataset = raw_drive
+    out = tmp_path / "report"
+    assert run_cli("bag-eval", "--bag", bag, "--topic", RAW, "-w", export, "--out", out,
+                   "--backend", "onnxruntime", "--labels", dataset, "--batch-size", 4,
+                   "--conf", 0.0, "--max-det", 20) == 0  # fmt: skip
+    got = json.loads((out / "metrics.json").read_text())
+    want = json.loads((raw_eval / "metrics.json").read_text())
+    assert got["images"] == want["images"] == FRAMES
+    assert got["detection"]["detections"] == want["detection"]["detections"]
+    for group, key in (("detection", "mAP50"), ("detection", "recall")):
+        assert got[group][key] == pytest.approx(want[group][key], abs=0.02)
+    for key, value in want["segmentation"]["paper"].items():
+        assert got["segmentation"]["paper"][key] == pytest.approx(value, abs=0.01), key
+    report = json.loads((out / "report.json").read_text())
+    assert report["frames_processed"] == FRAMES and report["frames_skipped"] == []
+
+
 def test_folder_and_topic_labels_agree(compressed_drive) -> None:
     bag, dataset = compressed_drive
     project = labels_project(dataset, None)

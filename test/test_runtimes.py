@@ -11,6 +11,7 @@ import pytest
 import torch
 from export_fixtures import (
     end2end_export,  # noqa: F401 (fixture)
+    export_cli,
     raw_export,  # noqa: F401 (fixture)
     varied_checkpoint,  # noqa: F401 (fixture)
 )
@@ -18,7 +19,7 @@ from export_fixtures import (
 from hybridnets_core import HybridNets
 from hybridnets_core.backends import create_runtime
 from hybridnets_core.cli.main import main
-from hybridnets_core.errors import ConfigError, InputError
+from hybridnets_core.errors import ConfigError
 from hybridnets_core.model.inference import optimise_for_inference
 from hybridnets_core.pipeline import Pipeline
 from hybridnets_core.runtime_onnx import (
@@ -113,10 +114,27 @@ def test_backend_and_file_mismatches(raw_export, small_checkpoint) -> None:  # n
         Pipeline.from_weights(raw_export, backend="onnxruntime", onnx_options=OnnxOptions(0))
 
 
-def test_static_batch_model_rejects_batches(raw_export, dashcam_frame) -> None:  # noqa: F811
-    pipeline = Pipeline.from_weights(raw_export, backend="onnxruntime")
-    with pytest.raises(InputError, match="--dynamic-batch"):
-        pipeline([dashcam_frame, dashcam_frame])
+def test_fixed_batch_exports_run_batches_image_by_image(
+    tmp_path,
+    raw_export: Path,  # noqa: F811
+    varied_checkpoint: Path,  # noqa: F811
+    dashcam_paths: list[Path],
+) -> None:
+    """A batch-1 file still takes val's and bag replay's batches: one image per run."""
+    from hybridnets_core.media import read_image
+
+    end2end = export_cli(varied_checkpoint, tmp_path / "e2e_batch1.onnx", "--end2end")
+    images = [read_image(path) for path in dashcam_paths[:3]]
+    for export in (raw_export, end2end):
+        pipeline = Pipeline.from_weights(export, backend="onnxruntime", conf_threshold=0.05)
+        batched = pipeline.run_batch(images)
+        for image, together in zip(images, batched):
+            alone = pipeline(image)
+            assert len(together) == len(alone) > 0
+            np.testing.assert_allclose(together.boxes, alone.boxes, atol=1e-3)
+            np.testing.assert_array_equal(together.class_ids, alone.class_ids)
+            for name, mask in alone.masks.items():
+                np.testing.assert_array_equal(together.masks[name], mask)
 
 
 def test_predict_cli_with_onnxruntime(tmp_path, end2end_export, dashcam_paths) -> None:  # noqa: F811

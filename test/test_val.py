@@ -108,3 +108,58 @@ def test_val_all_road_and_detection_cap(tmp_path, plain_project, synthetic_datas
     assert report["segmentation"]["paper"]["iou_road"] == pytest.approx(2 * paper)
     assert report["detection"]["detections"] == 2 * 7  # every anchor scores 1; cap per image
     assert report["max_detections"] == 7
+
+
+def assert_close_metrics(got: object, want: object, path: str = "") -> None:
+    """Same report structure; numbers within 0.02 (tied scores may reorder by 1e-7)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), path
+        for key in want:
+            assert_close_metrics(got[key], want[key], f"{path}/{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), path
+        for index, (ours, theirs) in enumerate(zip(got, want)):
+            assert_close_metrics(ours, theirs, f"{path}/{index}")
+    elif isinstance(want, float):
+        assert got == pytest.approx(want, abs=0.02), path
+    else:
+        assert got == want, path
+
+
+def test_val_scores_an_export_like_its_checkpoint(
+    tmp_path,
+    plain_project,  # noqa: F811
+    synthetic_dataset,  # noqa: F811
+) -> None:
+    """The vehicle's file is what gets evaluated: a batch-1 export, run by val in batches."""
+    config = load_project(plain_project).model_config(0, (128, 256))
+    torch.manual_seed(3)
+    weights = tmp_path / "random.pth"
+    save_checkpoint(weights, HybridNets.from_config(config).eval(), config)
+    export = tmp_path / "random.onnx"
+    argv = ["export", "-w", weights, "--height", 128, "--width", 256, "-o", export]
+    assert main([str(a) for a in argv]) == 0
+    want = run_val(plain_project, synthetic_dataset, weights, tmp_path / "torch")
+    got = run_val(
+        plain_project, synthetic_dataset, export, tmp_path / "onnx", "--backend", "onnxruntime"
+    )
+    assert want["detection"]["detections"] > 0
+    assert_close_metrics(got, want)
+
+
+def test_val_rejects_an_export_for_other_classes(
+    tmp_path,
+    small_checkpoint,
+    plain_project,  # noqa: F811
+    synthetic_dataset,  # noqa: F811
+    capsys,
+) -> None:
+    export = tmp_path / "two_classes.onnx"
+    argv = ["export", "-w", small_checkpoint, "--height", 128, "--width", 256, "-o", export]
+    assert main([str(a) for a in argv]) == 0
+    args = ["val", "-p", plain_project, "--data", synthetic_dataset, "-w", export,
+            "--backend", "onnxruntime", "-n", "0", "--out", tmp_path / "out"]  # fmt: skip
+    assert main([str(a) for a in args]) == 2
+    error = capsys.readouterr().err
+    assert "detects ['car', 'truck']" in error and "export a checkpoint trained" in error
+    assert error.count("\n") == 1

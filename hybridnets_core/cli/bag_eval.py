@@ -8,15 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checkpoint import load_model
 from ..config import ModelConfig
 from ..data import ProjectConfig, load_project
 from ..errors import ConfigError, DatasetError
 from ..evaluation import format_summary
 from ..ground import CameraPose, GridSpec
-from ..model import HybridNets
 from ..pipeline import MASK_RESOLUTIONS, Pipeline
-from .options import size_wh
+from .options import add_model_options, scoring_pipeline, size_wh
 
 if TYPE_CHECKING:
     from ..bag.reader import BagReader
@@ -49,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bag", type=Path, required=True, help="input bag folder or .mcap/.db3")
     parser.add_argument("--topic", required=True, help="Image or CompressedImage topic")
     parser.add_argument("--out", type=Path, required=True, help="report folder (bag inside)")
-    parser.add_argument("-w", "--weights", default=None, help="checkpoint; default: built-in")
+    add_model_options(parser)
     parser.add_argument(
         "--format", choices=("mcap", "sqlite3"), default="mcap", help="output bag storage (mcap)"
     )
@@ -71,13 +69,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gt-prefix", default="/ground_truth", help="ground-truth topic prefix")
     parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (4)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
     parser.add_argument(
         "--input-size",
         type=size_wh,
         default=None,
         metavar="WxH",
-        help="network input (default: the checkpoint's)",
+        help="network input (default: the project's, else the checkpoint's or export's)",
     )
     node = parser.add_argument_group("outputs, as the node's parameters")
     node.add_argument("--conf", type=float, default=0.25, help="conf_threshold (0.25)")
@@ -147,23 +145,16 @@ def _project(args: argparse.Namespace) -> ProjectConfig | None:
     return load_project(args.project) if args.project else None
 
 
-def _model(
-    args: argparse.Namespace, project: ProjectConfig | None
-) -> tuple[HybridNets, ModelConfig]:
-    """The network and its config; with a project its classes, anchors and image size apply,
-    as in `hybridnets val`."""
-    if project is None:
-        return load_model(args.weights, input_size=args.input_size)
-    return load_model(args.weights, **project.model_settings(args.input_size))
-
-
 def _pipelines(
-    args: argparse.Namespace, model: Any, config: ModelConfig
+    args: argparse.Namespace, project: ProjectConfig | None
 ) -> tuple[Pipeline, Pipeline]:
-    """The node-like pipeline for the outputs and val's scorer sharing its runtime."""
-    pipeline = Pipeline.from_model(
-        model,
-        config,
+    """The node-like pipeline for the outputs and val's scorer sharing its runtime; with a
+    project its classes, anchors and image size apply, as in `hybridnets val`."""
+    pipeline = scoring_pipeline(
+        args.weights,
+        args.backend,
+        project,
+        args.input_size,
         device=args.device,
         half=args.half,
         conf_threshold=args.conf,
@@ -173,7 +164,7 @@ def _pipelines(
     )
     scorer = Pipeline(
         pipeline.runtime,
-        config,
+        pipeline.config,
         conf_threshold=args.eval_conf,
         iou_threshold=args.eval_iou,
         max_detections=args.eval_max_det,
@@ -255,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} is a file; pass a folder for the report")
     project = _project(args)
-    model, config = _model(args, project)
+    pipeline, scorer = _pipelines(args, project)
+    config = pipeline.config
     with BagReader(args.bag) as bag:
         labels = None
         if args.labels is not None:
@@ -267,7 +259,6 @@ def run(args: argparse.Namespace) -> int:
         if args.live:
             result = _run_live(args, bag)
         else:
-            pipeline, scorer = _pipelines(args, model, config)
             result = replay_bag(
                 bag, pipeline, args.out / OUTPUT_BAG, _options(args), labels, scorer
             )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..checkpoint import load_model
 from ..data import ValDataset, checked_samples
 from ..evaluation import evaluate, format_summary, write_report
-from ..pipeline import Pipeline
 from .dataset_options import add_project_options, project_from_args
+from .options import add_model_options, scoring_pipeline
 
 DEFAULT_MAX_DET = 100
 
@@ -20,9 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "val", help="detection mAP/recall and segmentation mIoU/IoU/accuracy on a val split"
     )
     add_project_options(parser)
-    parser.add_argument(
-        "-w", "--weights", default=None, help="checkpoint (.pth); default: the built-in model"
-    )
+    add_model_options(parser)
     parser.add_argument("-b", "--batch_size", type=int, default=4, help="images per pass (4)")
     parser.add_argument("-n", "--num_workers", type=int, default=2, help="loader processes (2)")
     parser.add_argument("--conf_thres", type=float, default=0.001, help="score threshold (0.001)")
@@ -31,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max_det", type=int, default=DEFAULT_MAX_DET, help="detections kept per image (100)"
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA only)")
+    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
     parser.add_argument(
         "--out", type=Path, default=Path("runs/val"), help="report folder (runs/val)"
     )
@@ -41,7 +38,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the headline numbers and write the JSON report and plots."""
     project = project_from_args(args)
-    model, config = load_model(args.weights, **project.model_settings(args.image_size))
+    pipeline = scoring_pipeline(
+        args.weights,
+        args.backend,
+        project,
+        args.image_size,
+        device=args.device,
+        half=args.half,
+        conf_threshold=args.conf_thres,
+        iou_threshold=args.iou_thres,
+        max_detections=args.max_det,
+    )
+    config = pipeline.config
     samples, report = checked_samples(
         project,
         project.require_paths().val_split,
@@ -50,15 +58,6 @@ def run(args: argparse.Namespace) -> int:
         args.max_images,
     )
     print(report.summary())
-    pipeline = Pipeline.from_model(
-        model,
-        config,
-        device=args.device,
-        half=args.half,
-        conf_threshold=args.conf_thres,
-        iou_threshold=args.iou_thres,
-        max_detections=args.max_det,
-    )
     dataset = ValDataset(samples, config.input_size, config.seg_mode == "multiclass")
     evaluation = evaluate(pipeline, dataset, args.batch_size, args.num_workers)
     print(format_summary(evaluation))
