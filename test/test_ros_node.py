@@ -40,6 +40,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from hybridnets_core.cli.main import main
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.letterbox import Letterbox
 from hybridnets_ros import conversions, params
@@ -562,3 +563,24 @@ def test_bad_weights_exit_with_one_fatal_line(
     fatal = [line for line in output.splitlines() if "FATAL" in line]
     assert len(fatal) == 1 and str(weights) in fatal[0], output
     assert "Traceback" not in output, output
+
+
+def test_node_runs_an_int8_export_with_native_ops(
+    ros: Ros, weights: Path, dashcam_paths: list[Path], tmp_path: Path
+) -> None:
+    """The vehicle's CPU path: an INT8 export, our native ops inside, behind the same topics."""
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for path in dashcam_paths[:2]:
+        (calib / path.name).write_bytes(path.read_bytes())
+    export = tmp_path / "int8.onnx"
+    argv = ["export", "-w", str(weights), "--height", "256", "--width", "384", "--int8"]
+    assert main([*argv, "--calib", str(calib), "--calib-images", "2", "-o", str(export)]) == 0
+    node = ros.start_node(export, "/int8", backend="onnxruntime")
+    assert node.pipeline.backend_name == "onnxruntime"
+    listener = ros.listener("/int8")
+    for width, height in ((640, 480), (333, 197)):
+        frame = raw_frame(width, height, "bgr8", next_stamp())
+        check_detections(listener.send(frame), frame, width, height, count=20)
+        for name in ("drivable_mask", "lane_mask"):
+            check_mask(listener.wait_for(name, stamp_ns_of(frame)), frame, width, height)
