@@ -85,11 +85,16 @@ OrtStatus* input_data(OrtKernelContext* context, size_t index, const OrtValue** 
 }
 
 ChunkBody pick_kernel(ChunkBody avx512, ChunkBody portable, bool needs_vbmi) {
-  if (std::getenv("HYBRIDNETS_PORTABLE_KERNELS")) return portable;
+  if (avx512 == nullptr || std::getenv("HYBRIDNETS_PORTABLE_KERNELS")) return portable;
+#if HYBRIDNETS_X86
   __builtin_cpu_init();
   const bool base = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                     __builtin_cpu_supports("avx512vl");
-  return base && (!needs_vbmi || __builtin_cpu_supports("avx512vbmi")) ? avx512 : portable;
+  if (base && (!needs_vbmi || __builtin_cpu_supports("avx512vbmi"))) return avx512;
+#else
+  (void)needs_vbmi;
+#endif
+  return portable;
 }
 
 OrtStatus* invalid_argument(const char* message) {

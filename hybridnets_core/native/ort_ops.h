@@ -8,6 +8,16 @@
 #include <cstdint>
 #include <vector>
 
+// AVX-512 kernels exist only on x86-64; elsewhere (aarch64 vehicle computers) the portable
+// loops run. -DHYBRIDNETS_X86=0 builds that variant on x86-64 too.
+#ifndef HYBRIDNETS_X86
+#if defined(__x86_64__)
+#define HYBRIDNETS_X86 1
+#else
+#define HYBRIDNETS_X86 0
+#endif
+#endif
+
 namespace hybridnets {
 
 // ONNX Runtime 1.17 is the oldest with KernelContext_ParallelFor.
@@ -37,8 +47,8 @@ using ChunkBody = void (*)(const void* job, size_t begin, size_t end);
 OrtStatus* parallel_chunks(OrtKernelContext* context, size_t items, size_t bytes_per_item,
                            ChunkBody body, const void* job);
 
-// The kernel for this CPU: `avx512` where AVX-512 F/BW/VL (plus VBMI if `needs_vbmi`) exist,
-// else `portable`; HYBRIDNETS_PORTABLE_KERNELS=1 forces `portable` (for tests).
+// The kernel for this CPU: `avx512` (nullptr off x86-64) where AVX-512 F/BW/VL (plus VBMI if
+// `needs_vbmi`) exist, else `portable`; HYBRIDNETS_PORTABLE_KERNELS=1 forces `portable`.
 ChunkBody pick_kernel(ChunkBody avx512, ChunkBody portable, bool needs_vbmi);
 
 // A CPU op with fixed input types, one output of `output_type`, and a stateless compute.

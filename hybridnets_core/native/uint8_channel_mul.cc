@@ -2,11 +2,13 @@
 // y_zero) -> y: quantized x * gate[channel], uint8 in and out, the gate running along x's last
 // axis (channels in ONNX Runtime's NHWC int8 graphs). Replaces QLinearMul for EfficientNet's
 // squeeze-and-excitation, which ONNX Runtime runs through its general broadcasting path.
-#include <immintrin.h>
-
 #include <cmath>
 
 #include "ort_ops.h"
+
+#if HYBRIDNETS_X86
+#include <immintrin.h>
+#endif
 
 namespace hybridnets {
 namespace {
@@ -35,6 +37,7 @@ void scale_scalar(const void* data, size_t begin, size_t end) {
   }
 }
 
+#if HYBRIDNETS_X86
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_avx512(const void* data,
                                                                        size_t begin, size_t end) {
   const Job& job = *static_cast<const Job*>(data);
@@ -58,7 +61,12 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_avx512(const voi
   }
 }
 
-const ChunkBody g_kernel = pick_kernel(scale_avx512, scale_scalar, false);
+constexpr ChunkBody kAvx512 = scale_avx512;
+#else
+constexpr ChunkBody kAvx512 = nullptr;
+#endif
+
+const ChunkBody g_kernel = pick_kernel(kAvx512, scale_scalar, false);
 
 template <typename T>
 OrtStatus* scalar_input(OrtKernelContext* context, size_t index, T* out) {

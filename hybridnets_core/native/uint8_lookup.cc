@@ -2,9 +2,11 @@
 // The INT8 exporter folds each quantized swish (QLinearSigmoid + QLinearMul) and each multiply
 // by a constant into one such lookup. AVX-512 VBMI looks up 64 bytes per instruction pair;
 // other CPUs take a scalar loop (HYBRIDNETS_PORTABLE_KERNELS=1 forces it, for tests).
-#include <immintrin.h>
-
 #include "ort_ops.h"
+
+#if HYBRIDNETS_X86
+#include <immintrin.h>
+#endif
 
 namespace hybridnets {
 namespace {
@@ -22,6 +24,7 @@ void lookup_scalar(const void* data, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) job.y[i] = job.table[job.x[i]];
 }
 
+#if HYBRIDNETS_X86
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lookup_vbmi(const void* data,
                                                                          size_t begin,
                                                                          size_t end) {
@@ -42,7 +45,12 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lookup_vbmi(const vo
   }
 }
 
-const ChunkBody g_kernel = pick_kernel(lookup_vbmi, lookup_scalar, true);
+constexpr ChunkBody kAvx512 = lookup_vbmi;
+#else
+constexpr ChunkBody kAvx512 = nullptr;
+#endif
+
+const ChunkBody g_kernel = pick_kernel(kAvx512, lookup_scalar, true);
 
 OrtStatus* compute(OrtKernelContext* context) {
   const OrtValue* x_value = nullptr;
