@@ -263,6 +263,25 @@ def test_int8_export_calibrates_on_images(
     assert np.abs(probabilities - want[1]).max() < 1e-3
 
 
+def test_int8_end2end_with_a_dynamic_batch_runs_batches(
+    tmp_path, small_checkpoint, calib_folder, dashcam_paths
+) -> None:
+    """Native ops take a batch: per-image SE gates, and the same results as one at a time."""
+    output = tmp_path / "batch.onnx"
+    argv = ["export", "-w", str(small_checkpoint), "--height", "256", "--width", "384", "--int8"]
+    argv += ["--calib", str(calib_folder), "--calib-images", "2", "--end2end", "--dynamic-batch"]
+    assert main([*argv, "-o", str(output)]) == 0
+    assert op_count(onnx.load(output), CHANNEL_MUL_OP) > 0
+    pipeline = Pipeline.from_weights(output, backend="onnxruntime", conf_threshold=0.001)
+    images = [read_image(path) for path in dashcam_paths[:2]]
+    for together, image in zip(pipeline.run_batch(images), images):
+        alone = pipeline(image)
+        assert len(together) == len(alone) > 0
+        np.testing.assert_allclose(np.sort(together.scores), np.sort(alone.scores), atol=1e-6)
+        for name, mask in alone.masks.items():
+            np.testing.assert_array_equal(together.masks[name], mask)
+
+
 def test_int8_without_native_ops_keeps_onnx_runtime_ops(
     tmp_path, small_checkpoint, calib_folder, dashcam_paths
 ) -> None:

@@ -83,9 +83,10 @@ def channel_mul_feeds(x: np.ndarray, gate: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def channel_mul_reference(x: np.ndarray, gate: np.ndarray) -> np.ndarray:
-    """The op's arithmetic in numpy: float32 multipliers, round half to even, saturate."""
+    """The op's arithmetic in numpy: float32 multipliers per image and channel (a gate of
+    shape [N or 1, 1, 1, C]), round half to even, saturate."""
     x_scale, x_zero, gate_scale, gate_zero, y_scale, y_zero = map(np.float32, CHANNEL_MUL_PARAMS)
-    gate_values = gate.reshape(-1).astype(np.float32) - gate_zero
+    gate_values = gate.astype(np.float32) - gate_zero
     multiplier = x_scale * gate_scale * gate_values / y_scale
     scaled = (x.astype(np.float32) - x_zero) * multiplier
     return np.clip(np.rint(scaled) + y_zero, 0, 255).astype(np.uint8)
@@ -102,9 +103,11 @@ def check_kernels_everywhere() -> None:
             x = rng.integers(0, 256, size, dtype=np.uint8)
             np.testing.assert_array_equal(flat.run(None, {"x": x})[0], table[x])
         channel_mul = session(channel_mul_model(), threads)
-        for height, width, channels in ((1, 1, 1), (3, 5, 16), (7, 9, 17), (48, 80, 40)):
-            x = rng.integers(0, 256, (1, height, width, channels), dtype=np.uint8)
-            gate = rng.integers(0, 256, (1, 1, 1, channels), dtype=np.uint8)
+        shapes = ((1, 1, 1, 1, 1), (1, 3, 5, 16, 1), (1, 7, 9, 17, 1), (1, 48, 80, 40, 1))
+        shapes += ((3, 7, 9, 17, 3), (2, 48, 80, 40, 2), (2, 5, 5, 16, 1))  # [batch .. gates]
+        for batch, height, width, channels, gates in shapes:
+            x = rng.integers(0, 256, (batch, height, width, channels), dtype=np.uint8)
+            gate = rng.integers(0, 256, (gates, 1, 1, channels), dtype=np.uint8)
             y = channel_mul.run(None, channel_mul_feeds(x, gate))[0]
             np.testing.assert_array_equal(y, channel_mul_reference(x, gate))
     x = rng.integers(0, 256, (1, 48, 80, 72), dtype=np.uint8)
@@ -140,10 +143,12 @@ def test_channel_mul_is_within_a_code_of_qlinear_mul() -> None:
     assert np.abs(ours - theirs).max() <= 1
 
 
-def test_a_gate_across_another_axis_is_an_error() -> None:
-    x = np.zeros((1, 4, 4, 8), np.uint8)
-    with pytest.raises(Exception, match="the gate must run along the input's last axis"):
-        session(channel_mul_model()).run(None, channel_mul_feeds(x, np.zeros((1, 8, 1, 1))))
+@pytest.mark.parametrize("gate_shape", [(1, 8, 1, 1), (3, 1, 1, 8), (2, 1, 1, 4)])
+def test_a_gate_that_does_not_fit_is_an_error(gate_shape: tuple[int, ...]) -> None:
+    """Across another axis, more gates than images, or the wrong channel count."""
+    x = np.zeros((2, 4, 4, 8), np.uint8)
+    with pytest.raises(Exception, match=r"the gate must be \[N or 1, 1, ..., C\]"):
+        session(channel_mul_model()).run(None, channel_mul_feeds(x, np.zeros(gate_shape)))
 
 
 def test_a_table_that_is_not_256_entries_is_an_error() -> None:

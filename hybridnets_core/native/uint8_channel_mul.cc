@@ -1,7 +1,8 @@
 // ai.hybridnets::Uint8ChannelMul(x, x_scale, x_zero, gate, gate_scale, gate_zero, y_scale,
-// y_zero) -> y: quantized x * gate[channel], uint8 in and out, the gate running along x's last
-// axis (channels in ONNX Runtime's NHWC int8 graphs). Replaces QLinearMul for EfficientNet's
-// squeeze-and-excitation, which ONNX Runtime runs through its general broadcasting path.
+// y_zero) -> y: quantized x * gate[image, channel], uint8 in and out, the gate [N or 1, 1, ...,
+// C] running along x's last axis (channels in ONNX Runtime's NHWC int8 graphs). Replaces
+// QLinearMul for EfficientNet's squeeze-and-excitation, which ONNX Runtime runs through its
+// general broadcasting path.
 #include <cmath>
 
 #include "ort_ops.h"
@@ -18,8 +19,9 @@ enum Input { kX, kXScale, kXZero, kGate, kGateScale, kGateZero, kYScale, kYZero,
 struct Job {
   const uint8_t* x;
   uint8_t* y;
-  const float* multiplier;  // per channel: x_scale * gate value / y_scale
+  const float* multiplier;  // per gate and channel: x_scale * gate value / y_scale
   size_t channels;
+  size_t rows_per_gate;  // pixels of one image (N gates), or of the whole batch (one gate)
   int x_zero;
   int y_zero;
 };
@@ -29,8 +31,9 @@ void scale_scalar(const void* data, size_t begin, size_t end) {
   for (size_t row = begin; row < end; ++row) {
     const uint8_t* x = job.x + row * job.channels;
     uint8_t* y = job.y + row * job.channels;
+    const float* multiplier = job.multiplier + row / job.rows_per_gate * job.channels;
     for (size_t c = 0; c < job.channels; ++c) {
-      const float value = static_cast<float>(x[c] - job.x_zero) * job.multiplier[c];
+      const float value = static_cast<float>(x[c] - job.x_zero) * multiplier[c];
       const long code = std::lrintf(value) + job.y_zero;
       y[c] = static_cast<uint8_t>(code < 0 ? 0 : code > 255 ? 255 : code);
     }
@@ -47,12 +50,13 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void scale_avx512(const voi
   for (size_t row = begin; row < end; ++row) {
     const uint8_t* x = job.x + row * job.channels;
     uint8_t* y = job.y + row * job.channels;
+    const float* multiplier = job.multiplier + row / job.rows_per_gate * job.channels;
     for (size_t c = 0; c < job.channels; c += 16) {
       const size_t left = job.channels - c;
       const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
       const __m512i codes = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, x + c));
       const __m512 value = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes, x_zero));
-      const __m512 scaled = _mm512_mul_ps(value, _mm512_maskz_loadu_ps(lanes, job.multiplier + c));
+      const __m512 scaled = _mm512_mul_ps(value, _mm512_maskz_loadu_ps(lanes, multiplier + c));
       // round half to even (the default MXCSR mode), shift, clamp to 0..255 and narrow
       const __m512i shifted = _mm512_add_epi32(_mm512_cvtps_epi32(scaled), y_zero);
       const __m512i out = _mm512_max_epi32(shifted, zero);
@@ -96,26 +100,31 @@ OrtStatus* compute(OrtKernelContext* context) {
   std::vector<int64_t> dims;
   std::vector<int64_t> gate_dims;
   size_t count = 0;
-  size_t channels = 0;
-  HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(gate_value, &gate_dims, &channels));
+  size_t gate_count = 0;
+  HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(gate_value, &gate_dims, &gate_count));
   HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(x_value, &dims, &count));
-  if (dims.empty() || channels == 0 || static_cast<size_t>(dims.back()) != channels ||
-      gate_dims.empty() || static_cast<size_t>(gate_dims.back()) != channels) {
-    return invalid_argument("Uint8ChannelMul: the gate must run along the input's last axis");
+  const size_t channels = dims.empty() ? 0 : static_cast<size_t>(dims.back());
+  const size_t gates = channels == 0 ? 0 : gate_count / channels;
+  const bool per_image = gates > 1 && gate_dims.front() == dims.front();
+  if (channels == 0 || gate_dims.empty() || static_cast<size_t>(gate_dims.back()) != channels ||
+      gate_count != gates * channels || (gates != 1 && !per_image)) {
+    return invalid_argument(
+        "Uint8ChannelMul: the gate must be [N or 1, 1, ..., C] along the input's last axis");
   }
-  std::vector<float> multiplier(channels);
+  std::vector<float> multiplier(gate_count);
   const uint8_t* gate_codes = static_cast<const uint8_t*>(gate);
-  for (size_t c = 0; c < channels; ++c) {
-    multiplier[c] = x_scale * gate_scale * static_cast<float>(gate_codes[c] - gate_zero) / y_scale;
+  for (size_t i = 0; i < gate_count; ++i) {
+    multiplier[i] = x_scale * gate_scale * static_cast<float>(gate_codes[i] - gate_zero) / y_scale;
   }
+  const size_t rows = count / channels;
   OrtValue* y_value = nullptr;
   void* y = nullptr;
   HYBRIDNETS_RETURN_IF_ERROR(
       g_api->KernelContext_GetOutput(context, 0, dims.data(), dims.size(), &y_value));
   HYBRIDNETS_RETURN_IF_ERROR(g_api->GetTensorMutableData(y_value, &y));
   const Job job{static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), multiplier.data(),
-                channels, x_zero, y_zero};
-  return parallel_chunks(context, count / channels, channels, g_kernel, &job);
+                channels, rows / gates, x_zero, y_zero};
+  return parallel_chunks(context, rows, channels, g_kernel, &job);
 }
 
 }  // namespace
