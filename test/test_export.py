@@ -24,7 +24,7 @@ from hybridnets_core.errors import CheckpointError, ConfigError
 from hybridnets_core.export.end2end import postprocess_graph
 from hybridnets_core.export.exporter import DEFAULT_OPSET, ExportOptions, export_model
 from hybridnets_core.export.metadata import OnnxInfo
-from hybridnets_core.export.native_folds import CHANNEL_MUL_OP, LOOKUP_OP
+from hybridnets_core.export.native_folds import CHANNEL_MUL_OP, LOOKUP_OP, UPSAMPLE_OP
 from hybridnets_core.media import read_image
 from hybridnets_core.pipeline import Pipeline
 from hybridnets_core.postprocess import (
@@ -248,12 +248,22 @@ def test_int8_export_calibrates_on_images(
     assert result.info.precision == "int8"
     for module in ("/encoder/", "/bifpn/", "/regressor/", "/bifpndecoder/", "/segmentation_head/"):
         assert int8_convs(model, module) and all(int8_convs(model, module)), module
-    # every swish and BiFPN weight is one native lookup, every SE gate one channel multiply;
-    # the sigmoids left are the SE gates' and the class scores'
+    # every swish and BiFPN weight is one native lookup, every SE gate one channel multiply,
+    # every BiFPN upsampling native; the sigmoids left are the SE gates' and the class scores',
+    # the Resizes left the decoder's bilinear ones
     se_blocks = len(small_model.encoder._blocks)
     assert op_count(model, LOOKUP_OP) > 100 and op_count(model, "QLinearMul") == 0
     assert op_count(model, CHANNEL_MUL_OP) == se_blocks
     assert op_count(model, "QLinearSigmoid") == se_blocks + 1
+    assert op_count(model, UPSAMPLE_OP) > 10
+    resize_modes = {
+        onnx.helper.get_attribute_value(attribute)
+        for node in model.graph.node
+        if node.op_type == "Resize"
+        for attribute in node.attribute
+        if attribute.name == "mode"
+    }
+    assert resize_modes == {b"linear"}
     fp32 = Pipeline.from_model(small_model, small_config)
     int8 = Pipeline.from_weights(result.onnx_path, backend="onnxruntime")
     batch, _ = fp32.preprocess([read_image(dashcam_paths[4])], "bgr")

@@ -1,5 +1,5 @@
-"""Our ONNX Runtime custom ops (ai.hybridnets::Uint8Lookup, Uint8ChannelMul) and the INT8
-folds that put them in place of ONNX Runtime's QLinearMul."""
+"""Our ONNX Runtime custom ops (ai.hybridnets::Uint8Lookup, Uint8ChannelMul,
+Uint8NearestUpsample) and the INT8 folds that put them in place of ONNX Runtime's operators."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from hybridnets_core.export.native_folds import (
     CHANNEL_MUL_OP,
     LOOKUP_OP,
     MS_DOMAIN,
+    UPSAMPLE_OP,
     fold_native_ops,
 )
 
@@ -92,6 +93,21 @@ def channel_mul_reference(x: np.ndarray, gate: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(scaled) + y_zero, 0, 255).astype(np.uint8)
 
 
+def upsample_model() -> onnx.ModelProto:
+    """y = x repeated factors[0] times along H and factors[1] times along W (NHWC, uint8)."""
+    graph = helper.make_graph(
+        [helper.make_node(UPSAMPLE_OP, ["x", "factors"], ["y"], domain=native.DOMAIN)],
+        "upsample",
+        [
+            helper.make_tensor_value_info("x", TensorProto.UINT8, None),
+            helper.make_tensor_value_info("factors", TensorProto.INT64, [2]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, None)],
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid(native.DOMAIN, 1)]
+    return helper.make_model(graph, opset_imports=opsets)
+
+
 def check_kernels_everywhere() -> None:
     """Both ops against numpy: every size (vector tails, several thread tasks), 1 and 2
     threads, and 4-D NHWC tensors with channel counts around the 16-lane width."""
@@ -110,6 +126,15 @@ def check_kernels_everywhere() -> None:
             gate = rng.integers(0, 256, (gates, 1, 1, channels), dtype=np.uint8)
             y = channel_mul.run(None, channel_mul_feeds(x, gate))[0]
             np.testing.assert_array_equal(y, channel_mul_reference(x, gate))
+        upsample = session(upsample_model(), threads)
+        for shape, factors in (
+            ((1, 3, 5, 7), (2, 2)),
+            ((2, 24, 40, 64), (2, 2)),
+            ((1, 4, 6, 3), (1, 3)),
+        ):
+            x = rng.integers(0, 256, shape, dtype=np.uint8)
+            y = upsample.run(None, {"x": x, "factors": np.array(factors, np.int64)})[0]
+            np.testing.assert_array_equal(y, x.repeat(factors[0], 1).repeat(factors[1], 2))
     x = rng.integers(0, 256, (1, 48, 80, 72), dtype=np.uint8)
     y = session(lookup_model(table, rank=4)).run(None, {"x": x})[0]
     assert y.shape == x.shape
@@ -149,6 +174,16 @@ def test_a_gate_that_does_not_fit_is_an_error(gate_shape: tuple[int, ...]) -> No
     x = np.zeros((2, 4, 4, 8), np.uint8)
     with pytest.raises(Exception, match=r"the gate must be \[N or 1, 1, ..., C\]"):
         session(channel_mul_model()).run(None, channel_mul_feeds(x, np.zeros(gate_shape)))
+
+
+@pytest.mark.parametrize(
+    ("shape", "factors", "message"),
+    [((1, 4, 4, 2), (2, 0), "two integers >= 1"), ((4, 4, 2), (2, 2), r"\[N, H, W, C\]")],
+)
+def test_bad_upsample_inputs_are_errors(shape, factors, message: str) -> None:
+    feeds = {"x": np.zeros(shape, np.uint8), "factors": np.array(factors, np.int64)}
+    with pytest.raises(Exception, match=message):
+        session(upsample_model()).run(None, feeds)
 
 
 def test_a_table_that_is_not_256_entries_is_an_error() -> None:
@@ -211,9 +246,9 @@ def test_folds_are_exact_and_close_to_onnx_runtime_ops(params, weight_code) -> N
     model = qlinear_mul_graph(*params, weight_code)
     codes = np.arange(256, dtype=np.uint8).reshape(1, 1, 1, 256)
     stock = session(model).run(None, {"x": codes})[0]
-    assert fold_native_ops(model) == {LOOKUP_OP: 1, CHANNEL_MUL_OP: 0}
+    assert fold_native_ops(model) == {LOOKUP_OP: 1, CHANNEL_MUL_OP: 0, UPSAMPLE_OP: 0}
     assert [node.op_type for node in model.graph.node] == [LOOKUP_OP]
-    assert {tensor.name for tensor in model.graph.initializer} == {"y/lookup_table"}
+    assert {tensor.name for tensor in model.graph.initializer} == {"y/Uint8Lookup_constant"}
     folded = session(model).run(None, {"x": codes})[0]
     np.testing.assert_array_equal(folded.ravel(), exact_codes(params, weight_code))
     # ORT's swish rounds the sigmoid to 1/255 steps first: off by a few codes at most
@@ -225,7 +260,7 @@ def test_mul_by_another_tensor_is_left_alone() -> None:
     model = qlinear_mul_graph(0.05, 128, 0.03, 20, None)
     model.graph.node[0].input[0] = "g"
     model.graph.input.append(helper.make_tensor_value_info("g", TensorProto.UINT8, [1, 1, 1, 256]))
-    assert fold_native_ops(model) == {LOOKUP_OP: 0, CHANNEL_MUL_OP: 0}
+    assert fold_native_ops(model) == {LOOKUP_OP: 0, CHANNEL_MUL_OP: 0, UPSAMPLE_OP: 0}
     assert [node.op_type for node in model.graph.node] == ["QLinearSigmoid", "QLinearMul"]
 
 
@@ -269,7 +304,48 @@ def test_squeeze_excitation_becomes_a_channel_mul() -> None:
     model = squeeze_excitation_graph()
     x = np.random.default_rng(2).integers(0, 256, (1, 12, 20, 40), dtype=np.uint8)
     stock = session(model).run(None, {"x": x})[0].astype(int)
-    assert fold_native_ops(model) == {LOOKUP_OP: 0, CHANNEL_MUL_OP: 1}
+    assert fold_native_ops(model) == {LOOKUP_OP: 0, CHANNEL_MUL_OP: 1, UPSAMPLE_OP: 0}
     assert [node.op_type for node in model.graph.node][-1] == CHANNEL_MUL_OP
     folded = session(model).run(None, {"x": x})[0].astype(int)
     assert np.abs(folded - stock).max() <= 1
+
+
+def nearest_resize_graph(mode: str = "nearest", scales: tuple[float, ...] = (1, 2, 2, 1)):
+    """ORT's NHWC int8 graph around BiFPN's upsampling: QLinearConv-free, a MaxPool feeds it."""
+    nodes = [
+        helper.make_node("NhwcMaxPool", ["x"], ["pooled"], domain=MS_DOMAIN, kernel_shape=[1, 1]),
+        helper.make_node(
+            "Resize",
+            ["pooled", "", "scales"],
+            ["y"],
+            mode=mode,
+            coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor",
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "resize",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 6, 10, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, None)],
+        [numpy_helper.from_array(np.array(scales, np.float32), "scales")],
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid(MS_DOMAIN, 1)]
+    return helper.make_model(graph, opset_imports=opsets)
+
+
+def test_nearest_upsampling_becomes_native_and_equal() -> None:
+    x = np.random.default_rng(3).integers(0, 256, (1, 6, 10, 16), dtype=np.uint8)
+    model = nearest_resize_graph()
+    stock = session(model).run(None, {"x": x})[0]
+    assert fold_native_ops(model) == {LOOKUP_OP: 0, CHANNEL_MUL_OP: 0, UPSAMPLE_OP: 1}
+    assert [node.op_type for node in model.graph.node] == ["NhwcMaxPool", UPSAMPLE_OP]
+    np.testing.assert_array_equal(session(model).run(None, {"x": x})[0], stock)
+
+
+@pytest.mark.parametrize(
+    ("mode", "scales"), [("linear", (1, 2, 2, 1)), ("nearest", (1, 1.5, 2, 1))]
+)
+def test_other_resizes_are_left_alone(mode: str, scales: tuple[float, ...]) -> None:
+    model = nearest_resize_graph(mode, scales)
+    assert fold_native_ops(model) == {LOOKUP_OP: 0, CHANNEL_MUL_OP: 0, UPSAMPLE_OP: 0}

@@ -1,4 +1,4 @@
-"""Fold the slow int8 multiplies of an ORT-optimized INT8 graph into our native ops.
+"""Fold the slow uint8 operators of an ORT-optimized INT8 graph into our native ops.
 
 ONNX Runtime has no int8 swish: x * sigmoid(x) runs as QLinearSigmoid then QLinearMul, two
 passes over every activation with a rounding of the sigmoid in between. BiFPN's weighted
@@ -6,7 +6,9 @@ feature fusion multiplies whole feature maps by constant weights (QLinearMul by 
 Each is a function of one uint8 tensor, so `ai.hybridnets::Uint8Lookup` does it in one pass
 through a 256-entry table. EfficientNet's squeeze-and-excitation multiplies each channel by
 its gate, which QLinearMul runs through its general broadcasting path;
-`ai.hybridnets::Uint8ChannelMul` does that one directly (both in hybridnets_core.native).
+`ai.hybridnets::Uint8ChannelMul` does that one directly. BiFPN's nearest-neighbour
+upsampling goes through ONNX Runtime's generic Resize; `ai.hybridnets::Uint8NearestUpsample`
+copies rows (all in hybridnets_core.native).
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from ..native import DOMAIN
 
 LOOKUP_OP = "Uint8Lookup"
 CHANNEL_MUL_OP = "Uint8ChannelMul"
+UPSAMPLE_OP = "Uint8NearestUpsample"
+NATIVE_OPS = (LOOKUP_OP, CHANNEL_MUL_OP, UPSAMPLE_OP)
 MS_DOMAIN = "com.microsoft"
+# ORT's operators with uint8 outputs in our INT8 graphs, which a Resize may read
+UINT8_PRODUCERS = {"QLinearConv", "NhwcMaxPool", "QLinearAdd", "QLinearConcat", "QLinearMul"}
+# Resize attributes of nn.Upsample(scale_factor=k, mode="nearest") as exported
+NEAREST_RESIZE = {
+    "mode": b"nearest",
+    "coordinate_transformation_mode": b"asymmetric",
+    "nearest_mode": b"floor",
+}
 # QLinearMul inputs: A, its scale and zero point, B, its scale and zero point, C's scale and
 # zero point; QLinearSigmoid: X, its scale and zero point, Y's scale and zero point.
 A, A_SCALE, A_ZERO, B, B_SCALE, B_ZERO, C_SCALE, C_ZERO = range(8)
@@ -59,13 +71,13 @@ def swish(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Fold:
-    """One QLinearMul (plus the sigmoid feeding it, for a swish) and the node replacing it."""
+    """One node (plus a swish's sigmoid, removed with it) and the native op replacing it."""
 
-    mul: onnx.NodeProto
+    node: onnx.NodeProto
     removed: tuple[onnx.NodeProto, ...]
     op_type: str
     inputs: tuple[str, ...]
-    table: np.ndarray | None = None  # Uint8Lookup's, stored as a new constant
+    constant: np.ndarray | None = None  # a last input stored as a new constant (table, factors)
 
 
 class _Graph:
@@ -104,7 +116,7 @@ class _Graph:
         return False
 
 
-def _match(graph: _Graph, mul: onnx.NodeProto) -> Fold | None:
+def _match_mul(graph: _Graph, mul: onnx.NodeProto) -> Fold | None:
     """What `mul` can become: a lookup (swish, or times a constant) or a channel multiply."""
     if mul.op_type != "QLinearMul" or mul.domain != MS_DOMAIN or len(mul.input) != 8:
         return None
@@ -130,27 +142,50 @@ def _match(graph: _Graph, mul: onnx.NodeProto) -> Fold | None:
     return None
 
 
+def _match_upsample(graph: _Graph, resize: onnx.NodeProto) -> Fold | None:
+    """A Resize that is nearest-neighbour upsampling of a uint8 NHWC tensor by whole factors."""
+    if resize.op_type != "Resize" or resize.domain not in ("", "ai.onnx") or len(resize.input) != 3:
+        return None
+    attributes = {a.name: helper.get_attribute_value(a) for a in resize.attribute}
+    if any(attributes.get(key) != value for key, value in NEAREST_RESIZE.items()):
+        return None
+    producer = graph.producers.get(resize.input[0])
+    if producer is None or producer.op_type not in UINT8_PRODUCERS | set(NATIVE_OPS):
+        return None
+    scales = graph.constants.get(resize.input[2])
+    if scales is None or scales.shape != (4,) or scales[0] != 1 or scales[3] != 1:
+        return None
+    factors = scales[1:3]
+    if np.any(factors < 1) or np.any(factors != np.round(factors)):
+        return None
+    return Fold(resize, (), UPSAMPLE_OP, (resize.input[0],), factors.astype(np.int64))
+
+
 def fold_native_ops(model: onnx.ModelProto) -> dict[str, int]:
-    """Replace the foldable QLinearMuls of `model` (in place); returns how many, per new op."""
+    """Replace the foldable nodes of `model` (in place); returns how many, per native op."""
     graph = model.graph
     index = _Graph(graph)
-    folds = [fold for node in graph.node if (fold := _match(index, node))]
-    counts = {LOOKUP_OP: 0, CHANNEL_MUL_OP: 0}
+    folds = [
+        fold
+        for node in graph.node
+        if (fold := _match_mul(index, node) or _match_upsample(index, node))
+    ]
+    counts = dict.fromkeys(NATIVE_OPS, 0)
     if not folds:
         return counts
     replacements: dict[int, onnx.NodeProto] = {}
     removed: set[int] = set()
     for fold in folds:
         inputs = list(fold.inputs)
-        if fold.table is not None:
-            table = numpy_helper.from_array(fold.table, f"{fold.mul.output[0]}/lookup_table")
-            graph.initializer.append(table)
-            inputs.append(table.name)
-        replacements[id(fold.mul)] = helper.make_node(
+        if fold.constant is not None:
+            name = f"{fold.node.output[0]}/{fold.op_type}_constant"
+            graph.initializer.append(numpy_helper.from_array(fold.constant, name))
+            inputs.append(name)
+        replacements[id(fold.node)] = helper.make_node(
             fold.op_type,
             inputs,
-            list(fold.mul.output),
-            name=f"{fold.mul.name}/native",
+            list(fold.node.output),
+            name=f"{fold.node.name}/native",
             domain=DOMAIN,
         )
         removed.update(id(node) for node in fold.removed)

@@ -1,8 +1,9 @@
 """Our compiled ONNX Runtime custom-op library (domain ai.hybridnets) and how to load it.
 
-The library (Uint8Lookup, Uint8ChannelMul: the *.cc files here) is built when the package is
-installed with ONNX Runtime's C headers at hand (setup.py; scripts/fetch_onnxruntime_headers.py
-fetches them). Without it, INT8 exports keep ONNX Runtime's own operators only.
+The library (Uint8Lookup, Uint8ChannelMul, Uint8NearestUpsample: the *.cc files here) is built
+when the package is installed with ONNX Runtime's C headers at hand (setup.py;
+scripts/fetch_onnxruntime_headers.py fetches them). Without it, INT8 exports keep ONNX
+Runtime's own operators only.
 """
 
 from __future__ import annotations

@@ -97,6 +97,13 @@ ChunkBody pick_kernel(ChunkBody avx512, ChunkBody portable, bool needs_vbmi) {
   return portable;
 }
 
+OrtStatus* output_data(OrtKernelContext* context, const std::vector<int64_t>& dims, void** data) {
+  OrtValue* value = nullptr;
+  HYBRIDNETS_RETURN_IF_ERROR(
+      g_api->KernelContext_GetOutput(context, 0, dims.data(), dims.size(), &value));
+  return g_api->GetTensorMutableData(value, data);
+}
+
 OrtStatus* invalid_argument(const char* message) {
   return g_api->CreateStatus(ORT_INVALID_ARGUMENT, message);
 }

@@ -40,6 +40,9 @@ OrtStatus* tensor_shape(const OrtValue* value, std::vector<int64_t>* dims, size_
 OrtStatus* input_data(OrtKernelContext* context, size_t index, const OrtValue** value,
                       const void** data);
 
+// Output 0, allocated with `dims`, and its data.
+OrtStatus* output_data(OrtKernelContext* context, const std::vector<int64_t>& dims, void** data);
+
 OrtStatus* invalid_argument(const char* message);
 
 // Calls body(begin, end) over [0, items) in chunks of about 64 KiB of work, on ORT's threads.
@@ -64,5 +67,6 @@ struct SimpleOp : OrtCustomOp {
 
 const SimpleOp& uint8_lookup_op();
 const SimpleOp& uint8_channel_mul_op();
+const SimpleOp& uint8_nearest_upsample_op();
 
 }  // namespace hybridnets

@@ -36,7 +36,8 @@ RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
     g_domains.all.push_back(domain);
   }
   for (const hybridnets::SimpleOp* op :
-       {&hybridnets::uint8_lookup_op(), &hybridnets::uint8_channel_mul_op()}) {
+       {&hybridnets::uint8_lookup_op(), &hybridnets::uint8_channel_mul_op(),
+        &hybridnets::uint8_nearest_upsample_op()}) {
     auto* custom_op = const_cast<hybridnets::SimpleOp*>(op);  // ORT's API is not const
     HYBRIDNETS_RETURN_IF_ERROR(api->CustomOpDomain_Add(domain, custom_op));
   }

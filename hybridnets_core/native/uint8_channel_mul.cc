@@ -117,11 +117,8 @@ OrtStatus* compute(OrtKernelContext* context) {
     multiplier[i] = x_scale * gate_scale * static_cast<float>(gate_codes[i] - gate_zero) / y_scale;
   }
   const size_t rows = count / channels;
-  OrtValue* y_value = nullptr;
   void* y = nullptr;
-  HYBRIDNETS_RETURN_IF_ERROR(
-      g_api->KernelContext_GetOutput(context, 0, dims.data(), dims.size(), &y_value));
-  HYBRIDNETS_RETURN_IF_ERROR(g_api->GetTensorMutableData(y_value, &y));
+  HYBRIDNETS_RETURN_IF_ERROR(output_data(context, dims, &y));
   const Job job{static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), multiplier.data(),
                 channels, rows / gates, x_zero, y_zero};
   return parallel_chunks(context, rows, channels, g_kernel, &job);

@@ -64,11 +64,8 @@ OrtStatus* compute(OrtKernelContext* context) {
   HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(table_value, &dims, &count));
   if (count != kTableSize) return invalid_argument("Uint8Lookup: the table needs 256 entries");
   HYBRIDNETS_RETURN_IF_ERROR(tensor_shape(x_value, &dims, &count));
-  OrtValue* y_value = nullptr;
   void* y = nullptr;
-  HYBRIDNETS_RETURN_IF_ERROR(
-      g_api->KernelContext_GetOutput(context, 0, dims.data(), dims.size(), &y_value));
-  HYBRIDNETS_RETURN_IF_ERROR(g_api->GetTensorMutableData(y_value, &y));
+  HYBRIDNETS_RETURN_IF_ERROR(output_data(context, dims, &y));
   const Job job{static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y),
                 static_cast<const uint8_t*>(table)};
   return parallel_chunks(context, count, 1, g_kernel, &job);
