@@ -3,7 +3,7 @@
 // C] running along x's last axis (channels in ONNX Runtime's NHWC int8 graphs). Replaces
 // QLinearMul for EfficientNet's squeeze-and-excitation, which ONNX Runtime runs through its
 // general broadcasting path.
-#include <cmath>
+#include <algorithm>
 
 #include "ort_ops.h"
 
@@ -13,6 +13,10 @@
 
 namespace hybridnets {
 namespace {
+
+// |multiplier| cap: 255 * 2^14 < 2^22 keeps the rounding exact and int32 conversions in range;
+// any larger multiplier saturates every non-zero input to 0 or 255 all the same.
+constexpr float kMaxMultiplier = 16384.0f;
 
 enum Input { kX, kXScale, kXZero, kGate, kGateScale, kGateZero, kYScale, kYZero, kInputs };
 
@@ -26,16 +30,28 @@ struct Job {
   int y_zero;
 };
 
-void scale_scalar(const void* data, size_t begin, size_t end) {
+// Round half to even without lrintf, whose errno contract stops vectorisation: adding and
+// subtracting 1.5 * 2^23 leaves the nearest integer, ties to even, for |value| < 2^22
+// (kMaxMultiplier keeps every value below that).
+inline float round_half_even(float value) {
+  constexpr float kShift = 12582912.0f;
+  return (value + kShift) - kShift;
+}
+
+// Plain C++ that compilers vectorise (SSE2/NEON); exact like the AVX-512 kernel.
+void scale_portable(const void* data, size_t begin, size_t end) {
   const Job& job = *static_cast<const Job*>(data);
+  const size_t channels = job.channels;
+  const int x_zero = job.x_zero;
+  const int y_zero = job.y_zero;
   for (size_t row = begin; row < end; ++row) {
-    const uint8_t* x = job.x + row * job.channels;
-    uint8_t* y = job.y + row * job.channels;
-    const float* multiplier = job.multiplier + row / job.rows_per_gate * job.channels;
-    for (size_t c = 0; c < job.channels; ++c) {
-      const float value = static_cast<float>(x[c] - job.x_zero) * multiplier[c];
-      const long code = std::lrintf(value) + job.y_zero;
-      y[c] = static_cast<uint8_t>(code < 0 ? 0 : code > 255 ? 255 : code);
+    const uint8_t* __restrict x = job.x + row * channels;
+    uint8_t* __restrict y = job.y + row * channels;
+    const float* __restrict multiplier = job.multiplier + row / job.rows_per_gate * channels;
+    for (size_t c = 0; c < channels; ++c) {
+      const float value = static_cast<float>(x[c] - x_zero) * multiplier[c];
+      const int code = static_cast<int>(round_half_even(value)) + y_zero;
+      y[c] = static_cast<uint8_t>(std::min(std::max(code, 0), 255));
     }
   }
 }
@@ -70,7 +86,7 @@ constexpr ChunkBody kAvx512 = scale_avx512;
 constexpr ChunkBody kAvx512 = nullptr;
 #endif
 
-const ChunkBody g_kernel = pick_kernel(kAvx512, scale_scalar, false);
+const ChunkBody g_kernel = pick_kernel(kAvx512, scale_portable, false);
 
 template <typename T>
 OrtStatus* scalar_input(OrtKernelContext* context, size_t index, T* out) {
@@ -114,7 +130,9 @@ OrtStatus* compute(OrtKernelContext* context) {
   std::vector<float> multiplier(gate_count);
   const uint8_t* gate_codes = static_cast<const uint8_t*>(gate);
   for (size_t i = 0; i < gate_count; ++i) {
-    multiplier[i] = x_scale * gate_scale * static_cast<float>(gate_codes[i] - gate_zero) / y_scale;
+    const float gate_value = static_cast<float>(gate_codes[i] - gate_zero);
+    const float value = x_scale * gate_scale * gate_value / y_scale;
+    multiplier[i] = std::min(std::max(value, -kMaxMultiplier), kMaxMultiplier);
   }
   const size_t rows = count / channels;
   void* y = nullptr;

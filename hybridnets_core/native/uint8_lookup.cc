@@ -2,6 +2,8 @@
 // The INT8 exporter folds each quantized swish (QLinearSigmoid + QLinearMul) and each multiply
 // by a constant into one such lookup. AVX-512 VBMI looks up 64 bytes per instruction pair;
 // other CPUs take a scalar loop (HYBRIDNETS_PORTABLE_KERNELS=1 forces it, for tests).
+#include <cstring>
+
 #include "ort_ops.h"
 
 #if HYBRIDNETS_X86
@@ -19,9 +21,22 @@ struct Job {
   const uint8_t* table;
 };
 
-void lookup_scalar(const void* data, size_t begin, size_t end) {
+// Eight codes per 64-bit load and store; byte k of `codes` is x[i + k] on either endianness
+// as long as the result goes back the same way.
+void lookup_portable(const void* data, size_t begin, size_t end) {
   const Job& job = *static_cast<const Job*>(data);
-  for (size_t i = begin; i < end; ++i) job.y[i] = job.table[job.x[i]];
+  const uint8_t* table = job.table;
+  size_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    uint64_t codes = 0;
+    uint64_t out = 0;
+    std::memcpy(&codes, job.x + i, sizeof codes);
+    for (unsigned byte = 0; byte < 8; ++byte) {
+      out |= static_cast<uint64_t>(table[(codes >> (8 * byte)) & 0xFF]) << (8 * byte);
+    }
+    std::memcpy(job.y + i, &out, sizeof out);
+  }
+  for (; i < end; ++i) job.y[i] = table[job.x[i]];
 }
 
 #if HYBRIDNETS_X86
@@ -50,7 +65,7 @@ constexpr ChunkBody kAvx512 = lookup_vbmi;
 constexpr ChunkBody kAvx512 = nullptr;
 #endif
 
-const ChunkBody g_kernel = pick_kernel(kAvx512, lookup_scalar, true);
+const ChunkBody g_kernel = pick_kernel(kAvx512, lookup_portable, true);
 
 OrtStatus* compute(OrtKernelContext* context) {
   const OrtValue* x_value = nullptr;
