@@ -63,7 +63,7 @@ def main() -> None:
         "--native-ops",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="INT8 lookups with our native op (default: when built)",
+        help="INT8 with our native ops (default: when built)",
     )
     parser.add_argument("--out", type=Path, default=Path("int8_accuracy.json"))
     args = parser.parse_args()

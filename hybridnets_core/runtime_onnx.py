@@ -14,7 +14,7 @@ import onnxruntime as ort
 
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError
-from .export.end2end import END2END_OUTPUTS, THRESHOLD_INPUTS
+from .export.end2end import END2END_OUTPUTS, IMAGE_IDS, THRESHOLD_INPUTS
 from .export.metadata import OnnxInfo
 from .export.raw import INPUT_NAME
 from .native import BUILD_HINT, DOMAIN, register_ops
@@ -24,7 +24,6 @@ from .weights import cache_dir
 
 LOGGER = logging.getLogger(__name__)
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
-IMAGE_IDS = "det_image"  # the end-to-end output naming each detection's image
 QUIET = 3  # ORT's own log: errors only (fp16 graphs on CPU print harmless folding notes)
 
 
@@ -120,7 +119,7 @@ class OnnxSession:
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
             if not native_ops and DOMAIN in str(exc):
                 raise CheckpointError(
-                    f"{path} uses our native {DOMAIN} ops (INT8 lookups) but their library is "
+                    f"{path} uses our native {DOMAIN} INT8 ops but their library is "
                     f"not built; {BUILD_HINT}, or export again with --no-native-ops"
                 ) from exc
             raise CheckpointError(
@@ -187,7 +186,7 @@ class OnnxRuntime(_OnnxBackend):
 
     def __call__(self, batch: np.ndarray) -> NetworkOutputs:
         runs = [self.session.run({INPUT_NAME: chunk}) for chunk in self._chunks(batch)]
-        return tuple(np.concatenate(parts) for parts in zip(*runs))  # type: ignore[return-value]
+        return tuple(_join(runs))  # type: ignore[return-value]
 
 
 class OnnxEndToEndRuntime(_OnnxBackend):
@@ -202,15 +201,24 @@ class OnnxEndToEndRuntime(_OnnxBackend):
             iou: np.array([settings.iou_threshold], np.float32),
             max_det: np.array([settings.max_detections], np.int64),
         }
-        columns: list[list[np.ndarray]] = []
+        runs: list[list[np.ndarray]] = []
         first_image = 0
         for chunk in self._chunks(batch):
             outputs = self.session.run({INPUT_NAME: chunk, **thresholds})
             named = dict(zip(self.session.output_names, outputs))
-            named[IMAGE_IDS] = named[IMAGE_IDS] + first_image  # chunk-local -> batch index
-            columns.append([named[name] for name in END2END_OUTPUTS])
+            if first_image:  # chunk-local image ids -> batch index
+                named[IMAGE_IDS] = named[IMAGE_IDS] + first_image
+            runs.append([named[name] for name in END2END_OUTPUTS])
             first_image += len(chunk)
-        return EndToEndOutputs(*(np.concatenate(parts) for parts in zip(*columns)))
+        return EndToEndOutputs(*_join(runs))
+
+
+def _join(runs: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Each output of consecutive runs joined along the batch axis; one run (every frame of
+    the node) is returned as it is, without a copy."""
+    if len(runs) == 1:
+        return runs[0]
+    return [np.concatenate(parts) for parts in zip(*runs)]
 
 
 def load_onnx_runtime(

@@ -20,9 +20,9 @@ fi
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" --upgrade pip
 log "installing ${TORCH_SPEC:-torch==2.13.0}"
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" "${TORCH_SPEC:-torch==2.13.0}"
-# ONNX Runtime's C headers let setup.py build our native INT8 op; without them it is skipped
+# ONNX Runtime's C headers let setup.py build our native INT8 ops; without them they are skipped
 "$VENV/bin/python" "$REPO/scripts/fetch_onnxruntime_headers.py" "$VENV/include/onnxruntime" ||
-    log "no onnxruntime headers: INT8 exports will keep ONNX Runtime's own swish operators"
+    log "no onnxruntime headers: INT8 exports will keep ONNX Runtime's own operators"
 log "installing hybridnets_ros (editable) with the onnx, train and dev extras"
 "$VENV/bin/python" -m pip install "${PIP_FLAGS[@]}" -e "$REPO[onnx,train,dev]"
 log "ready: $VENV/bin/hybridnets"

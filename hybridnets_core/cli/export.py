@@ -66,9 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--native-ops",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="INT8 swish and constant multiplies as our native one-pass lookup op (fast; the "
-        "model then needs hybridnets_core's op library wherever it runs) or, with "
-        "--no-native-ops, ONNX Runtime's own operators only (default: native when built)",
+        help="INT8 swish, constant multiplies, SE gates and nearest upsampling as our native "
+        "ops (fast; the model then needs hybridnets_core's op library wherever it runs) or, "
+        "with --no-native-ops, ONNX Runtime's own operators only (default: native when built)",
     )
     parser.set_defaults(func=run)
 

@@ -21,7 +21,8 @@ from ..postprocess import DetectionSettings
 from .raw import OUTPUT_NAMES
 
 THRESHOLD_INPUTS = ("conf_threshold", "iou_threshold", "max_detections")
-END2END_OUTPUTS = ("det_boxes", "det_scores", "det_classes", "det_image", "seg_labels")
+IMAGE_IDS = "det_image"  # the output naming each detection's image in the batch
+END2END_OUTPUTS = ("det_boxes", "det_scores", "det_classes", IMAGE_IDS, "seg_labels")
 MIN_OPSET = 13  # Split/Squeeze/ReduceSum take their axes as inputs from opset 13 on
 
 
@@ -148,7 +149,7 @@ def _detections(g: _GraphBuilder, config: ModelConfig, size: tuple[int, int]) ->
         "det_boxes": g.op("Gather", g.op("Reshape", boxes, g.const([-1, 4])), flat),
         "det_scores": scores,
         "det_classes": g.op("Gather", g.op("Reshape", top_class, g.const([-1])), flat),
-        "det_image": image,
+        IMAGE_IDS: image,
     }
     for name, tensor in results.items():
         g.rename(g.op("Compress", tensor, keep, axis=0), name)
@@ -189,7 +190,7 @@ def postprocess_graph(config: ModelConfig, opset: int) -> onnx.ModelProto:
         helper.make_tensor_value_info("det_boxes", TensorProto.FLOAT, ["detections", 4]),
         helper.make_tensor_value_info("det_scores", TensorProto.FLOAT, ["detections"]),
         helper.make_tensor_value_info("det_classes", TensorProto.INT64, ["detections"]),
-        helper.make_tensor_value_info("det_image", TensorProto.INT64, ["detections"]),
+        helper.make_tensor_value_info(IMAGE_IDS, TensorProto.INT64, ["detections"]),
         helper.make_tensor_value_info("seg_labels", TensorProto.UINT8, label_shape),
     ]
     graph = helper.make_graph(g.nodes, "hybridnets_postprocess", inputs, outputs, g.initializers)

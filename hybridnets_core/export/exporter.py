@@ -50,7 +50,7 @@ class ExportOptions:
     calib_images: int = DEFAULT_CALIB_IMAGES
     calib_method: str = DEFAULT_CALIB_METHOD
     int8_float: tuple[str, ...] = DEFAULT_FLOAT_MODULES
-    native_ops: bool | None = None  # INT8 lookups with our native op; None: when it is built
+    native_ops: bool | None = None  # INT8 with our native ops; None: when they are built
 
     @property
     def precision(self) -> str:
@@ -58,7 +58,7 @@ class ExportOptions:
 
     @property
     def uses_native_ops(self) -> bool:
-        """Whether the INT8 graph gets our native lookup op: asked for, or built and not refused."""
+        """Whether the INT8 graph gets our native ops: asked for, or built and not refused."""
         if not self.int8 or self.native_ops is False:
             return False
         return self.native_ops or library_path() is not None

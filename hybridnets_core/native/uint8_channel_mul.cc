@@ -18,7 +18,7 @@ namespace {
 // any larger multiplier saturates every non-zero input to 0 or 255 all the same.
 constexpr float kMaxMultiplier = 16384.0f;
 
-enum Input { kX, kXScale, kXZero, kGate, kGateScale, kGateZero, kYScale, kYZero, kInputs };
+enum Input { kX, kXScale, kXZero, kGate, kGateScale, kGateZero, kYScale, kYZero };
 
 struct Job {
   const uint8_t* x;
