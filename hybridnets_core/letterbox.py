@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .errors import InputError
+
 PAD_VALUE = 114
+MIN_RESIZED_SIDE = 1  # px: an image whose short side would shrink below this is rejected
 
 
 @dataclass(frozen=True)
@@ -23,11 +26,20 @@ class Letterbox:
 
     @classmethod
     def fit(cls, source_size: tuple[int, int], network_size: tuple[int, int]) -> Letterbox:
-        """Largest aspect-preserving fit; 1280x720 into 384x640 gives 640x360 + 12 px top/bottom."""
+        """Largest aspect-preserving fit, sides truncated as the paper's code does (int(w * r));
+        1280x720 into 384x640 gives 640x360 + 12 px top and bottom, 1366x768 gives 640x359 +
+        12 px top and 13 px bottom. InputError when a side would shrink below MIN_RESIZED_SIDE.
+        """
         height, width = source_size
         net_h, net_w = network_size
         scale = min(net_h / height, net_w / width)
-        resized = (min(net_h, round(height * scale)), min(net_w, round(width * scale)))
+        resized = (min(net_h, int(height * scale)), min(net_w, int(width * scale)))
+        if min(resized) < MIN_RESIZED_SIDE:
+            raise InputError(
+                f"image {width}x{height} is too elongated for the {net_w}x{net_h} network input: "
+                f"it would be {resized[1]}x{resized[0]} pixels (need at least "
+                f"{MIN_RESIZED_SIDE} px a side); crop it to a less extreme aspect ratio"
+            )
         return cls(
             source_size=(height, width),
             network_size=(net_h, net_w),
@@ -85,6 +97,27 @@ class Letterbox:
         """The part of a network-resolution map [..., H, W] that covers the image."""
         rows, cols = self.content_slice
         return network_map[..., rows, cols]
+
+    def masks_to_network(self, masks: np.ndarray, labels: bool) -> np.ndarray:
+        """Bool masks [C, h, w] at source size fitted into the network input like the image.
+
+        labels=True applies the paper's rule for truth masks: the 0/255 label image is resized
+        (INTER_AREA when shrinking) and any value > 0 is foreground, which widens thin lines;
+        labels=False maps predicted masks back with nearest neighbours. Padding is background.
+        """
+        out = np.zeros((len(masks), *self.network_size), dtype=bool)
+        rows, cols = self.content_slice
+        size = (self.resized_size[1], self.resized_size[0])
+        interpolation = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_LINEAR
+        for channel, mask in enumerate(masks):
+            if labels:
+                label_image = mask.view(np.uint8) * np.uint8(255)
+                resized = cv2.resize(label_image, size, interpolation=interpolation) > 0
+            else:
+                nearest = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+                resized = nearest.view(bool)
+            out[channel, rows, cols] = resized
+        return out
 
     def map_to_source(self, network_map: np.ndarray) -> np.ndarray:
         """Crop the padding off an HxW label map and resize it to the source (nearest)."""

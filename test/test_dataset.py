@@ -16,7 +16,7 @@ from dataset_fixtures import (
 
 from hybridnets_core.data import AugmentConfig, TrainDataset, checked_samples, load_project
 from hybridnets_core.data.augment import Example, augment, mixup, mosaic
-from hybridnets_core.data.dataset import letterbox_masks
+from hybridnets_core.data.dataset import truth_masks
 from hybridnets_core.data.labels import exclusive_masks
 from hybridnets_core.data.numbers import parse_numbers
 from hybridnets_core.errors import ConfigError, DatasetError
@@ -141,16 +141,25 @@ def test_mosaic_and_mixup_stay_consistent() -> None:
     assert not (mixed.masks[0] & mixed.masks[1]).any()  # lane wins over road
 
 
-def test_masks_letterbox_nearest_and_exclusive() -> None:
+def test_truth_masks_follow_the_paper_rule() -> None:
+    """Area-resized label images with any value > 0 kept (the paper's dataset), exclusive after
+    the resize, padding background; predicted masks map back with nearest neighbours."""
     masks = np.zeros((2, 720, 1280), dtype=bool)
     masks[0, 400:] = True
-    masks[1, 500:510] = True
-    exclusive = exclusive_masks(masks)
-    assert not (exclusive[0] & exclusive[1]).any() and exclusive[1].sum() == masks[1].sum()
-    boxed = letterbox_masks(Letterbox.fit((720, 1280), (384, 640)), exclusive)
+    masks[1, 501:510] = True  # 9 source rows, starting between two network rows
+    letterbox = Letterbox.fit((720, 1280), (384, 640))
+    boxed = truth_masks(masks, letterbox, multiclass=True)
     assert boxed.shape == (2, 384, 640) and boxed.dtype == bool
     assert not boxed[:, :12].any() and not boxed[:, -12:].any()
-    assert boxed[0, 12 + 200 : 12 + 250].all() and not boxed[1, 12 + 200 : 12 + 250].any()
+    lane_rows = np.flatnonzero(boxed[1].any(axis=1)) - 12
+    assert lane_rows.tolist() == [250, 251, 252, 253, 254]  # half-covered row 250 counts
+    assert not (boxed[0] & boxed[1]).any() and not boxed[0, 12 + 250 : 12 + 255].any()
+    assert boxed[0, 12 + 200 : 12 + 250].all()
+    nearest = letterbox.masks_to_network(masks, labels=False)
+    assert np.flatnonzero(nearest[1].any(axis=1)).size == 4
+    separate = truth_masks(masks, letterbox, multiclass=False)
+    assert separate[0, 12 + 250 : 12 + 255].all()  # not exclusive outside multiclass mode
+    assert exclusive_masks(masks)[1].sum() == masks[1].sum()
 
 
 def test_training_examples_are_reproducible(tmp_path, synthetic_dataset) -> None:  # noqa: F811

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from hybridnets_core.errors import InputError
 from hybridnets_core.letterbox import PAD_VALUE, Letterbox
 
 
@@ -58,3 +59,34 @@ def test_mask_round_trip_aligns(source: tuple[int, int]) -> None:
     assert restored.shape == source
     overlap = np.logical_and(restored, mask).sum() / np.logical_or(restored, mask).sum()
     assert overlap > 0.97
+
+
+@pytest.mark.parametrize(
+    ("source", "resized", "pads"),
+    [
+        ((768, 1366), (359, 640), (12, 13)),  # the paper truncates 359.8 rows to 359
+        ((480, 854), (359, 640), (12, 13)),
+        ((375, 1242), (193, 640), (95, 96)),
+        ((376, 1241), (193, 639), (95, 96)),  # 1241 * (640 / 1241) is 639.99... in floats
+    ],
+)
+def test_resized_sides_are_truncated_as_in_the_paper(
+    source: tuple[int, int], resized: tuple[int, int], pads: tuple[int, int]
+) -> None:
+    letterbox = Letterbox.fit(source, (384, 640))
+    assert letterbox.resized_size == resized
+    bottom = 384 - resized[0] - letterbox.pad_top
+    assert (letterbox.pad_top, bottom) == pads
+    padded = letterbox.apply(np.full((*source, 3), 7, np.uint8))
+    rows = np.flatnonzero((padded[:, 320] == 7).all(axis=1))
+    assert (rows[0], rows[-1] + 1) == (pads[0], pads[0] + resized[0])
+
+
+@pytest.mark.parametrize("source", [(2, 16384), (2, 8000), (8000, 2)])
+def test_images_that_would_vanish_in_the_network_input_are_rejected(
+    source: tuple[int, int],
+) -> None:
+    with pytest.raises(InputError, match="too elongated") as error:
+        Letterbox.fit(source, (256, 384))
+    assert "\n" not in str(error.value)
+    assert Letterbox.fit((4, 1152), (256, 384)).resized_size == (1, 384)  # 1 px: still usable

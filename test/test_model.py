@@ -11,6 +11,7 @@ from testdata import SPEC_FILE
 from hybridnets_core import HybridNets, ModelConfig
 from hybridnets_core.checkpoint import load_model
 from hybridnets_core.errors import ConfigError
+from hybridnets_core.model.backbone import EfficientNetEncoder
 from hybridnets_core.model.layers import SameMaxPool
 
 UNUSED_HEAD = ("encoder._conv_head", "encoder._bn1")
@@ -126,3 +127,24 @@ def test_invalid_structure_is_rejected() -> None:
         HybridNets(compound_coef=9)
     with pytest.raises(ConfigError, match="seg_mode"):
         HybridNets(seg_mode="panoptic")
+
+
+@pytest.mark.parametrize(
+    ("variant", "taps", "channels"),
+    [
+        (0, [2, 4, 8, 15], [24, 40, 112, 320]),  # B0: stride 16 after the first 112-ch block
+        (1, [4, 7, 15, 22], [24, 40, 112, 320]),
+        (3, [4, 7, 17, 25], [32, 48, 136, 384]),
+        (7, [10, 17, 37, 54], [48, 80, 224, 640]),
+    ],
+)
+def test_backbone_taps_the_reference_encoder_blocks(
+    variant: int, taps: list[int], channels: list[int]
+) -> None:
+    """The stride-4/8/16/32 features come from the blocks the paper's encoder returns."""
+    encoder = EfficientNetEncoder(variant)
+    assert encoder.stage_ends == taps
+    assert encoder.out_channels == channels
+    features = encoder(torch.zeros(1, 3, 128, 128))
+    assert [f.shape[1] for f in features] == channels
+    assert [128 // f.shape[2] for f in features] == [4, 8, 16, 32]

@@ -50,13 +50,14 @@ def truth_at_network_size(root: Path) -> tuple[list[dict[str, np.ndarray]], int]
         lane = cv2.imread(str(root / "ll_seg_annot/val" / f"{image.stem}.png"), 0) > 0
         box = Letterbox.fit(drivable.shape, (128, 256))
         maps = {}
-        for name, mask in (("road", drivable & ~lane), ("lane", lane)):
-            small = cv2.resize(
-                mask.astype(np.uint8), box.resized_size[::-1], interpolation=cv2.INTER_NEAREST
+        for name, mask in (("road", drivable), ("lane", lane)):  # the paper's label rule:
+            small = cv2.resize(  # area-resize the 0/255 label image, any value > 0 counts
+                mask.astype(np.uint8) * 255, box.resized_size[::-1], interpolation=cv2.INTER_AREA
             )
             full = np.zeros((128, 256), bool)
             full[box.content_slice] = small > 0
             maps[name] = full
+        maps["road"] &= ~maps["lane"]  # lane over road, after resizing
         maps["background"] = ~(maps["road"] | maps["lane"])
         maps["content"] = np.zeros((128, 256), bool)
         maps["content"][box.content_slice] = True

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..config import ModelConfig
-from ..data.dataset import letterbox_masks
-from ..data.labels import exclusive_masks, read_box_labels, read_mask
+from ..data.dataset import truth_masks
+from ..data.labels import read_box_labels, read_mask
 from ..data.project import DatasetPaths, ProjectConfig, load_project
 from ..errors import DatasetError
 from ..letterbox import Letterbox
@@ -42,13 +42,13 @@ class LabelSource(Protocol):
 
 
 def _finish_masks(masks: np.ndarray, multiclass: bool, letterbox: Letterbox) -> np.ndarray:
-    """Source-size masks [C, H, W] to what val compares: exclusive if multiclass, letterboxed."""
+    """Source-size masks [C, H, W] to what val compares (`data.dataset.truth_masks`)."""
     if masks.shape[1:] != letterbox.source_size:
         raise DatasetError(
             f"label masks are {masks.shape[2]}x{masks.shape[1]} but the image is "
             f"{letterbox.source_size[1]}x{letterbox.source_size[0]}"
         )
-    return letterbox_masks(letterbox, exclusive_masks(masks) if multiclass else masks)
+    return truth_masks(masks, letterbox, multiclass)
 
 
 def default_project(config: ModelConfig, root: Path = Path()) -> ProjectConfig:

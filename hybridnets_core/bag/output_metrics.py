@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from ..config import ModelConfig
-from ..data.dataset import letterbox_masks
 from ..evaluation import Evaluation
 from ..letterbox import Letterbox
 from ..msgcodec import image_to_array
@@ -69,6 +68,6 @@ def score_output_bag(
             letterbox = Letterbox.fit(result.image_size, config.input_size)
             truth = labels.get(frame_index[stamp], stamp, letterbox)
             if truth is not None:
-                predicted = letterbox_masks(letterbox, source_masks)
+                predicted = letterbox.masks_to_network(source_masks, labels=False)
                 metrics.update(result, predicted, letterbox, truth)
     return metrics.evaluation() if metrics.images else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -19,21 +18,18 @@ from .scan import Sample
 MOSAIC_TILES = 4
 
 
-def letterbox_masks(letterbox: Letterbox, masks: np.ndarray) -> np.ndarray:
-    """Fit bool masks [C, h, w] into the network size like the image: nearest resize, pad 0."""
-    height, width = letterbox.resized_size
-    out = np.zeros((len(masks), *letterbox.network_size), dtype=bool)
-    rows, cols = letterbox.content_slice
-    for channel, mask in enumerate(masks):
-        resized = cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
-        out[channel, rows, cols] = resized.view(bool)
-    return out
+def truth_masks(masks: np.ndarray, letterbox: Letterbox, multiclass: bool) -> np.ndarray:
+    """Source-size label masks [C, h, w] to what the network is trained and scored against, by
+    the paper's rule: each label image letterboxed (area resize, any value > 0), then made
+    exclusive in multiclass mode (lane over road)."""
+    fitted = letterbox.masks_to_network(masks, labels=True)
+    return exclusive_masks(fitted) if multiclass else fitted
 
 
-def read_masks(sample: Sample, multiclass: bool) -> np.ndarray:
-    """Source-size bool masks [C, H, W] of a sample, made exclusive in multiclass mode."""
+def network_masks(sample: Sample, letterbox: Letterbox, multiclass: bool) -> np.ndarray:
+    """A sample's truth masks [C, H, W] at network size (see `truth_masks`)."""
     masks = np.stack([read_mask(path) for path in sample.masks])
-    return exclusive_masks(masks) if multiclass else masks
+    return truth_masks(masks, letterbox, multiclass)
 
 
 @dataclass
@@ -73,7 +69,7 @@ class TrainDataset(Dataset):
         sample = self.samples[index]
         letterbox = Letterbox.fit(sample.size, self.input_size)
         image = letterbox.apply(read_image(sample.image))
-        masks = letterbox_masks(letterbox, read_masks(sample, self.multiclass))
+        masks = network_masks(sample, letterbox, self.multiclass)
         return Example(image, masks, letterbox.boxes_to_network(sample.boxes), sample.classes)
 
     def example(self, index: int) -> Example:
@@ -133,7 +129,7 @@ class ValDataset(Dataset):
     def __getitem__(self, index: int) -> ValFrame:
         sample = self.samples[index]
         letterbox = Letterbox.fit(sample.size, self.input_size)
-        masks = letterbox_masks(letterbox, read_masks(sample, self.multiclass))
+        masks = network_masks(sample, letterbox, self.multiclass)
         return ValFrame(read_image(sample.image), sample.boxes, sample.classes, masks, letterbox)
 
 

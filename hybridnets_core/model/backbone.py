@@ -7,13 +7,28 @@ from efficientnet_pytorch import EfficientNet
 from efficientnet_pytorch.utils import get_model_params
 from torch import nn
 
+# Blocks before each stride-4/8/16/32 tap of EfficientNet-B0..B7 in the reference encoder
+# (segmentation_models_pytorch's `stage_idxs`). Each is the end of its stride's blocks except
+# for B0, whose stride-16 tap follows block 8, the first 112-channel block, not block 10.
+STAGE_INDICES: dict[int, tuple[int, int, int, int]] = {
+    0: (3, 5, 9, 16),
+    1: (5, 8, 16, 23),
+    2: (5, 8, 16, 23),
+    3: (5, 8, 18, 26),
+    4: (6, 10, 22, 32),
+    5: (8, 13, 27, 39),
+    6: (9, 15, 31, 45),
+    7: (11, 18, 38, 55),
+}
+
 
 class EfficientNetEncoder(EfficientNet):
     """EfficientNet-B{n} from efficientnet-pytorch without its classifier.
 
     Keeps `_conv_head`/`_bn1` (unused) so the official checkpoint's keys match, and keeps the
     package's static 'same' padding computed for the variant's default image size, which the
-    official weights were trained with.
+    official weights were trained with. Features are tapped where the reference encoder taps
+    them (its segmentation-models stage indices), so every coefficient is the paper's network.
     """
 
     def __init__(self, variant: int) -> None:
@@ -21,7 +36,7 @@ class EfficientNetEncoder(EfficientNet):
         super().__init__(blocks_args, global_params)
         del self._fc
         self._use_plain_swish()
-        self.stage_ends = self._stage_ends()
+        self.stage_ends = [end - 1 for end in STAGE_INDICES[variant]]
         self.out_channels = [self._block_out_channels(i) for i in self.stage_ends]
 
     def _use_plain_swish(self) -> None:
@@ -29,18 +44,6 @@ class EfficientNetEncoder(EfficientNet):
         self._swish = nn.SiLU()
         for block in self._blocks:
             block._swish = nn.SiLU()
-
-    def _stage_ends(self) -> list[int]:
-        """Index of the last block at output stride 4, 8, 16 and 32 (the stem has stride 2)."""
-        ends: list[int] = []
-        stride = 2
-        for index, block in enumerate(self._blocks):
-            block_stride = block._depthwise_conv.stride[0]
-            if block_stride > 1 and index > 0 and stride >= 4:
-                ends.append(index - 1)
-            stride *= block_stride
-        ends.append(len(self._blocks) - 1)
-        return ends
 
     def _block_out_channels(self, index: int) -> int:
         return self._blocks[index]._bn2.num_features
