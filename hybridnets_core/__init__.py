@@ -10,7 +10,7 @@ from typing import Any
 _EXPORTS = {
     "HybridNets": ".model",
     "ModelConfig": ".config",
-    "PerceptionResult": ".results",
+    "FrameResult": ".results",
     "Pipeline": ".pipeline",
 }
 

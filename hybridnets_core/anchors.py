@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .config import ModelConfig
 
 ANCHOR_SCALE = 1.25
 BDD_ANCHOR_SCALES: tuple[float, ...] = (2**0, 2**0.70, 2**1.32)
@@ -46,6 +51,30 @@ def generate_anchors(
         )
         levels.append(boxes.reshape(-1, 4))
     return np.concatenate(levels).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _cached_anchors(
+    size: tuple[int, int],
+    strides: tuple[int, ...],
+    scales: tuple[float, ...],
+    ratios: tuple[tuple[float, float], ...],
+) -> np.ndarray:
+    anchors = generate_anchors(*size, strides=strides, scales=scales, ratios=ratios)
+    anchors.flags.writeable = False  # shared by every caller
+    return anchors
+
+
+def anchors_for(config: ModelConfig, input_size: tuple[int, int] | None = None) -> np.ndarray:
+    """The network's anchors for an input size (default: the config's), computed once per
+    (size, strides, scales, ratios) and shared read-only by the Pipeline, export and training."""
+    size = tuple(input_size or config.input_size)
+    return _cached_anchors(
+        (int(size[0]), int(size[1])),
+        tuple(config.strides),
+        tuple(config.anchor_scales),
+        tuple(config.anchor_ratios),
+    )
 
 
 def anchor_geometry(anchors: np.ndarray) -> tuple[np.ndarray, ...]:

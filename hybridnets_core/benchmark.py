@@ -69,11 +69,11 @@ def _summary(
         "runs": runs,
         "warmup": warmup,
         "backend": pipeline.backend_name,
-        "provider": getattr(pipeline.runtime, "provider", None),
+        "provider": pipeline.provider,
         "end_to_end": pipeline.end_to_end,
         "device": pipeline.device,
         "input_size": list(pipeline.input_size),
-        "conf_threshold": pipeline.conf_threshold,
+        "conf_threshold": pipeline.detection.conf_threshold,
         "machine": machine_description(),
     }
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConfigError, InputError
+from .settings import check_settings, setting
 
 DRIVABLE = 0
 NOT_DRIVABLE = 100
@@ -68,18 +69,26 @@ class CameraIntrinsics:
         )
 
 
+ANGLE_LIMIT = math.pi
+
+
 @dataclass(frozen=True)
 class CameraPose:
     """Camera body pose in the vehicle frame: metres and radians (roll about x, then pitch, yaw)."""
 
-    x: float = 0.0
-    y: float = 0.0
-    z: float = 1.5
-    roll: float = 0.0
-    pitch: float = 0.0
-    yaw: float = 0.0
+    x: float = setting(0.0, "Camera x in grid_frame (m).", low=-100.0, high=100.0)
+    y: float = setting(0.0, "Camera y in grid_frame (m).", low=-100.0, high=100.0)
+    z: float = setting(1.5, "Camera height above the ground (m).", low=0.01, high=100.0)
+    roll: float = setting(0.0, "Camera roll (rad).", low=-ANGLE_LIMIT, high=ANGLE_LIMIT)
+    pitch: float = setting(
+        0.0, "Camera pitch, positive looks down (rad).", low=-ANGLE_LIMIT, high=ANGLE_LIMIT
+    )
+    yaw: float = setting(
+        0.0, "Camera yaw, positive looks left (rad).", low=-ANGLE_LIMIT, high=ANGLE_LIMIT
+    )
 
     def __post_init__(self) -> None:
+        check_settings(self)
         values = (self.x, self.y, self.z, self.roll, self.pitch, self.yaw)
         if not all(math.isfinite(v) for v in values):
             raise ConfigError(f"camera pose must be finite, got {values}")
@@ -105,13 +114,14 @@ class CameraPose:
 class GridSpec:
     """Extent [x_min, x_max) x [y_min, y_max) of the grid in metres and its cell size."""
 
-    x_min: float = 0.0
-    x_max: float = 40.0
-    y_min: float = -10.0
-    y_max: float = 10.0
-    resolution: float = 0.2
+    x_min: float = setting(0.0, "Grid rear edge (m, +x forward).", low=-1000.0, high=1000.0)
+    x_max: float = setting(40.0, "Grid front edge (m).", low=-1000.0, high=1000.0)
+    y_min: float = setting(-10.0, "Grid right edge (m, +y left).", low=-1000.0, high=1000.0)
+    y_max: float = setting(10.0, "Grid left edge (m).", low=-1000.0, high=1000.0)
+    resolution: float = setting(0.2, "Cell size (m).", low=0.01, high=10.0)
 
     def __post_init__(self) -> None:
+        check_settings(self)
         if not (math.isfinite(self.resolution) and self.resolution > 0):
             raise ConfigError(f"grid resolution must be > 0 m, got {self.resolution}")
         if not (self.x_max > self.x_min and self.y_max > self.y_min):
@@ -213,6 +223,25 @@ class GroundProjector:
         x, y = xy[:, 0], xy[:, 1]
         on_grid = down & (x >= g.x_min) & (x < g.x_max) & (y >= g.y_min) & (y < g.y_max)
         return xy.astype(np.float32), on_grid
+
+
+@dataclass(frozen=True)
+class PinholeParameters:
+    """Intrinsics given as settings, for cameras without a usable CameraInfo; fx = fy = 0: none."""
+
+    fx: float = setting(0.0, "Focal length x (px); 0 = use camera_info.", low=0.0, high=1e6)
+    fy: float = setting(0.0, "Focal length y (px); 0 = use camera_info.", low=0.0, high=1e6)
+    cx: float = setting(0.0, "Principal point x (px).", low=-1e6, high=1e6)
+    cy: float = setting(0.0, "Principal point y (px).", low=-1e6, high=1e6)
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+    def for_image(self, width: int, height: int) -> CameraIntrinsics | None:
+        """These intrinsics for an image of this size, or None when fx or fy is unset."""
+        if self.fx <= 0 or self.fy <= 0:
+            return None
+        return CameraIntrinsics(self.fx, self.fy, self.cx, self.cy, width, height)
 
 
 class CachedProjector:

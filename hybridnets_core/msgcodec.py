@@ -22,9 +22,6 @@ RAW_ENCODINGS: dict[str, tuple[int, str]] = {
     "mono8": (1, "bgr"),
 }
 MAX_SIDE = 16384
-POINT_FIELDS_XYZ = (("x", 0), ("y", 4), ("z", 8))  # float32 fields of lane point clouds
-POINT_STEP = 12
-FLOAT32_DATATYPE = 7  # sensor_msgs/PointField.FLOAT32
 
 
 def image_to_array(msg: Any) -> tuple[np.ndarray, str]:

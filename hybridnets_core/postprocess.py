@@ -1,24 +1,12 @@
-"""Turn raw network outputs into detections and masks for one letterboxed image."""
+"""Turn raw network outputs of one image into detections (network pixels) and label maps."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from .anchors import decode_boxes
-from .letterbox import Letterbox
 from .nms import batched_nms
-
-
-@dataclass
-class DetectionSettings:
-    """Score/IoU thresholds and caps applied after the forward pass."""
-
-    conf_threshold: float = 0.25
-    iou_threshold: float = 0.3
-    max_detections: int = 100
-    max_candidates: int = 30000
+from .settings import DetectionSettings
 
 
 def select_detections(
@@ -30,8 +18,8 @@ def select_detections(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boxes (network pixels, clipped), scores and class ids after thresholding and class-wise NMS.
 
-    Only anchors whose best class score exceeds the threshold are decoded; at most
-    `max_candidates` of them (highest scores) enter NMS.
+    Only anchors whose best class score exceeds the threshold are decoded, and every one of
+    them enters NMS (no candidate cap, as the paper's code); equal scores keep anchor order.
     """
     if classification.shape[1] == 1:
         scores = classification[:, 0]
@@ -40,17 +28,12 @@ def select_detections(
         class_ids = classification.argmax(axis=1)
         scores = np.take_along_axis(classification, class_ids[:, None], axis=1)[:, 0]
     candidates = np.flatnonzero(scores > settings.conf_threshold)
-    if len(candidates) > settings.max_candidates:
-        top = np.argpartition(-scores[candidates], settings.max_candidates)
-        candidates = candidates[top[: settings.max_candidates]]
     boxes = decode_boxes(regression[candidates], anchors[candidates])
     height, width = network_size
     np.clip(boxes[:, 0::2], 0, width - 1, out=boxes[:, 0::2])
     np.clip(boxes[:, 1::2], 0, height - 1, out=boxes[:, 1::2])
     scores, class_ids = scores[candidates], class_ids[candidates]
-    keep = batched_nms(
-        boxes, scores, class_ids, settings.iou_threshold, max_output=settings.max_detections
-    )
+    keep = batched_nms(boxes, scores, class_ids, settings.iou_threshold, max_output=settings.cap)
     return boxes[keep].astype(np.float32), scores[keep].astype(np.float32), class_ids[keep]
 
 
@@ -74,16 +57,3 @@ def segmentation_labels(logits: np.ndarray, seg_mode: str) -> np.ndarray:
 def class_maps(winner: np.ndarray, num_classes: int) -> np.ndarray:
     """Boolean maps [C, H, W] from a class-index map [H, W] whose 0 is background."""
     return winner[None] == np.arange(1, num_classes + 1, dtype=winner.dtype)[:, None, None]
-
-
-def masks_to_image(
-    labels: np.ndarray, seg_names: list[str], letterbox: Letterbox, to_source: bool
-) -> dict[str, np.ndarray]:
-    """Crop padding off per-class maps and (optionally) resize them to the source image."""
-    masks = {}
-    for name, label in zip(seg_names, labels):
-        if to_source:
-            masks[name] = letterbox.map_to_source(label.view(np.uint8)).view(bool)
-        else:
-            masks[name] = np.ascontiguousarray(letterbox.crop(label))
-    return masks

@@ -13,7 +13,7 @@ from .model import HybridNets
 from .model.inference import optimise_for_inference
 
 if TYPE_CHECKING:
-    from .postprocess import DetectionSettings
+    from .settings import DetectionSettings
 
 NetworkOutputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 

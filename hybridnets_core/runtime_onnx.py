@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from .anchors import anchors_for
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError
 from .export.end2end import END2END_OUTPUTS, IMAGE_IDS, THRESHOLD_INPUTS
 from .export.metadata import OnnxInfo
 from .export.raw import INPUT_NAME
 from .native import BUILD_HINT, DOMAIN, register_ops
-from .postprocess import DetectionSettings
 from .runtime import EndToEndOutputs, NetworkOutputs
+from .settings import DetectionSettings
 from .weights import cache_dir
 
 LOGGER = logging.getLogger(__name__)
@@ -196,10 +197,11 @@ class OnnxEndToEndRuntime(_OnnxBackend):
 
     def __call__(self, batch: np.ndarray, settings: DetectionSettings) -> EndToEndOutputs:
         conf, iou, max_det = THRESHOLD_INPUTS
+        cap = settings.cap or len(anchors_for(self.config))  # no cap: every anchor may stay
         thresholds = {
             conf: np.array([settings.conf_threshold], np.float32),
             iou: np.array([settings.iou_threshold], np.float32),
-            max_det: np.array([settings.max_detections], np.int64),
+            max_det: np.array([cap], np.int64),
         }
         runs: list[list[np.ndarray]] = []
         first_image = 0

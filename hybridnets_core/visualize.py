@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .results import PerceptionResult
+from .results import FrameResult
 
 DRIVABLE_TINT = (0, 200, 0)  # BGR green
 LANE_TINT = (0, 0, 255)  # BGR red
@@ -25,15 +25,19 @@ def _tint(image: np.ndarray, mask: np.ndarray | None, color: tuple[int, int, int
     image[mask] = (pixels * (1 - TINT_ALPHA) + np.float32(color) * TINT_ALPHA).astype(np.uint8)
 
 
-def draw_overlay(image_bgr: np.ndarray, result: PerceptionResult) -> np.ndarray:
-    """A copy of the image with drivable (green) and lane (red) tints and scored boxes."""
+def draw_overlay(
+    image_bgr: np.ndarray, result: FrameResult, class_names: list[str] | None = None
+) -> np.ndarray:
+    """A copy of the image with drivable (green) and lane (red) tints and scored boxes,
+    labelled with `class_names` (default: the model's names)."""
+    names = (
+        result.class_names if class_names is None else [class_names[i] for i in result.class_ids]
+    )
     canvas = image_bgr.copy()
     _tint(canvas, result.drivable, DRIVABLE_TINT)
     _tint(canvas, result.lane, LANE_TINT)
     thickness = max(1, round(max(canvas.shape[:2]) / 640))
-    for box, score, class_id, name in zip(
-        result.boxes, result.scores, result.class_ids, result.class_names
-    ):
+    for box, score, class_id, name in zip(result.boxes, result.scores, result.class_ids, names):
         color = BOX_COLORS[int(class_id) % len(BOX_COLORS)]
         x1, y1, x2, y2 = (round(float(v)) for v in box)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness, cv2.LINE_AA)

@@ -16,33 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from nav_msgs.msg import OccupancyGrid
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-from vision_msgs.msg import Detection2DArray
 
-from hybridnets_core.bag import messages
 from hybridnets_core.bag.reader import BagReader, deserialize
 from hybridnets_core.bag.replay import IMAGE_TYPES, FrameRecord, ReplayResult, follow_camera_info
 from hybridnets_core.bag.writer import BagWriter
 from hybridnets_core.errors import ConfigError
+from hybridnets_core.outputs import messages
+from hybridnets_core.outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 
-# The node's outputs: ROS type for the subscription, type name for the bag.
-OUTPUTS: dict[str, tuple[Any, str]] = {
-    "detections": (Detection2DArray, messages.DETECTIONS),
-    "drivable_mask": (Image, messages.IMAGE),
-    "lane_mask": (Image, messages.IMAGE),
-    "grid": (OccupancyGrid, messages.OCCUPANCY_GRID),
-    "lane_points": (PointCloud2, messages.POINT_CLOUD),
-}
-ROS_TYPES = {
-    messages.IMAGE: Image,
-    messages.COMPRESSED_IMAGE: CompressedImage,
-    messages.CAMERA_INFO: CameraInfo,
-}
+from .messages import message_class
+
 NODE_NAME = "hybridnets_bag_player"
 TAIL_QUIET_S = 0.5  # the node publishes one frame's outputs within milliseconds of each other
 
@@ -69,17 +56,20 @@ class _Player(Node):
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         rename = options.publish_as or {}
         self.publishers_by_topic = {
-            topic: self.create_publisher(ROS_TYPES[msgtype], rename.get(topic, topic), reliable)
+            topic: self.create_publisher(message_class(msgtype), rename.get(topic, topic), reliable)
             for topic, msgtype in inputs.items()
         }
         self.received: list[tuple[str, float, bytes]] = []
         self.answered: set[int] = set()  # stamps with detections
         self.lock = threading.Lock()
         keep = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-        self.outputs = {f"{options.node.rstrip('/')}/{name}": t for name, t in OUTPUTS.items()}
+        node = options.node.rstrip("/")
+        self.outputs = {f"{node}/{name}": OUTPUT_TYPES[name] for name in RECORDED_OUTPUTS}
         self.detections = f"{options.node.rstrip('/')}/detections"
-        for topic, (ros_type, _) in self.outputs.items():
-            self.create_subscription(ros_type, topic, self._keeper(topic), keep, raw=True)
+        for topic, msgtype in self.outputs.items():
+            self.create_subscription(
+                message_class(msgtype), topic, self._keeper(topic), keep, raw=True
+            )
 
     def _keeper(self, topic: str) -> Any:
         def keep(raw: bytes) -> None:
@@ -228,7 +218,7 @@ def _record(
     counts: dict[str, int] = {}
     kept: dict[tuple[str, int], tuple[int, str, float, bytes, int]] = {}
     for topic, arrived, raw in player.received:
-        msgtype = player.outputs[topic][1]
+        msgtype = player.outputs[topic]
         message = deserialize(raw, msgtype, topic)
         stamp = messages.stamp_ns(message.header)
         if stamp in sent and (topic, stamp) not in kept:

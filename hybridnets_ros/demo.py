@@ -27,8 +27,9 @@ from hybridnets_core.errors import HybridNetsError, InputError
 from hybridnets_core.fileio import write_image
 from hybridnets_core.media import VideoReader, is_video, read_image, source_images
 from hybridnets_core.msgcodec import image_to_array
+from hybridnets_core.outputs import messages
 
-from .conversions import array_to_image
+from .messages import RclpyFactory
 from .node import NODE_NAME, HybridNetsNode
 
 ANSWER_TIMEOUT_S = 120.0
@@ -88,7 +89,7 @@ def play(camera: Node, viewer: Viewer, frames: list[np.ndarray], rate: float) ->
     answered = 0
     for index, frame in enumerate(frames):
         header = Header(stamp=camera.get_clock().now().to_msg(), frame_id=f"frame_{index:04d}")
-        msg = array_to_image(frame, "bgr8", header)
+        msg = messages.image(RclpyFactory(), frame, "bgr8", header)
         stamp = _stamp_ns(msg.header.stamp)
         sent = last_sent = time.perf_counter()
         publisher.publish(msg)

@@ -2,43 +2,45 @@
 
 The subscription only stores the newest frame; a worker thread runs the Pipeline, so a slow
 model never queues stale images (a frame replaced before it is processed counts as dropped).
-All perception is in `hybridnets_core`; this module only moves data between it and ROS.
+All perception, and the building of every output message, is in `hybridnets_core`; this module
+only moves data between it and ROS.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from nav_msgs.msg import OccupancyGrid
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-from std_msgs.msg import Header
-from vision_msgs.msg import Detection2DArray
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
-from hybridnets_core.ground import CachedProjector, CameraIntrinsics, GroundProjector
-from hybridnets_core.pipeline import Pipeline
-from hybridnets_core.results import PerceptionResult
-from hybridnets_core.visualize import draw_overlay
+from hybridnets_core.ground import CameraIntrinsics
+from hybridnets_core.msgcodec import compressed_to_array, image_to_array
+from hybridnets_core.outputs import messages
+from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
 
-from . import conversions, params
+from . import params
+from .messages import RclpyFactory, message_class
 from .stats import FrameStats
+
+if TYPE_CHECKING:
+    from hybridnets_core.pipeline import Pipeline
+    from hybridnets_core.results import FrameResult
 
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
-RUNTIME_PIPELINE_SETTINGS = ("conf_threshold", "iou_threshold", "max_detections")
+TORCH_HINT = "pip install torch efficientnet-pytorch (or rosdep install --from-paths src)"
 
 
 class HybridNetsNode(Node):
@@ -46,19 +48,22 @@ class HybridNetsNode(Node):
 
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NODE_NAME, **node_options)
-        self.declare_parameters("", [(s.name, s.default, s.descriptor()) for s in params.SPECS])
-        self.values: dict[str, Any] = {
-            s.name: self.get_parameter(s.name).value for s in params.SPECS
-        }
-        reason = params.problem(self.values)
-        if reason:
-            raise ConfigError(f"invalid parameter: {reason}")
+        self.declare_parameters(
+            "",
+            [
+                (name, default, params.descriptor(name))
+                for name, (default, _) in params.PARAMETERS.items()
+            ],
+        )
+        self.settings = params.settings_from(
+            {name: self.get_parameter(name).value for name in params.PARAMETERS}
+        )
         self.pipeline = self._load_pipeline()
-        self.class_names = params.class_names(self.values, self.pipeline.class_names)
+        names = params.class_names(self.settings.model, self.pipeline.class_names)
+        self.outputs = FrameOutputs(RclpyFactory(), self.settings.outputs, names)
         self.stats = FrameStats()
         self.debug_images = 0  # overlays rendered (only while ~/debug_image has subscribers)
         self._camera_info: CameraIntrinsics | None = None
-        self._ground = CachedProjector()
         self._latest: tuple[Any, float] | None = None
         self._wake = threading.Condition()
         self._stopping = False
@@ -69,50 +74,52 @@ class HybridNetsNode(Node):
         self.create_timer(1.0, self._publish_diagnostics)
         self._worker = threading.Thread(target=self._work, name="hybridnets_worker", daemon=True)
         self._worker.start()
+        size = self.pipeline.input_size
         self.get_logger().info(
             f"ready: {self.pipeline.backend_name} on {self.pipeline.device}, "
-            f"input {self.pipeline.input_size[1]}x{self.pipeline.input_size[0]}, "
-            f"listening on {self._image_topic} ({self.values['input_mode']})"
+            f"input {size[1]}x{size[0]}, listening on {self._image_subscription.topic_name} "
+            f"({self.settings.input.input_mode})"
         )
 
     def _load_pipeline(self) -> Pipeline:
         """Build the Pipeline from weights/backend/device; HybridNetsError if impossible."""
-        v = self.values
+        try:
+            from hybridnets_core.pipeline import Pipeline
+        except ImportError as exc:  # torch or efficientnet-pytorch missing
+            raise ConfigError(f"the model needs {exc.name or exc}: {TORCH_HINT}") from None
+        model = self.settings.model
         return Pipeline.from_weights(
-            v["weights"] or None,
-            device=v["device"],
-            half=v["half"],
-            backend=v["backend"],
-            conf_threshold=v["conf_threshold"],
-            iou_threshold=v["iou_threshold"],
-            max_detections=v["max_detections"],
-            mask_resolution=v["mask_resolution"],
+            model.weights or None,
+            device=model.device,
+            half=model.half,
+            backend=model.backend,
+            detection=self.settings.detection,
+            mask_resolution=self.settings.outputs.mask_resolution,
         )
 
     def _make_publishers(self) -> None:
         """Reliable outputs, so both reliable and best-effort subscribers match."""
         out = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-        self._det_pub = self.create_publisher(Detection2DArray, "~/detections", out)
-        self._drivable_pub = self.create_publisher(Image, "~/drivable_mask", out)
-        self._lane_pub = self.create_publisher(Image, "~/lane_mask", out)
-        self._grid_pub = self.create_publisher(OccupancyGrid, "~/grid", out)
-        self._points_pub = self.create_publisher(PointCloud2, "~/lane_points", out)
-        self._debug_pub = self.create_publisher(Image, "~/debug_image", out)
+        self._output_publishers = {
+            name: self.create_publisher(message_class(msgtype), f"~/{name}", out)
+            for name, msgtype in OUTPUT_TYPES.items()
+        }
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
     def _make_subscriptions(self) -> None:
         """Image (raw or compressed) and camera_info with the configured input QoS."""
+        inputs = self.settings.input
         reliability = {
             "best_effort": ReliabilityPolicy.BEST_EFFORT,
             "reliable": ReliabilityPolicy.RELIABLE,
-        }[self.values["qos.reliability"]]
+        }[inputs.qos.reliability]
         qos = QoSProfile(
-            history=HistoryPolicy.KEEP_LAST, depth=self.values["qos.depth"], reliability=reliability
+            history=HistoryPolicy.KEEP_LAST, depth=inputs.qos.depth, reliability=reliability
         )
-        compressed = self.values["input_mode"] == "compressed"
+        compressed = inputs.input_mode == "compressed"
         msg_type = CompressedImage if compressed else Image
-        self._image_topic = "image/compressed" if compressed else "image"
-        self.create_subscription(msg_type, self._image_topic, self._on_image, qos)
+        topic = "image/compressed" if compressed else "image"
+        self._image_subscription = self.create_subscription(msg_type, topic, self._on_image, qos)
         self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
 
     # --- callbacks (executor thread) -------------------------------------------------------
@@ -129,22 +136,23 @@ class HybridNetsNode(Node):
     def _on_camera_info(self, msg: CameraInfo) -> None:
         """Keep the latest valid intrinsics for the ground projection."""
         try:
-            self._camera_info = conversions.camera_info_to_intrinsics(msg)
+            self._camera_info = messages.intrinsics_from_camera_info(msg)
         except HybridNetsError as exc:
             self.get_logger().warning(
                 f"ignoring camera_info: {exc}", throttle_duration_sec=WARN_EVERY_S
             )
 
     def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
-        """Accept a change only if the resulting parameter set is valid; apply it at once."""
-        values = dict(self.values)
+        """Accept a change only if the resulting settings are valid; apply them at once."""
+        values = params.parameter_values(self.settings)
         values.update({p.name: p.value for p in changes if p.name in values})
-        reason = params.problem(values)
-        if reason:
-            return SetParametersResult(successful=False, reason=reason)
-        for name in RUNTIME_PIPELINE_SETTINGS:
-            setattr(self.pipeline, name, values[name])
-        self.values = values
+        try:
+            settings = params.settings_from(values)
+        except HybridNetsError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        self.settings = settings
+        self.pipeline.detection = settings.detection
+        self.outputs.settings = settings.outputs
         with self._wake:
             self._wake.notify()
         return SetParametersResult(successful=True)
@@ -155,19 +163,22 @@ class HybridNetsNode(Node):
         """Block until a frame is due (respecting max_rate); None when stopping."""
         with self._wake:
             while not self._stopping:
-                rate = self.values["max_rate"]
+                rate = self.settings.input.max_rate
                 wait = self._last_start + 1.0 / rate - time.perf_counter() if rate > 0 else 0.0
                 if self._latest is not None and wait <= 0:
                     frame, self._latest = self._latest, None
                     self._last_start = time.perf_counter()
                     return frame
-                self._wake.wait(timeout=wait if self._latest is not None else 0.5)
+                self._wake.wait(timeout=min(wait, 0.5) if self._latest is not None else 0.5)
         return None
 
     def _work(self) -> None:
-        """Worker loop: process frames until stopped; a failing frame is counted, not fatal."""
-        while (frame := self._next_frame()) is not None:
+        """Worker loop: process frames until stopped; a failing frame is counted, never fatal."""
+        while True:
             try:
+                frame = self._next_frame()
+                if frame is None:
+                    return
                 self._process(*frame)
             except InputError as exc:
                 self.stats.count("rejected", f"bad input: {exc}")
@@ -186,9 +197,9 @@ class HybridNetsNode(Node):
         """Decode, run the Pipeline, publish, and record the stage latencies of one frame."""
         start = time.perf_counter()
         if isinstance(msg, CompressedImage):
-            image, color = conversions.compressed_to_array(msg), "bgr"
+            image, color = compressed_to_array(msg), "bgr"
         else:
-            image, color = conversions.image_to_array(msg)
+            image, color = image_to_array(msg)
         decoded = time.perf_counter()
         result = self.pipeline(image, color=color)
         inferred = time.perf_counter()
@@ -205,72 +216,35 @@ class HybridNetsNode(Node):
             }
         )
 
-    def _publish(
-        self, result: PerceptionResult, header: Header, image: np.ndarray, color: str
-    ) -> None:
-        """Detections always; masks, ground outputs and overlay only for topics with subscribers."""
-        result.class_names = [self.class_names[i] for i in result.class_ids]
-        self._det_pub.publish(
-            conversions.detections_to_msg(result.boxes, result.scores, result.class_names, header)
-        )
-        for mask, pub in ((result.drivable, self._drivable_pub), (result.lane, self._lane_pub)):
-            if mask is not None and _subscribed(pub):
-                pub.publish(conversions.mask_to_image(mask, header))
-        self._publish_ground(result, header)
-        if _subscribed(self._debug_pub):
-            bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if color == "rgb" else image
-            self._debug_pub.publish(
-                conversions.array_to_image(draw_overlay(bgr, result), "bgr8", header)
-            )
-            self.debug_images += 1
-
-    def _publish_ground(self, result: PerceptionResult, header: Header) -> None:
-        """Grid and lane points in grid_frame, when wanted and intrinsics are known."""
-        drivable, lane = result.drivable, result.lane
-        want_grid = self.values["publish_grid"] and drivable is not None
-        want_grid = want_grid and _subscribed(self._grid_pub)
-        want_points = self.values["publish_lane_points"] and lane is not None
-        want_points = want_points and _subscribed(self._points_pub)
-        if not (want_grid or want_points):
-            return
-        mask_shape = (drivable if drivable is not None else lane).shape
-        projector = self._ground_projector(result.image_size, mask_shape)
-        if projector is None:
-            return
-        ground_header = Header(stamp=header.stamp, frame_id=self.values["grid_frame"])
-        if want_grid:
-            grid = projector.occupancy(drivable)
-            self._grid_pub.publish(conversions.grid_to_msg(grid, projector.grid, ground_header))
-        if want_points:
-            points = projector.ground_points(lane)
-            self._points_pub.publish(conversions.points_to_cloud(points, ground_header))
-
-    def _ground_projector(
-        self, image_size: tuple[int, int], mask_shape: tuple[int, int]
-    ) -> GroundProjector | None:
-        """The cached pixel-to-cell mapping, rebuilt only when the calibration changes."""
-        height, width = image_size
-        intrinsics = self._camera_info or params.parameter_intrinsics(self.values, width, height)
-        if intrinsics is None:
+    def _publish(self, result: FrameResult, header: Any, image: Any, color: str) -> None:
+        """Detections always; the other outputs only for topics with subscribers."""
+        wanted = {"detections"} | {
+            name for name, pub in self._output_publishers.items() if pub.get_subscription_count() > 0
+        }
+        camera = self._camera_info
+        builds = self.outputs.projector_builds
+        if wanted & {"grid", "lane_points"} and self.outputs.intrinsics(result, camera) is None:
             self.get_logger().warning(
                 "no intrinsics (camera_info or camera.fx/fy parameters): grid and lane points off",
                 throttle_duration_sec=WARN_EVERY_S * 6,
             )
-            return None
-        pose, spec = params.camera_pose(self.values), params.grid_spec(self.values)
-        start = time.perf_counter()
-        projector, rebuilt = self._ground.get(intrinsics, mask_shape, pose, spec)
-        if rebuilt:
+        built = self.outputs.build(
+            result, messages.stamp_ns(header), header.frame_id, wanted, camera, image, color
+        )
+        if self.outputs.projector_builds != builds:
+            grid = self.settings.outputs.ground.grid
             self.get_logger().info(
-                f"ground mapping built in {(time.perf_counter() - start) * 1000:.1f} ms: "
-                f"{spec.width}x{spec.height} cells, {projector.visible_fraction:.0%} visible"
+                f"ground mapping built in {self.outputs.last_build_ms:.1f} ms: "
+                f"{grid.width}x{grid.height} cells"
             )
-        return projector
+        for name, message in built.items():
+            self._output_publishers[name].publish(message)
+        self.debug_images += "debug_image" in built
 
     @property
     def ground_builds(self) -> int:
         """Pixel-to-cell mappings computed so far (once per calibration)."""
-        return self._ground.builds
+        return self.outputs.projector_builds
 
     # --- diagnostics -----------------------------------------------------------------------
 
@@ -320,29 +294,50 @@ class HybridNetsNode(Node):
         self._worker.join(timeout=10.0)
 
 
-def _subscribed(publisher: Any) -> bool:
-    """Whether anyone listens, so unused outputs cost nothing."""
-    return publisher.get_subscription_count() > 0
+def spin_until_shutdown(node: Node, executor: SingleThreadedExecutor) -> None:
+    """Spin until shutdown; an exception escaping a callback (e.g. rclpy's parameter service
+    on a request it cannot parse) is logged and the node keeps running."""
+    executor.add_node(node)
+    while rclpy.ok(context=node.context):
+        try:
+            executor.spin_once(timeout_sec=0.5)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            return
+        except Exception as exc:
+            node.get_logger().error(
+                f"callback failed, node continues: {type(exc).__name__}: {exc}",
+                throttle_duration_sec=WARN_EVERY_S,
+            )
+
+
+def _ignore_further_signals() -> None:
+    """After the first Ctrl-C/SIGTERM (ros2 launch forwards one more), finish cleanly."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point `hybridnets_node`: exit 1 with one fatal line when the node cannot start."""
+    """Entry point `hybridnets_node`: exit 1 with one fatal line when the node cannot start,
+    exit 0 on Ctrl-C or SIGTERM (however many arrive), idle or while streaming."""
     rclpy.init(args=args)
     node = None
+    code = 0
     try:
         node = HybridNetsNode()
-        rclpy.spin(node)
+        spin_until_shutdown(node, SingleThreadedExecutor())
     except (HybridNetsError, ParameterException) as exc:
         rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
-        sys.exit(1)
+        code = 1
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        _ignore_further_signals()
         if node is not None:
             node.stop()
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

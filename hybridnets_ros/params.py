@@ -1,12 +1,13 @@
-"""The node's parameters: one table of names, defaults, descriptions, ranges and checks.
+"""The node's parameters, derived from the typed settings of hybridnets_core.
 
-`config/hybridnets.yaml` documents the same parameters for users; read-only ones are fixed
-at start, the others may be changed at run time (`ros2 param set`).
+`NodeSettings` nests the core settings groups (detection, outputs, ground) with the node's own
+(model source, input); the declared parameters, their descriptors and `config/hybridnets.yaml`
+all come from it. Read-only parameters are fixed at start; the others may change at run time
+(`ros2 param set`), which rebuilds the typed settings once per change.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,12 +15,22 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 
 from hybridnets_core.backends import BACKENDS
 from hybridnets_core.data.project import load_project
-from hybridnets_core.errors import ConfigError, HybridNetsError
-from hybridnets_core.ground import CameraIntrinsics, CameraPose, GridSpec
+from hybridnets_core.errors import ConfigError
+from hybridnets_core.outputs.settings import OutputSettings
+from hybridnets_core.settings import (
+    DetectionSettings,
+    SettingInfo,
+    check_settings,
+    described,
+    flatten,
+    group,
+    rebuild,
+    setting,
+)
 
 INPUT_MODES = ("raw", "compressed")
 RELIABILITIES = ("best_effort", "reliable")
-MASK_RESOLUTIONS = ("source", "network")
+MIN_RATE_HZ = 0.01  # max_rate below this (but above 0) would sleep for days between frames
 PARAMETER_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
     int: ParameterType.PARAMETER_INTEGER,
@@ -29,153 +40,116 @@ PARAMETER_TYPES = {
 
 
 @dataclass(frozen=True)
-class ParamSpec:
-    """One declared parameter: default (fixes the type), description and constraints."""
+class ModelSource:
+    """Which network runs where, and what its classes are called (fixed at start)."""
 
-    name: str
-    default: Any
-    description: str
-    read_only: bool = False
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
+    weights: str = setting(
+        "", "Checkpoint or .onnx file; empty = the built-in model.", runtime=False
+    )
+    backend: str = setting(
+        "torch", "torch (checkpoints) or onnxruntime (.onnx).", choices=BACKENDS, runtime=False
+    )
+    device: str = setting("cpu", "Inference device: cpu, cuda or cuda:N.", runtime=False)
+    half: bool = setting(False, "fp16 inference (CUDA only).", runtime=False)
+    class_names: str = setting(
+        "", "Comma-separated class names; empty = from weights.", runtime=False
+    )
+    project: str = setting("", "Project YAML whose obj_list names the classes.", runtime=False)
 
-    def descriptor(self) -> ParameterDescriptor:
-        """The ROS descriptor, so `ros2 param describe` shows the description and range."""
-        desc = ParameterDescriptor(
-            name=self.name,
-            type=PARAMETER_TYPES[type(self.default)],
-            description=self.description,
-            read_only=self.read_only,
-        )
-        if self.choices:
-            desc.additional_constraints = "one of: " + ", ".join(self.choices)
-        if self.low is not None and isinstance(self.default, float):
-            desc.floating_point_range = [
-                FloatingPointRange(from_value=self.low, to_value=self.high, step=0.0)
-            ]
-        elif self.low is not None:
-            desc.integer_range = [
-                IntegerRange(from_value=int(self.low), to_value=int(self.high), step=1)
-            ]
-        return desc
-
-    def problem(self, value: Any) -> str | None:
-        """Why `value` is not acceptable, or None when it is."""
-        if self.choices and value not in self.choices:
-            return f"{self.name} must be one of {', '.join(self.choices)}, got '{value}'"
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"{self.name} must be finite, got {value}"
-        if self.low is not None and not self.low <= value <= self.high:
-            return f"{self.name} must be within [{self.low}, {self.high}], got {value}"
-        return None
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
-ANGLE = math.pi
-SPECS: tuple[ParamSpec, ...] = (
-    ParamSpec("weights", "", "Checkpoint or .onnx file; empty = the built-in model.", True),
-    ParamSpec(
-        "backend", "torch", "torch (checkpoints) or onnxruntime (.onnx).", True, choices=BACKENDS
-    ),
-    ParamSpec("device", "cpu", "Inference device: cpu, cuda or cuda:N.", True),
-    ParamSpec("half", False, "fp16 inference (CUDA only).", True),
-    ParamSpec("conf_threshold", 0.25, "Minimum detection score.", low=0.0, high=1.0),
-    ParamSpec("iou_threshold", 0.3, "IoU above which NMS suppresses a box.", low=0.0, high=1.0),
-    ParamSpec("max_detections", 100, "Most detections per image.", low=1, high=10000),
-    ParamSpec("class_names", "", "Comma-separated class names; empty = from weights.", True),
-    ParamSpec("project", "", "Project YAML whose obj_list names the classes.", True),
-    ParamSpec(
-        "input_mode", "raw", "Subscribe to image or image/compressed.", True, choices=INPUT_MODES
-    ),
-    ParamSpec(
-        "qos.reliability", "best_effort", "Input QoS reliability.", True, choices=RELIABILITIES
-    ),
-    ParamSpec("qos.depth", 1, "Input QoS history depth.", True, low=1, high=100),
-    ParamSpec(
-        "max_rate", 0.0, "Most frames processed per second; 0 = no limit.", low=0.0, high=1000.0
-    ),
-    ParamSpec(
-        "mask_resolution",
-        "source",
-        "Masks at source or network resolution.",
-        True,
-        choices=MASK_RESOLUTIONS,
-    ),
-    ParamSpec("publish_grid", True, "Publish ~/grid (needs intrinsics)."),
-    ParamSpec("publish_lane_points", True, "Publish ~/lane_points (needs intrinsics)."),
-    ParamSpec("grid_frame", "base_link", "Vehicle frame of ~/grid and ~/lane_points."),
-    ParamSpec("grid.resolution", 0.2, "Cell size (m).", low=0.01, high=10.0),
-    ParamSpec("grid.x_min", 0.0, "Grid rear edge (m, +x forward).", low=-1000.0, high=1000.0),
-    ParamSpec("grid.x_max", 40.0, "Grid front edge (m).", low=-1000.0, high=1000.0),
-    ParamSpec("grid.y_min", -10.0, "Grid right edge (m, +y left).", low=-1000.0, high=1000.0),
-    ParamSpec("grid.y_max", 10.0, "Grid left edge (m).", low=-1000.0, high=1000.0),
-    ParamSpec("camera.x", 0.0, "Camera x in grid_frame (m).", low=-100.0, high=100.0),
-    ParamSpec("camera.y", 0.0, "Camera y in grid_frame (m).", low=-100.0, high=100.0),
-    ParamSpec("camera.z", 1.5, "Camera height above the ground (m).", low=0.01, high=100.0),
-    ParamSpec("camera.roll", 0.0, "Camera roll (rad).", low=-ANGLE, high=ANGLE),
-    ParamSpec(
-        "camera.pitch", 0.0, "Camera pitch, positive looks down (rad).", low=-ANGLE, high=ANGLE
-    ),
-    ParamSpec("camera.yaw", 0.0, "Camera yaw, positive looks left (rad).", low=-ANGLE, high=ANGLE),
-    ParamSpec("camera.fx", 0.0, "Focal length x (px); 0 = use camera_info.", low=0.0, high=1e6),
-    ParamSpec("camera.fy", 0.0, "Focal length y (px); 0 = use camera_info.", low=0.0, high=1e6),
-    ParamSpec("camera.cx", 0.0, "Principal point x (px).", low=-1e6, high=1e6),
-    ParamSpec("camera.cy", 0.0, "Principal point y (px).", low=-1e6, high=1e6),
-)
-SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+@dataclass(frozen=True)
+class QosSettings:
+    """Quality of service of the image and camera_info subscriptions."""
+
+    reliability: str = setting(
+        "best_effort", "Input QoS reliability.", choices=RELIABILITIES, runtime=False
+    )
+    depth: int = setting(1, "Input QoS history depth.", low=1, high=100, runtime=False)
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
-def problem(values: dict[str, Any]) -> str | None:
-    """Why this full set of values cannot be used, or None; checks fields and combinations."""
+@dataclass(frozen=True)
+class InputSettings:
+    """What the node subscribes to and how often it processes a frame."""
+
+    input_mode: str = setting(
+        "raw", "Subscribe to image or image/compressed.", choices=INPUT_MODES, runtime=False
+    )
+    qos: QosSettings = group(QosSettings, "qos.")
+    max_rate: float = setting(
+        0.0, "Most frames processed per second; 0 = no limit (else >= 0.01).", low=0.0, high=1000.0
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+        if 0.0 < self.max_rate < MIN_RATE_HZ:
+            raise ConfigError(
+                f"max_rate must be 0 (no limit) or at least {MIN_RATE_HZ} Hz, got {self.max_rate}"
+            )
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Every parameter of hybridnets_node, typed."""
+
+    model: ModelSource = group(ModelSource)
+    detection: DetectionSettings = group(DetectionSettings)
+    input: InputSettings = group(InputSettings)
+    outputs: OutputSettings = group(OutputSettings)
+
+
+PARAMETERS: dict[str, tuple[Any, SettingInfo]] = {
+    name: (default, info) for name, default, info in described(NodeSettings)
+}
+
+
+def descriptor(name: str) -> ParameterDescriptor:
+    """The ROS descriptor, so `ros2 param describe` shows the description and range."""
+    default, info = PARAMETERS[name]
+    desc = ParameterDescriptor(
+        name=name,
+        type=PARAMETER_TYPES[type(default)],
+        description=info.description,
+        read_only=not info.runtime,
+    )
+    if info.choices:
+        desc.additional_constraints = "one of: " + ", ".join(info.choices)
+    if info.low is not None and isinstance(default, float):
+        desc.floating_point_range = [
+            FloatingPointRange(from_value=info.low, to_value=info.high, step=0.0)
+        ]
+    elif info.low is not None:
+        desc.integer_range = [
+            IntegerRange(from_value=int(info.low), to_value=int(info.high), step=1)
+        ]
+    return desc
+
+
+def settings_from(values: dict[str, Any]) -> NodeSettings:
+    """Typed settings from parameter values; one-line ConfigError naming the bad parameter."""
     for name, value in values.items():
-        reason = SPEC_BY_NAME[name].problem(value)
+        default, info = PARAMETERS[name]
+        reason = info.problem(name, value, type(default))
         if reason:
-            return reason
-    try:
-        grid_spec(values)
-        camera_pose(values)
-    except HybridNetsError as exc:
-        return str(exc)
-    return None
+            raise ConfigError(reason)
+    return rebuild(NodeSettings, values)
 
 
-def grid_spec(values: dict[str, Any]) -> GridSpec:
-    """GridSpec from the grid.* parameters."""
-    return GridSpec(
-        x_min=values["grid.x_min"],
-        x_max=values["grid.x_max"],
-        y_min=values["grid.y_min"],
-        y_max=values["grid.y_max"],
-        resolution=values["grid.resolution"],
-    )
+def parameter_values(settings: NodeSettings) -> dict[str, Any]:
+    """Parameter name -> value of typed settings (the inverse of `settings_from`)."""
+    return flatten(settings)
 
 
-def camera_pose(values: dict[str, Any]) -> CameraPose:
-    """CameraPose from the camera.{x,y,z,roll,pitch,yaw} parameters."""
-    return CameraPose(*(values[f"camera.{k}"] for k in ("x", "y", "z", "roll", "pitch", "yaw")))
-
-
-def parameter_intrinsics(
-    values: dict[str, Any], width: int, height: int
-) -> CameraIntrinsics | None:
-    """Intrinsics from camera.f*/c* for an image of this size, or None when fx/fy are unset."""
-    if values["camera.fx"] <= 0 or values["camera.fy"] <= 0:
-        return None
-    return CameraIntrinsics(
-        values["camera.fx"],
-        values["camera.fy"],
-        values["camera.cx"],
-        values["camera.cy"],
-        width,
-        height,
-    )
-
-
-def class_names(values: dict[str, Any], model_names: list[str]) -> list[str]:
+def class_names(model: ModelSource, model_names: list[str]) -> list[str]:
     """Names for the model's class ids: class_names, else the project's obj_list, else weights."""
-    names = [n.strip() for n in values["class_names"].split(",") if n.strip()]
-    if not names and values["project"]:
-        names = load_project(values["project"]).obj_list
+    names = [n.strip() for n in model.class_names.split(",") if n.strip()]
+    if not names and model.project:
+        names = load_project(model.project).obj_list
     if not names:
         return list(model_names)
     if len(names) != len(model_names):

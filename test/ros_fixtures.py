@@ -91,7 +91,7 @@ def raw_frame(width: int, height: int, encoding: str, stamp_ns: int, pad: int = 
     """A sensor_msgs/Image of random pixels; `pad` extra bytes at the end of every row."""
     from sensor_msgs.msg import Image
 
-    from hybridnets_ros.conversions import RAW_ENCODINGS
+    from hybridnets_core.msgcodec import RAW_ENCODINGS
 
     channels = RAW_ENCODINGS[encoding][0]
     rng = np.random.default_rng(stamp_ns)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from hybridnets_core.cli.main import main
+from hybridnets_core.settings import DetectionSettings
 
 
 def run_cli(*args: str) -> int:
@@ -157,8 +158,12 @@ def test_weights_slim_half_keeps_results(tmp_path, small_checkpoint, dashcam_fra
     slim = tmp_path / "slim.pth"
     assert run_cli("weights", "slim", small_checkpoint, slim, "--half") == 0
     assert slim.stat().st_size < 0.6 * small_checkpoint.stat().st_size
-    full = Pipeline.from_weights(small_checkpoint, conf_threshold=0.001)(dashcam_frame)
-    half = Pipeline.from_weights(slim, conf_threshold=0.001)(dashcam_frame)
+    full = Pipeline.from_weights(
+        small_checkpoint, detection=DetectionSettings(conf_threshold=0.001)
+    )(dashcam_frame)
+    half = Pipeline.from_weights(slim, detection=DetectionSettings(conf_threshold=0.001))(
+        dashcam_frame
+    )
     assert len(half) == len(full) > 0
     np.testing.assert_allclose(half.scores, full.scores, atol=2e-3)
     road_agreement = (half.masks["road"] == full.masks["road"]).mean()

@@ -27,13 +27,10 @@ from hybridnets_core.export.metadata import OnnxInfo
 from hybridnets_core.export.native_folds import CHANNEL_MUL_OP, LOOKUP_OP, UPSAMPLE_OP
 from hybridnets_core.media import read_image
 from hybridnets_core.pipeline import Pipeline
-from hybridnets_core.postprocess import (
-    DetectionSettings,
-    class_maps,
-    segmentation_labels,
-    select_detections,
-)
+from hybridnets_core.postprocess import class_maps, segmentation_labels, select_detections
+from hybridnets_core.settings import DetectionSettings
 
+CONF_005 = DetectionSettings(conf_threshold=0.05)
 PARITY_SIZES = ((128, 256), (256, 384))  # odd and even pyramid sizes: all padding cases
 
 
@@ -106,8 +103,7 @@ def test_end2end_equals_pipeline_postprocess(
     images = [tie_free(read_image(p), seed) for seed, p in enumerate(dashcam_paths[:3])]
     for conf, iou, max_det in ((0.05, 0.3, 100), (0.08, 0.5, 7), (0.03, 0.6, 300)):
         for pipeline in (raw, end2end):
-            pipeline.conf_threshold, pipeline.iou_threshold = conf, iou
-            pipeline.max_detections = max_det
+            pipeline.detection = DetectionSettings(conf, iou, max_det)
         expected, actual = [raw(image) for image in images], end2end(images)
         assert sum(len(r) for r in expected) > len(images)
         for want, got in zip(expected, actual):
@@ -177,22 +173,22 @@ def test_multilabel_ten_class_checkpoint(tmp_path, dashcam_frame) -> None:
     checkpoint = tmp_path / "multilabel.pth"
     save_checkpoint(checkpoint, model, config)
     raw = Pipeline.from_weights(
-        export_cli(checkpoint, tmp_path / "raw.onnx"), backend="onnxruntime", conf_threshold=0.05
+        export_cli(checkpoint, tmp_path / "raw.onnx"), backend="onnxruntime", detection=CONF_005
     )
     end2end = Pipeline.from_weights(
         export_cli(checkpoint, tmp_path / "e2e.onnx", "--end2end"),
         backend="onnxruntime",
-        conf_threshold=0.05,
+        detection=CONF_005,
     )
     assert end2end.class_names == config.obj_list and end2end.config.seg_mode == "multilabel"
-    batch, letterboxes = raw.preprocess([dashcam_frame], "bgr")
+    batch, _ = raw.transform.batch([dashcam_frame], "bgr")
     with torch.inference_mode():
         expected = model(torch.from_numpy(batch))
     outputs = raw.runtime(batch)
     assert outputs[1].shape[-1] == 10 and outputs[2].shape[1] == 3
     for ours, theirs in zip(outputs, expected):
         np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4, rtol=0)
-    want = raw.postprocess(outputs, letterboxes)[0]
+    want = raw(dashcam_frame)
     got = end2end(dashcam_frame)
     assert len(got) == len(want) > 0
     np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-2)
@@ -266,7 +262,7 @@ def test_int8_export_calibrates_on_images(
     assert resize_modes == {b"linear"}
     fp32 = Pipeline.from_model(small_model, small_config)
     int8 = Pipeline.from_weights(result.onnx_path, backend="onnxruntime")
-    batch, _ = fp32.preprocess([read_image(dashcam_paths[4])], "bgr")
+    batch, _ = fp32.transform.batch([read_image(dashcam_paths[4])], "bgr")
     (regression, probabilities, logits), want = int8.runtime(batch), fp32.runtime(batch)
     for ours, theirs in ((regression, want[0]), (logits, want[2])):
         assert np.abs(ours - theirs).mean() < 0.05 * float(theirs.max() - theirs.min())
@@ -282,7 +278,9 @@ def test_int8_end2end_with_a_dynamic_batch_runs_batches(
     argv += ["--calib", str(calib_folder), "--calib-images", "2", "--end2end", "--dynamic-batch"]
     assert main([*argv, "-o", str(output)]) == 0
     assert op_count(onnx.load(output), CHANNEL_MUL_OP) > 0
-    pipeline = Pipeline.from_weights(output, backend="onnxruntime", conf_threshold=0.001)
+    pipeline = Pipeline.from_weights(
+        output, backend="onnxruntime", detection=DetectionSettings(conf_threshold=0.001)
+    )
     images = [read_image(path) for path in dashcam_paths[:2]]
     for together, image in zip(pipeline.run_batch(images), images):
         alone = pipeline(image)

@@ -9,11 +9,14 @@ from hybridnets_core import ModelConfig
 from hybridnets_core.errors import ConfigError, InputError
 from hybridnets_core.media import read_image
 from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.settings import DetectionSettings
+
+SETTINGS = DetectionSettings(conf_threshold=0.05, iou_threshold=0.5)
 
 
 @pytest.fixture(scope="module")
 def pipeline(small_model, small_config) -> Pipeline:
-    return Pipeline.from_model(small_model, small_config, conf_threshold=0.05, iou_threshold=0.5)
+    return Pipeline.from_model(small_model, small_config, detection=SETTINGS)
 
 
 def check_result(result, height: int, width: int, pipeline: Pipeline) -> None:
@@ -22,15 +25,18 @@ def check_result(result, height: int, width: int, pipeline: Pipeline) -> None:
     assert (result.boxes[:, [0, 1]] >= 0).all()
     assert (result.boxes[:, 2] <= width).all() and (result.boxes[:, 3] <= height).all()
     assert (result.boxes[:, [2, 3]] >= result.boxes[:, [0, 1]]).all()
-    assert (result.scores > pipeline.conf_threshold).all() and (result.scores <= 1).all()
+    assert (result.scores > pipeline.detection.conf_threshold).all() and (result.scores <= 1).all()
     assert (np.diff(result.scores) <= 0).all()
     assert result.class_names == [pipeline.class_names[i] for i in result.class_ids]
-    assert len(result) <= pipeline.max_detections
+    assert len(result) <= pipeline.detection.max_detections
     assert set(result.masks) == {"road", "lane"}
     for mask in result.masks.values():
         assert mask.dtype == bool and mask.shape == (height, width)
     assert not np.logical_and(result.drivable, result.lane).any()
     assert set(result.timings) == {"preprocess", "forward", "postprocess"}
+    assert result.labels.shape == (2, *pipeline.input_size) and result.labels.dtype == bool
+    cropped = result.letterbox.crop(result.labels)
+    assert cropped.shape[1:] == result.letterbox.resized_size
 
 
 def test_real_dashcam_frames(pipeline: Pipeline, dashcam_paths) -> None:
@@ -58,15 +64,52 @@ def test_rgb_and_bgr_inputs_agree(pipeline: Pipeline, dashcam_frame) -> None:
 
 
 def test_thresholds_change_results(pipeline: Pipeline, dashcam_frame) -> None:
-    pipeline.conf_threshold, pipeline.max_detections = 0.001, 7
-    assert len(pipeline(dashcam_frame)) == 7
-    pipeline.conf_threshold = 1.0
-    assert len(pipeline(dashcam_frame)) == 0
-    pipeline.conf_threshold, pipeline.max_detections = 0.05, 100
+    try:
+        pipeline.detection = DetectionSettings(conf_threshold=0.001, max_detections=7)
+        assert len(pipeline(dashcam_frame)) == 7
+        pipeline.detection = DetectionSettings(conf_threshold=1.0)
+        assert len(pipeline(dashcam_frame)) == 0
+    finally:
+        pipeline.detection = SETTINGS
     with pytest.raises(ConfigError, match="conf_threshold"):
-        pipeline.conf_threshold = 1.5
+        DetectionSettings(conf_threshold=1.5)
     with pytest.raises(ConfigError, match="max_detections"):
-        pipeline.max_detections = 0
+        DetectionSettings(max_detections=-1)
+    with pytest.raises(ConfigError, match="iou_threshold must be a float"):
+        DetectionSettings(iou_threshold="0.3")
+
+
+def test_uncapped_postprocess_returns_every_candidate(small_model, small_config) -> None:
+    """Paper protocol: no pre-NMS candidate cap and no per-image cap. On a random network every
+    anchor scores above 0.001; with NMS unable to suppress (IoU > 1), all of them come back."""
+    image = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    every = DetectionSettings(conf_threshold=0.001, iou_threshold=1.0, max_detections=0)
+    pipeline = Pipeline.from_model(small_model, small_config, detection=every)
+    result = pipeline(image)
+    assert len(pipeline.anchors) == 18_414 and len(result) == len(pipeline.anchors)
+    assert (np.diff(result.scores) <= 0).all()
+    capped = Pipeline.from_model(
+        small_model, small_config, detection=DetectionSettings(0.001, 0.6, 100)
+    )
+    uncapped = Pipeline.from_model(
+        small_model, small_config, detection=DetectionSettings(0.001, 0.6, 0)
+    )
+    first, everything = capped(image), uncapped(image)
+    assert len(first) == 100 < len(everything)
+    np.testing.assert_array_equal(everything.boxes[:100], first.boxes)
+
+
+def test_scoring_thresholds_come_from_the_same_forward_pass(
+    small_model, small_config, dashcam_frame
+) -> None:
+    scoring = DetectionSettings(conf_threshold=0.001, iou_threshold=0.6, max_detections=0)
+    both = Pipeline.from_model(small_model, small_config, detection=SETTINGS, scoring=scoring)
+    alone = Pipeline.from_model(small_model, small_config, detection=scoring)
+    result, reference = both(dashcam_frame), alone(dashcam_frame)
+    np.testing.assert_array_equal(result.scored.boxes, reference.boxes)
+    np.testing.assert_array_equal(result.scored.scores, reference.scores)
+    assert len(result) < len(result.scored)
+    assert Pipeline.from_model(small_model, small_config)(dashcam_frame).scored is None
 
 
 def test_network_resolution_masks(small_model, small_config, dashcam_frame) -> None:

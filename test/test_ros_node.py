@@ -40,10 +40,13 @@ from rclpy.executors import ExternalShutdownException, ShutdownException, Single
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from hybridnets_core import msgcodec
 from hybridnets_core.cli.main import main
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.letterbox import Letterbox
-from hybridnets_ros import conversions, params
+from hybridnets_core.outputs import messages
+from hybridnets_ros import params
+from hybridnets_ros.messages import RclpyFactory
 from hybridnets_ros.node import HybridNetsNode
 from hybridnets_ros.stats import FrameStats
 
@@ -440,10 +443,10 @@ def test_compressed_frames_and_corrupt_bytes(ros: Ros, weights: Path) -> None:
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_raw_decoding_keeps_pixels_and_colour_order(encoding: str) -> None:
     frame = raw_frame(7, 5, encoding, next_stamp(), pad=2)
-    channels = conversions.RAW_ENCODINGS[encoding][0]
+    channels = msgcodec.RAW_ENCODINGS[encoding][0]
     rows = np.frombuffer(frame.data, np.uint8).reshape(5, 7 * channels + 2)
     pixels = rows[:, : 7 * channels].reshape(5, 7, channels)
-    image, color = conversions.image_to_array(frame)
+    image, color = msgcodec.image_to_array(frame)
     assert image.shape == (5, 7, 3) and image.dtype == np.uint8
     assert color == ("rgb" if encoding.startswith("rgb") else "bgr")
     expected = np.repeat(pixels, 3, axis=2) if channels == 1 else pixels[:, :, :3]
@@ -453,10 +456,10 @@ def test_raw_decoding_keeps_pixels_and_colour_order(encoding: str) -> None:
 def test_png_decoding_is_exact_and_masks_encode_as_0_255() -> None:
     frame = compressed_frame(33, 17, "png", next_stamp())
     expected = cv2.imdecode(np.frombuffer(frame.data, np.uint8), cv2.IMREAD_COLOR)
-    assert np.array_equal(conversions.compressed_to_array(frame), expected)
+    assert np.array_equal(msgcodec.compressed_to_array(frame), expected)
     mask = np.zeros((4, 6), dtype=bool)
     mask[1:3, 2:5] = True
-    msg = conversions.mask_to_image(mask, frame.header)
+    msg = messages.mask_image(RclpyFactory(), mask, frame.header)
     values = np.frombuffer(msg.data, np.uint8).reshape(4, 6)
     assert np.array_equal(values, np.where(mask, 255, 0))
 
@@ -475,12 +478,12 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def test_config_file_lists_every_parameter_and_loads(ros: Ros, weights: Path) -> None:
     config = REPO / "config" / "hybridnets.yaml"
     values = flatten(yaml.safe_load(config.read_text())["/**"]["ros__parameters"])
-    defaults = {spec.name: spec.default for spec in params.SPECS}
+    defaults = {name: default for name, (default, _) in params.PARAMETERS.items()}
     assert values == defaults
     assert all(type(values[name]) is type(default) for name, default in defaults.items())
     args = ["--ros-args", "--params-file", str(config), "-p", f"weights:={weights}"]
     node = ros.add(HybridNetsNode(context=ros.context, namespace="/configured", cli_args=args))
-    assert node.values == {**defaults, "weights": str(weights)}
+    assert params.parameter_values(node.settings) == {**defaults, "weights": str(weights)}
     conf = node.describe_parameter("conf_threshold")
     assert conf.description and (conf.floating_point_range[0].to_value, conf.read_only) == (
         1,
@@ -507,20 +510,20 @@ def test_frame_stats_keep_only_the_recent_window() -> None:
 
 
 def test_class_names_come_from_parameter_project_or_weights(tmp_path: Path) -> None:
-    values = {"class_names": "", "project": ""}
-    assert params.class_names(values, ["car", "bus"]) == ["car", "bus"]
+    source = params.ModelSource
+    assert params.class_names(source(), ["car", "bus"]) == ["car", "bus"]
     project = tmp_path / "project.yml"
     project.write_text("obj_list: ['vehicle', 'person']\nseg_list: ['road']\n")
-    assert params.class_names({**values, "project": str(project)}, ["a", "b"]) == [
+    assert params.class_names(source(project=str(project)), ["a", "b"]) == [
         "vehicle",
         "person",
     ]
-    assert params.class_names({**values, "class_names": " x ,y"}, ["a", "b"]) == ["x", "y"]
+    assert params.class_names(source(class_names=" x ,y"), ["a", "b"]) == ["x", "y"]
     with pytest.raises(ConfigError, match="2 classes"):
-        params.class_names({**values, "class_names": "only_one"}, ["a", "b"])
+        params.class_names(source(class_names="only_one"), ["a", "b"])
     with pytest.raises(ConfigError, match="obj_list"):
         project.write_text("seg_list: ['road']\n")
-        params.class_names({**values, "project": str(project)}, ["a", "b"])
+        params.class_names(source(project=str(project)), ["a", "b"])
 
 
 def run_node_process(weights: str, namespace: str) -> subprocess.Popen:

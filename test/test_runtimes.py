@@ -32,7 +32,9 @@ from hybridnets_core.runtime_onnx import (
     load_onnx_runtime,
     provider_chain,
 )
+from hybridnets_core.settings import DetectionSettings
 
+CONF_005 = DetectionSettings(conf_threshold=0.05)
 HAS_CUDA = CUDA in ort.get_available_providers()
 
 
@@ -43,14 +45,14 @@ def test_onnxruntime_pipeline_matches_torch(
 ) -> None:
     from hybridnets_core.media import read_image
 
-    torch_pipeline = Pipeline.from_weights(varied_checkpoint, conf_threshold=0.05)
-    onnx_pipeline = Pipeline.from_weights(raw_export, backend="onnxruntime", conf_threshold=0.05)
+    torch_pipeline = Pipeline.from_weights(varied_checkpoint, detection=CONF_005)
+    onnx_pipeline = Pipeline.from_weights(raw_export, backend="onnxruntime", detection=CONF_005)
     assert (onnx_pipeline.backend_name, onnx_pipeline.device) == ("onnxruntime", "cpu")
     assert onnx_pipeline.runtime.provider == CPU
     assert onnx_pipeline.class_names == torch_pipeline.class_names == ["car", "truck"]
     for path in dashcam_paths[:2]:
         image = read_image(path)
-        batch, _ = torch_pipeline.preprocess([image], "bgr")
+        batch, _ = torch_pipeline.transform.batch([image], "bgr")
         for ours, theirs in zip(onnx_pipeline.runtime(batch), torch_pipeline.runtime(batch)):
             np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
         want, got = torch_pipeline(image), onnx_pipeline(image)
@@ -126,7 +128,7 @@ def test_fixed_batch_exports_run_batches_image_by_image(
     end2end = export_cli(varied_checkpoint, tmp_path / "e2e_batch1.onnx", "--end2end")
     images = [read_image(path) for path in dashcam_paths[:3]]
     for export in (raw_export, end2end):
-        pipeline = Pipeline.from_weights(export, backend="onnxruntime", conf_threshold=0.05)
+        pipeline = Pipeline.from_weights(export, backend="onnxruntime", detection=CONF_005)
         batched = pipeline.run_batch(images)
         for image, together in zip(images, batched):
             alone = pipeline(image)
@@ -166,9 +168,9 @@ def test_bench_runs_backends_side_by_side(tmp_path, dashcam_paths, capsys) -> No
 @pytest.mark.skipif(not HAS_CUDA, reason="needs onnxruntime-gpu and a CUDA device")
 def test_cuda_provider_matches_cpu(raw_export, dashcam_frame) -> None:  # noqa: F811
     """The same session/I/O-binding path as on CPU, with outputs bound on the GPU."""
-    cpu = Pipeline.from_weights(raw_export, backend="onnxruntime", conf_threshold=0.05)
+    cpu = Pipeline.from_weights(raw_export, backend="onnxruntime", detection=CONF_005)
     gpu = Pipeline.from_weights(
-        raw_export, backend="onnxruntime", device="cuda", half=True, conf_threshold=0.05
+        raw_export, backend="onnxruntime", device="cuda", half=True, detection=CONF_005
     )
     assert gpu.runtime.provider in (TENSORRT, CUDA)
     want, got = cpu(dashcam_frame), gpu(dashcam_frame)

@@ -3,34 +3,24 @@ or ground-truth topics in the bag, turned into exactly what `hybridnets val` sco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from ..config import ModelConfig
-from ..data.dataset import truth_masks
+from ..data.dataset import FrameTruth, truth_masks
 from ..data.labels import read_box_labels, read_mask
 from ..data.project import DatasetPaths, ProjectConfig, load_project
 from ..errors import DatasetError
 from ..letterbox import Letterbox
 from ..msgcodec import image_to_array
+from ..outputs import messages
 from ..results import DRIVABLE_NAMES, LANE_NAMES
-from . import messages
 from .reader import BagReader
 
 PROJECT_FILE = "project.yaml"  # written by `hybridnets synth-bag --dataset`
 MIN_BOX_SIDE = 1.0  # as read_box_labels: boxes thinner than this inside the image are dropped
-
-
-@dataclass
-class FrameLabels:
-    """Labels of one frame: boxes in source pixels, masks letterboxed to the network input."""
-
-    boxes: np.ndarray  # float32 [M, 4]
-    classes: np.ndarray  # int64 [M]
-    masks: np.ndarray  # bool [C, H, W], network size
 
 
 class LabelSource(Protocol):
@@ -38,7 +28,7 @@ class LabelSource(Protocol):
 
     description: str
 
-    def get(self, index: int, stamp: int, letterbox: Letterbox) -> FrameLabels | None: ...
+    def get(self, index: int, stamp: int, letterbox: Letterbox) -> FrameTruth | None: ...
 
 
 def _finish_masks(masks: np.ndarray, multiclass: bool, letterbox: Letterbox) -> np.ndarray:
@@ -97,22 +87,20 @@ class FolderLabels:
             )
         self.description = f"folder {folder}"
 
-    def get(self, index: int, stamp: int, letterbox: Letterbox) -> FrameLabels | None:
+    def get(self, index: int, stamp: int, letterbox: Letterbox) -> FrameTruth | None:
         for stem in (f"{index:06d}", str(index), str(stamp)):
             path = self.label_dir / f"{stem}.json"
             if path.is_file():
                 return self._read(stem, path, letterbox)
         return None
 
-    def _read(self, stem: str, path: Path, letterbox: Letterbox) -> FrameLabels:
+    def _read(self, stem: str, path: Path, letterbox: Letterbox) -> FrameTruth:
         labels = read_box_labels(path, self.project.class_index(), letterbox.source_size)
         masks = np.stack(
             [read_mask(root / self.split / f"{stem}.png") for root in self.project.paths.masks]
         )
         multiclass = self.project.seg_mode == "multiclass"
-        return FrameLabels(
-            labels.boxes, labels.classes, _finish_masks(masks, multiclass, letterbox)
-        )
+        return FrameTruth(labels.boxes, labels.classes, _finish_masks(masks, multiclass, letterbox))
 
 
 def mask_topic(prefix: str, seg_name: str) -> str:
@@ -152,7 +140,7 @@ class TopicLabels:
             bag.require(topic, (messages.IMAGE,))
         self.description = f"topics {prefix}/*"
         pending: dict[int, dict[str, Any]] = {}
-        self._labels: dict[int, tuple[tuple[int, int], FrameLabels]] = {}
+        self._labels: dict[int, tuple[tuple[int, int], FrameTruth]] = {}
         for topic, _, msg in bag.messages([self.detections, *self.masks]):
             stamp = messages.stamp_ns(msg.header)
             found = pending.setdefault(stamp, {})
@@ -167,7 +155,7 @@ class TopicLabels:
 
     def _convert(
         self, found: dict[str, Any], input_size: tuple[int, int]
-    ) -> tuple[tuple[int, int], FrameLabels]:
+    ) -> tuple[tuple[int, int], FrameTruth]:
         """One frame's messages to val's label arrays (unknown class names are ignored)."""
         masks = np.stack([image_to_array(found[topic])[0][:, :, 0] > 0 for topic in self.masks])
         letterbox = Letterbox.fit(masks.shape[1:], input_size)
@@ -177,10 +165,10 @@ class TopicLabels:
         classes = np.array([index_of[names[i]] for i in known], np.int64)
         boxes, classes = clip_boxes(boxes[known], classes, letterbox.source_size)
         multiclass = self.project.seg_mode == "multiclass"
-        labels = FrameLabels(boxes, classes, _finish_masks(masks, multiclass, letterbox))
+        labels = FrameTruth(boxes, classes, _finish_masks(masks, multiclass, letterbox))
         return letterbox.source_size, labels
 
-    def get(self, index: int, stamp: int, letterbox: Letterbox) -> FrameLabels | None:
+    def get(self, index: int, stamp: int, letterbox: Letterbox) -> FrameTruth | None:
         if stamp not in self._labels:
             return None
         size, labels = self._labels[stamp]

@@ -13,32 +13,28 @@ from typing import Any
 import numpy as np
 
 from ..config import ModelConfig
-from ..evaluation import Evaluation
+from ..evaluation import Evaluation, MetricsAccumulator
 from ..letterbox import Letterbox
 from ..msgcodec import image_to_array
-from ..results import PerceptionResult
-from . import messages
+from ..outputs import messages
+from ..results import Detections
 from .labels import LabelSource, mask_topic
-from .metrics import BagMetrics
 from .reader import BagReader
 
 
 def _published(
     found: dict[str, Any], detections: str, masks: list[str], names: list[str]
-) -> tuple[PerceptionResult, np.ndarray]:
-    """A PerceptionResult and source-size bool masks [C, H, W] from one stamp's messages."""
+) -> tuple[Detections, np.ndarray]:
+    """Detections of known classes and source-size bool masks [C, H, W] of one stamp."""
     boxes, scores, classes = messages.detections_from_msg(found[detections])
     known = [i for i, name in enumerate(classes) if name in names]
     stacked = np.stack([image_to_array(found[topic])[0][:, :, 0] > 0 for topic in masks])
-    result = PerceptionResult(
+    published = Detections(
         boxes=boxes[known].astype(np.float32),
         scores=scores[known].astype(np.float32),
         class_ids=np.array([names.index(classes[i]) for i in known], np.int64),
-        class_names=[classes[i] for i in known],
-        masks={},
-        image_size=stacked.shape[1:],
     )
-    return result, stacked
+    return published, stacked
 
 
 def score_output_bag(
@@ -47,14 +43,14 @@ def score_output_bag(
     config: ModelConfig,
     labels: LabelSource,
     frame_index: dict[int, int],
-    settings: dict[str, Any],
+    record: dict[str, Any],
 ) -> Evaluation | None:
     """Score each stamp of `frame_index` (stamp -> frame index) that has all outputs; None if
-    no output frame is labelled."""
+    no output frame is labelled. `record` states the node's thresholds for the report."""
     node = node.rstrip("/")
     detections = f"{node}/detections"
     masks = [mask_topic(node, name) for name in config.seg_list]
-    metrics = BagMetrics(config, settings)
+    metrics = MetricsAccumulator(config, record)
     pending: dict[int, dict[str, Any]] = {}
     with BagReader(path) as bag:
         for topic, _, msg in bag.messages([detections, *masks]):
@@ -64,10 +60,10 @@ def score_output_bag(
             if len(found) < 1 + len(masks) or stamp not in frame_index:
                 continue
             found = pending.pop(stamp)
-            result, source_masks = _published(found, detections, masks, config.obj_list)
-            letterbox = Letterbox.fit(result.image_size, config.input_size)
+            published, source_masks = _published(found, detections, masks, config.obj_list)
+            letterbox = Letterbox.fit(source_masks.shape[1:], config.input_size)
             truth = labels.get(frame_index[stamp], stamp, letterbox)
             if truth is not None:
                 predicted = letterbox.masks_to_network(source_masks, labels=False)
-                metrics.update(result, predicted, letterbox, truth)
+                metrics.update(published, predicted, letterbox.content_slice, truth)
     return metrics.evaluation() if metrics.images else None

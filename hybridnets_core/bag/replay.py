@@ -1,5 +1,6 @@
-"""Offline replay: every camera frame of a bag through the Pipeline, outputs into a new bag,
-val's metrics when labels exist, and per-frame timings for the report."""
+"""Offline replay: every camera frame of a bag through the Pipeline, the node's outputs (built by
+the same `FrameOutputs` as the live node) into a new bag, val's metrics when labels exist, and
+per-frame timings for the report."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError
-from ..evaluation import Evaluation
+from ..evaluation import Evaluation, MetricsAccumulator, detection_record
 from ..ground import CameraIntrinsics
 from ..msgcodec import compressed_to_array, image_to_array
+from ..outputs import messages
+from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS, FrameOutputs
+from ..outputs.settings import OutputSettings
 from ..pipeline import Pipeline
-from ..postprocess import segmentation_labels
-from . import messages
 from .labels import LabelSource
-from .metrics import BagMetrics, pipeline_settings
-from .outputs import NODE_NAME, GroundSettings, OutputTopics
 from .reader import BagReader
+from .typestore import RosbagsFactory
 from .writer import BagWriter
 
+NODE_NAME = "/hybridnets_node"
 IMAGE_TYPES = (messages.IMAGE, messages.COMPRESSED_IMAGE)
 
 
@@ -43,13 +45,11 @@ def decode_image(msg: Any, msgtype: str) -> tuple[np.ndarray, str]:
 
 @dataclass(frozen=True)
 class ReplayOptions:
-    """What to read, how to batch, and the node settings that shape the outputs."""
+    """What to read, how to batch, and the node's output settings that shape the outputs."""
 
     image_topic: str
     camera_info: str | None = None  # None: the topic beside the images, if the bag has it
-    # fx, fy, cx, cy for frames without a valid camera_info (the node's camera.f*/c*)
-    fallback_intrinsics: tuple[float, float, float, float] | None = None
-    ground: GroundSettings = field(default_factory=GroundSettings)
+    outputs: OutputSettings = field(default_factory=OutputSettings)
     node: str = NODE_NAME
     batch_size: int = 4
     fmt: str = "mcap"
@@ -93,29 +93,30 @@ class _Pending:
     image: np.ndarray
     color: str
     decode_ms: float
-    intrinsics: CameraIntrinsics | None
+    camera: CameraIntrinsics | None
 
 
 class _Replay:
-    """State of one run: the output bag, metrics, the current calibration and the batch."""
+    """State of one run: the output bag, metrics and the batch being collected."""
 
     def __init__(
         self,
         pipeline: Pipeline,
-        outputs: OutputTopics,
+        writer: BagWriter,
+        options: ReplayOptions,
         labels: LabelSource | None,
-        metrics: BagMetrics | None,
-        scorer: Pipeline | None,
-        batch_size: int,
+        metrics: MetricsAccumulator | None,
     ) -> None:
         self.pipeline = pipeline
-        self.outputs = outputs
+        self.writer = writer
+        self.node = options.node.rstrip("/")
+        self.outputs = FrameOutputs(RosbagsFactory(), options.outputs, pipeline.class_names)
         self.labels = labels
         self.metrics = metrics
-        self.scorer = scorer
-        self.batch_size = batch_size
+        self.batch_size = options.batch_size
         self.pending: list[_Pending] = []
         self.records: list[FrameRecord] = []
+        self.counts: dict[str, int] = {}
 
     def add(self, frame: _Pending) -> None:
         """Queue a decoded frame; run the batch when full or when the colour order changes."""
@@ -130,36 +131,28 @@ class _Replay:
         if not self.pending:
             return
         frames, self.pending = self.pending, []
-        start = time.perf_counter()
-        batch, letterboxes = self.pipeline.preprocess([f.image for f in frames], frames[0].color)
-        preprocessed = time.perf_counter()
-        outputs = self.pipeline.forward(batch)
-        forwarded = time.perf_counter()
-        results = self.pipeline.postprocess(outputs, letterboxes)
-        done = time.perf_counter()
-        shared = {
-            "preprocess": (preprocessed - start) * 1000 / len(frames),
-            "forward": (forwarded - preprocessed) * 1000 / len(frames),
-            "postprocess": (done - forwarded) * 1000 / len(frames),
-        }
-        scored = None
-        if self.metrics is not None and self.scorer is not None:
-            scored = self.scorer.postprocess(outputs, letterboxes)
-        for position, (frame, result) in enumerate(zip(frames, results)):
+        results = self.pipeline.run_batch([f.image for f in frames], frames[0].color)
+        for frame, result in zip(frames, results):
             begin = time.perf_counter()
-            self.outputs.write(result, frame.header, frame.log_ns, frame.intrinsics)
-            output_ms = (time.perf_counter() - begin) * 1000
             stamp = messages.stamp_ns(frame.header)
-            labels = None
+            built = self.outputs.build(
+                result, stamp, frame.header.frame_id, RECORDED_OUTPUTS, frame.camera
+            )
+            for name, message in built.items():
+                topic = f"{self.node}/{name}"
+                self.writer.write(topic, OUTPUT_TYPES[name], frame.log_ns, message)
+                self.counts[topic] = self.counts.get(topic, 0) + 1
+            output_ms = (time.perf_counter() - begin) * 1000
+            truth = None
             if self.labels is not None:
-                labels = self.labels.get(frame.index, stamp, letterboxes[position])
-            if labels is not None and scored is not None:
-                predicted = segmentation_labels(outputs[2][position], self.pipeline.config.seg_mode)
-                self.metrics.update(scored[position], predicted, letterboxes[position], labels)
-            timings = {"decode": frame.decode_ms, **shared, "output": output_ms}
+                truth = self.labels.get(frame.index, stamp, result.letterbox)
+            if truth is not None and self.metrics is not None and result.scored is not None:
+                content = result.letterbox.content_slice
+                self.metrics.update(result.scored, result.labels, content, truth)
+            timings = {"decode": frame.decode_ms, **result.timings, "output": output_ms}
             self.records.append(
                 FrameRecord(
-                    frame.index, stamp, frame.log_ns, len(result), labels is not None, timings
+                    frame.index, stamp, frame.log_ns, len(result), truth is not None, timings
                 )
             )
 
@@ -173,39 +166,32 @@ def follow_camera_info(bag: BagReader, image_topic: str, asked: str | None) -> s
     return sibling if bag.topics.get(sibling) == messages.CAMERA_INFO else None
 
 
-def _fallback(options: ReplayOptions, shape: tuple[int, ...]) -> CameraIntrinsics | None:
-    """Intrinsics from the options for an image of this shape, when given."""
-    if options.fallback_intrinsics is None:
-        return None
-    return CameraIntrinsics(*options.fallback_intrinsics, width=shape[1], height=shape[0])
-
-
 def replay_bag(
     bag: BagReader,
     pipeline: Pipeline,
     out: Path,
     options: ReplayOptions,
     labels: LabelSource | None = None,
-    scorer: Pipeline | None = None,
     progress: bool = True,
 ) -> ReplayResult:
     """Run every frame of `options.image_topic`; write the node's outputs to a new bag at `out`.
 
-    `scorer` (val's thresholds, sharing the pipeline's runtime) scores labelled frames.
+    With labels and a pipeline that has scoring thresholds (val's), labelled frames are scored
+    as `hybridnets val` scores them, from the same forward pass.
     """
     if options.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {options.batch_size}")
     image_type = bag.require(options.image_topic, IMAGE_TYPES)
     info_topic = follow_camera_info(bag, options.image_topic, options.camera_info)
     metrics = None
-    if labels is not None and scorer is not None:
-        metrics = BagMetrics(scorer.config, pipeline_settings(scorer))
+    if labels is not None and pipeline.scoring is not None:
+        record = detection_record(pipeline.scoring, pipeline.input_size)
+        metrics = MetricsAccumulator(pipeline.config, record)
     skipped: list[tuple[int, str]] = []
     start = time.perf_counter()
     topics = [options.image_topic] + ([info_topic] if info_topic else [])
     with BagWriter(out, options.fmt) as writer:
-        outputs = OutputTopics(writer, options.ground, options.node)
-        run = _Replay(pipeline, outputs, labels, metrics, scorer, options.batch_size)
+        run = _Replay(pipeline, writer, options, labels, metrics)
         camera: CameraIntrinsics | None = None
         index = invalid_info = 0
         bar = tqdm(
@@ -229,10 +215,7 @@ def replay_bag(
                     skipped.append((index, str(exc)))
                 else:
                     decode_ms = (time.perf_counter() - begin) * 1000
-                    intrinsics = camera or _fallback(options, image.shape)
-                    run.add(
-                        _Pending(index, log_ns, msg.header, image, color, decode_ms, intrinsics)
-                    )
+                    run.add(_Pending(index, log_ns, msg.header, image, color, decode_ms, camera))
                 index += 1
                 bar.update()
             run.flush()
@@ -243,7 +226,7 @@ def replay_bag(
         image_type=image_type,
         frames=run.records,
         skipped=skipped,
-        output_counts=outputs.counts,
+        output_counts=run.counts,
         label_source=labels.description if labels is not None else None,
         evaluation=metrics.evaluation() if metrics is not None and metrics.images else None,
         wall_s=time.perf_counter() - start,

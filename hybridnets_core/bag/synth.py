@@ -20,10 +20,11 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, InputError
 from ..fileio import write_bytes_atomic
+from ..outputs import messages
 from ..synth import Scene
 from ..synth.writer import bdd_record
-from . import messages
 from .drive import SyntheticDrive
+from .typestore import RosbagsFactory
 from .writer import BagWriter
 
 START_NS = 1_700_000_000 * messages.NS_PER_S  # fixed epoch: same seed, same bag
@@ -97,28 +98,29 @@ def write_synth_bag(
         )
     drive = SyntheticDrive(seed, size, fps)
     suffix = "jpg" if compressed else "png"
+    factory = RosbagsFactory()
     with BagWriter(out, fmt) as bag:
         for index in tqdm(range(frames), desc="synth-bag", unit="frame"):
             scene = drive.render(index)
             stamp = START_NS + round(index * messages.NS_PER_S / fps)
-            header = messages.make_header(stamp, CAMERA_FRAME)
-            info = messages.camera_info_msg(drive.intrinsics, header)
+            header = messages.header(factory, stamp, CAMERA_FRAME)
+            info = messages.camera_info(factory, drive.intrinsics, header)
             bag.write(topics.camera_info, messages.CAMERA_INFO, stamp, info)  # before its image
             if compressed:
                 encoded = _encode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-                image = messages.compressed_msg(encoded, "jpeg", header)
+                image = messages.compressed_image(factory, encoded, "jpeg", header)
                 bag.write(topics.image_topic(True), messages.COMPRESSED_IMAGE, stamp, image)
             else:  # the dataset gets lossless copies of the raw pixels
                 encoded = _encode(".png", scene.image, PNG_PARAMS) if dataset else b""
-                image = messages.image_msg(scene.image, "bgr8", header)
+                image = messages.image(factory, scene.image, "bgr8", header)
                 bag.write(topics.image, messages.IMAGE, stamp, image)
             boxes = np.array([[b.x1, b.y1, b.x2, b.y2] for b in scene.boxes]).reshape(-1, 4)
-            truth = messages.detections_msg(
-                boxes, np.ones(len(boxes)), [b.category for b in scene.boxes], header
-            )
+            names = [b.category for b in scene.boxes]
+            ids = [str(rank) for rank in range(len(names))]
+            truth = messages.detections_2d(factory, boxes, np.ones(len(boxes)), names, ids, header)
             bag.write(f"{topics.gt_prefix}/detections", messages.DETECTIONS, stamp, truth)
             for name, mask in (("drivable_mask", scene.drivable), ("lane_mask", scene.lane)):
-                msg = messages.mask_msg(mask > 0, header)
+                msg = messages.mask_image(factory, mask > 0, header)
                 bag.write(f"{topics.gt_prefix}/{name}", messages.IMAGE, stamp, msg)
             if dataset is not None:
                 _write_frame(dataset, frame_stem(index), scene, encoded, suffix)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
@@ -42,3 +44,22 @@ def typestore() -> Typestore:
         types.update(get_types_from_msg(path.read_text(), f"vision_msgs/msg/{path.stem}"))
     store.register(types)
     return store
+
+
+class RosbagsFactory:
+    """`outputs.factory.MessageFactory` of rosbags dataclasses (for the bag writer)."""
+
+    def __init__(self) -> None:
+        self.types = typestore().types
+
+    def new(self, type_name: str, **fields: Any) -> Any:
+        return self.types[type_name](**fields)
+
+    def uint8_array(self, data: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+
+    def int8_array(self, data: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(data, np.int8).reshape(-1)
+
+    def float64_array(self, values: Any) -> np.ndarray:
+        return np.asarray(values, np.float64).reshape(-1)

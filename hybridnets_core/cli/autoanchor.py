@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     _, report = tune_anchors(
         project_from_args(args),
         args.compound_coef,
-        args.image_size,
+        args.input_size,
         args.skip_invalid,
         args.max_images,
         args.seed,

@@ -4,38 +4,32 @@ bag, score against labels like `hybridnets val`, and report."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..config import ModelConfig
 from ..data import ProjectConfig, load_project
 from ..errors import ConfigError, DatasetError
-from ..evaluation import format_summary
-from ..ground import CameraPose, GridSpec
-from ..pipeline import MASK_RESOLUTIONS, Pipeline
-from .options import add_model_options, scoring_pipeline, size_wh
+from ..evaluation import detection_record, format_summary
+from ..pipeline import Pipeline
+from ..settings import EVALUATION_DETECTION
+from .options import (
+    add_detection_options,
+    add_device_options,
+    add_input_size_option,
+    add_model_options,
+    detection_from_args,
+    scoring_pipeline,
+)
+from .output_options import add_output_options, output_settings_from_args
+from .val import add_protocol_option
+
+EVAL_FLAGS = ("--eval-conf", "--eval-iou", "--eval-max-det")
 
 if TYPE_CHECKING:
     from ..bag.reader import BagReader
     from ..bag.replay import ReplayOptions, ReplayResult
 
 OUTPUT_BAG = "bag"  # the output bag's folder inside --out
-
-
-def floats(count: int, what: str) -> Callable[[str], tuple[float, ...]]:
-    """argparse type: `count` comma-separated numbers."""
-
-    def parse(text: str) -> tuple[float, ...]:
-        try:
-            values = tuple(float(v) for v in text.split(","))
-        except ValueError:
-            values = ()
-        if len(values) != count:
-            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers: {what}")
-        return values
-
-    return parse
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,50 +62,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--gt-prefix", default="/ground_truth", help="ground-truth topic prefix")
     parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (4)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
-    parser.add_argument(
-        "--input-size",
-        type=size_wh,
-        default=None,
-        metavar="WxH",
-        help="network input (default: the project's, else the checkpoint's or export's)",
-    )
+    add_device_options(parser)
+    add_input_size_option(parser, "the project's, else the checkpoint's or export's")
     node = parser.add_argument_group("outputs, as the node's parameters")
-    node.add_argument("--conf", type=float, default=0.25, help="conf_threshold (0.25)")
-    node.add_argument("--iou", type=float, default=0.3, help="iou_threshold (0.3)")
-    node.add_argument("--max-det", type=int, default=100, help="max_detections (100)")
-    node.add_argument(
-        "--mask-resolution", choices=MASK_RESOLUTIONS, default="source", help="(source)"
-    )
+    add_detection_options(node)
+    add_output_options(node)
     node.add_argument("--node", default="/hybridnets_node", help="output topic prefix")
     node.add_argument(
         "--camera-info",
         default=None,
         help="CameraInfo topic (default: camera_info beside --topic, if present)",
     )
-    node.add_argument(
-        "--intrinsics",
-        type=floats(4, "fx,fy,cx,cy"),
-        default=None,
-        metavar="FX,FY,CX,CY",
-        help="used while no valid camera_info was seen",
-    )
-    node.add_argument(
-        "--camera-pose",
-        type=floats(6, "x,y,z,roll,pitch,yaw"),
-        default=(0.0, 0.0, 1.5, 0.0, 0.0, 0.0),
-        metavar="X,Y,Z,R,P,Y",
-        help="camera in grid_frame, m and rad (0,0,1.5,0,0,0)",
-    )
-    node.add_argument(
-        "--grid",
-        type=floats(5, "x_min,x_max,y_min,y_max,resolution"),
-        default=(0.0, 40.0, -10.0, 10.0, 0.2),
-        metavar="X0,X1,Y0,Y1,RES",
-        help="grid extent and cell size in m (0,40,-10,10,0.2)",
-    )
-    node.add_argument("--grid-frame", default="base_link", help="grid_frame (base_link)")
     live = parser.add_argument_group("live replay into a running hybridnets_node (needs rclpy)")
     live.add_argument(
         "--live",
@@ -130,9 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--settle", type=float, default=5.0, help="s to wait for outputs after the last frame"
     )
     scoring = parser.add_argument_group("metrics, as `hybridnets val`")
-    scoring.add_argument("--eval-conf", type=float, default=0.001, help="score threshold (0.001)")
-    scoring.add_argument("--eval-iou", type=float, default=0.6, help="NMS IoU threshold (0.6)")
-    scoring.add_argument("--eval-max-det", type=int, default=100, help="detections per image")
+    add_protocol_option(scoring)
+    add_detection_options(scoring, EVAL_FLAGS, defaults=None, dest_prefix="eval_")
     parser.set_defaults(func=run)
 
 
@@ -145,58 +105,31 @@ def _project(args: argparse.Namespace) -> ProjectConfig | None:
     return load_project(args.project) if args.project else None
 
 
-def _pipelines(
-    args: argparse.Namespace, project: ProjectConfig | None
-) -> tuple[Pipeline, Pipeline]:
-    """The node-like pipeline for the outputs and val's scorer sharing its runtime; with a
-    project its classes, anchors and image size apply, as in `hybridnets val`."""
-    pipeline = scoring_pipeline(
+def _pipeline(args: argparse.Namespace, project: ProjectConfig | None) -> Pipeline:
+    """The node-like pipeline for the outputs, with val's thresholds as its scoring set; with
+    a project its classes, anchors and image size apply, as in `hybridnets val`."""
+    scoring = detection_from_args(args, EVALUATION_DETECTION[args.protocol], "eval_")
+    return scoring_pipeline(
         args.weights,
         args.backend,
         project,
         args.input_size,
         device=args.device,
         half=args.half,
-        conf_threshold=args.conf,
-        iou_threshold=args.iou,
-        max_detections=args.max_det,
+        detection=detection_from_args(args),
         mask_resolution=args.mask_resolution,
+        scoring=scoring,
     )
-    scorer = Pipeline(
-        pipeline.runtime,
-        pipeline.config,
-        conf_threshold=args.eval_conf,
-        iou_threshold=args.eval_iou,
-        max_detections=args.eval_max_det,
-        mask_resolution="network",
-    )
-    return pipeline, scorer
-
-
-def _node_settings(args: argparse.Namespace, config: ModelConfig) -> dict[str, Any]:
-    """The output settings recorded with the published-output metrics."""
-    return {
-        "conf_threshold": args.conf,
-        "iou_threshold": args.iou,
-        "max_detections": args.max_det,
-        "input_size": list(config.input_size),
-    }
 
 
 def _options(args: argparse.Namespace) -> ReplayOptions:
     """Replay settings from the node-like options."""
-    from ..bag.outputs import GroundSettings
     from ..bag.replay import ReplayOptions
 
-    x0, x1, y0, y1, resolution = args.grid
-    ground = GroundSettings(
-        args.grid_frame, CameraPose(*args.camera_pose), GridSpec(x0, x1, y0, y1, resolution)
-    )
     return ReplayOptions(
         image_topic=args.topic,
         camera_info=args.camera_info,
-        fallback_intrinsics=args.intrinsics,
-        ground=ground,
+        outputs=output_settings_from_args(args),
         node=args.node,
         batch_size=args.batch_size,
         fmt=args.format,
@@ -246,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} is a file; pass a folder for the report")
     project = _project(args)
-    pipeline, scorer = _pipelines(args, project)
+    pipeline = _pipeline(args, project)
     config = pipeline.config
     with BagReader(args.bag) as bag:
         labels = None
@@ -259,14 +192,17 @@ def run(args: argparse.Namespace) -> int:
         if args.live:
             result = _run_live(args, bag)
         else:
-            result = replay_bag(
-                bag, pipeline, args.out / OUTPUT_BAG, _options(args), labels, scorer
-            )
+            result = replay_bag(bag, pipeline, args.out / OUTPUT_BAG, _options(args), labels)
     published = None
     if labels is not None and (args.live or args.mask_resolution == "source"):
         frames = {record.stamp_ns: record.index for record in result.frames}
         published = score_output_bag(
-            result.output, args.node, config, labels, frames, _node_settings(args, config)
+            result.output,
+            args.node,
+            config,
+            labels,
+            frames,
+            detection_record(pipeline.detection, pipeline.input_size),
         )
     written = write_bag_report(result, config.obj_list, args.out, published)
     print(

@@ -19,9 +19,15 @@ from ..fileio import write_json
 from ..media import read_image
 from ..model import HybridNets
 from ..pipeline import Pipeline
-from .options import size_wh
+from .options import (
+    add_detection_options,
+    add_device_options,
+    add_input_size_option,
+    detection_from_args,
+)
 
 SOURCE_SIZE = (720, 1280)
+DEFAULT_INPUT_SIZE = (384, 640)
 BENCH_BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8")
 SYNTHETIC_CALIB_FRAMES = 16
 
@@ -60,15 +66,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
-    parser.add_argument("--size", type=size_wh, default=(384, 640), metavar="WxH")
+    add_input_size_option(parser, "640x384", aliases=("--size",))
     parser.add_argument("--image", type=Path, help="frame to use (default: 1280x720 noise)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--conf", type=float, default=0.25)
-    parser.add_argument("--iou", type=float, default=0.3)
-    parser.add_argument("--max-det", type=int, default=100)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--half", action="store_true")
+    add_detection_options(parser)
+    add_device_options(parser)
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for torch and onnxruntime alike"
     )
@@ -78,9 +81,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _network(args: argparse.Namespace) -> tuple[HybridNets, ModelConfig]:
     if args.random:
-        config = ModelConfig(compound_coef=args.coef, input_size=args.size)
+        config = ModelConfig(compound_coef=args.coef, input_size=args.input_size)
         return HybridNets.from_config(config).eval(), config
-    return load_model(args.weights, input_size=args.size)
+    return load_model(args.weights, input_size=args.input_size)
 
 
 def _calibration_folder(args: argparse.Namespace, scratch: Path) -> Path:
@@ -98,12 +101,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
     from ..export.exporter import ExportOptions, export_model
     from ..runtime_onnx import OnnxOptions
 
-    options = {
-        "conf_threshold": args.conf,
-        "iou_threshold": args.iou,
-        "max_detections": args.max_det,
-        "input_size": args.size,
-    }
+    options = {"detection": detection_from_args(args), "input_size": args.input_size}
     device = {"device": args.device, "half": args.half}
     onnx = {"onnx_options": OnnxOptions(threads=args.threads)}
     if args.weights and Path(args.weights).suffix.lower() == ONNX_SUFFIX:
@@ -120,7 +118,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
             continue
         int8 = backend == "onnxruntime-int8"
         export = ExportOptions(
-            args.size,
+            args.input_size,
             end2end=args.end2end,
             half=args.half and not int8,
             int8=int8,
@@ -154,6 +152,7 @@ def print_report(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     if args.runs < 1 or args.warmup < 0:
         raise ConfigError("--runs must be at least 1 and --warmup at least 0")
     if args.threads is not None:

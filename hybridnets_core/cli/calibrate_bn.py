@@ -11,6 +11,7 @@ from ..checkpoint import load_model, save_checkpoint
 from ..data import TrainDataset, checked_samples
 from ..errors import ConfigError
 from ..training.batchnorm import normalised_batches, recalibrate_batchnorm
+from ..transform import ImageTransform
 from .dataset_options import add_project_options, project_from_args
 
 
@@ -36,17 +37,18 @@ def run(args: argparse.Namespace) -> int:
     if args.batches < 1 or args.batch_size < 2:
         raise ConfigError("--batches must be >= 1 and --batch_size >= 2 (BatchNorm needs a batch)")
     project = project_from_args(args)
-    model, config = load_model(args.weights, **project.model_settings(args.image_size))
+    model, config = load_model(args.weights, **project.model_settings(args.input_size))
     split = project.require_paths().train_split
     samples, report = checked_samples(
         project, split, args.skip_invalid, args.num_workers + 1, args.max_images
     )
     print(report.summary())
+    transform = ImageTransform.for_config(config)
     dataset = TrainDataset(
-        samples, config.input_size, config.seg_mode == "multiclass", project.augment, args.seed
+        samples, transform, config.seg_mode == "multiclass", project.augment, args.seed
     )
     torch.manual_seed(args.seed)
-    batches = normalised_batches(dataset, config, args.batch_size, args.batches, args.num_workers)
+    batches = normalised_batches(dataset, args.batch_size, args.batches, args.num_workers)
     recalibrate_batchnorm(model, batches)
     save_checkpoint(args.out, model, config, half=args.half)
     print(f"wrote {args.out}: BatchNorm statistics averaged over {args.batches} batches")

@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from ..data import ProjectConfig, load_project
-from .options import size_wh
+from .options import add_input_size_option
 
 
 def add_project_options(parser: argparse.ArgumentParser) -> None:
-    """-p PROJECT.yaml, --data DIR, --max-images N, --skip-invalid."""
+    """-p PROJECT.yaml, --data DIR, --max-images N, --skip-invalid, --input-size WxH."""
     parser.add_argument(
         "-p", "--project", type=Path, required=True, help="project YAML (config/bdd100k.yaml)"
     )
@@ -28,13 +28,7 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use the valid frames when the dataset check finds broken ones (default: stop)",
     )
-    parser.add_argument(
-        "--image-size",
-        type=size_wh,
-        default=None,
-        metavar="WxH",
-        help="network input, multiples of 128 (default: the project's model.image_size)",
-    )
+    add_input_size_option(parser, "the project's model.image_size", aliases=("--image-size",))
 
 
 def project_from_args(args: argparse.Namespace) -> ProjectConfig:

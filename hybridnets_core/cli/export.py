@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..checkpoint import load_model
+from ..errors import ConfigError
 from ..export.exporter import (
     DEFAULT_CALIB_IMAGES,
     DEFAULT_OPSET,
@@ -14,6 +15,9 @@ from ..export.exporter import (
     export_model,
 )
 from ..export.quantize import CALIBRATION_METHODS, DEFAULT_CALIB_METHOD, DEFAULT_FLOAT_MODULES
+from .options import add_input_size_option
+
+DEFAULT_INPUT_SIZE = (384, 640)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-w", "--weights", default=None, help="checkpoint (.pth); default: the built-in model"
     )
-    parser.add_argument("--height", type=int, default=384, help="network input height (384)")
-    parser.add_argument("--width", type=int, default=640, help="network input width (640)")
+    add_input_size_option(parser, "640x384")
+    parser.add_argument("--height", type=int, default=None, help="older spelling of --input-size")
+    parser.add_argument("--width", type=int, default=None, help="older spelling of --input-size")
     parser.add_argument("-o", "--output", type=Path, default=None, help="the .onnx file to write")
     parser.add_argument(
         "--end2end", action="store_true", help="box decoding, NMS and seg argmax inside the graph"
@@ -73,9 +78,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def input_size_of(args: argparse.Namespace) -> tuple[int, int]:
+    """(H, W) from --input-size, or from the older --height/--width (640x384 by default)."""
+    if args.input_size is not None:
+        if args.height is not None or args.width is not None:
+            raise ConfigError("give either --input-size or --height/--width, not both")
+        return args.input_size
+    height, width = DEFAULT_INPUT_SIZE
+    return (args.height or height, args.width or width)
+
+
 def run(args: argparse.Namespace) -> int:
     options = ExportOptions(
-        input_size=(args.height, args.width),
+        input_size=input_size_of(args),
         end2end=args.end2end,
         half=args.half,
         dynamic_batch=args.dynamic_batch,
@@ -93,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
     result = export_model(model, config, output, options)
     info = result.info
     print(
-        f"wrote {result.onnx_path} ({info.graph}, {info.precision}, input {args.width}x"
-        f"{args.height}, batch {'dynamic' if info.dynamic_batch else 1}, opset {args.opset}"
+        f"wrote {result.onnx_path} ({info.graph}, {info.precision}, input "
+        f"{options.input_size[1]}x{options.input_size[0]}, "
+        f"batch {'dynamic' if info.dynamic_batch else 1}, opset {args.opset}"
         f"{', native ops' if options.uses_native_ops else ''}) "
         f"and {result.anchors_path}"
     )

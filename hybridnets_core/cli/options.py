@@ -1,8 +1,14 @@
-"""Argument types and option groups shared by several subcommands."""
+"""Argument types and option groups shared by several subcommands.
+
+Detection flags are made from `DetectionSettings`' own defaults, ranges and descriptions, and
+every command spells the network input size `--input-size WxH`, so the commands, the node and
+the settings cannot disagree.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +17,10 @@ from ..checkpoint import load_model
 from ..data import ProjectConfig
 from ..errors import ConfigError
 from ..pipeline import Pipeline
+from ..settings import DetectionSettings, setting_fields
+
+INPUT_SIZE_HELP = "network input WIDTHxHEIGHT, multiples of 128 (default: {default})"
+DEMO_FLAGS = ("--conf", "--iou", "--max-det")
 
 
 def size_wh(text: str) -> tuple[int, int]:
@@ -24,21 +34,68 @@ def size_wh(text: str) -> tuple[int, int]:
     return height, width
 
 
-def add_pipeline_options(parser: argparse.ArgumentParser, conf: float, iou: float) -> None:
-    """--weights, thresholds, device and precision, as every inference command takes them."""
-    add_model_options(parser)
-    parser.add_argument("--conf", type=float, default=conf, help=f"score threshold ({conf})")
-    parser.add_argument("--iou", type=float, default=iou, help=f"NMS IoU threshold ({iou})")
-    parser.add_argument("--max-det", type=int, default=100, help="detections kept per image")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
+def add_input_size_option(
+    parser: argparse.ArgumentParser | Any, default: str, aliases: Sequence[str] = ()
+) -> None:
+    """`--input-size WxH` (dest input_size, (H, W) or None); `aliases` are older spellings."""
     parser.add_argument(
         "--input-size",
+        *aliases,
+        dest="input_size",
         type=size_wh,
         default=None,
         metavar="WxH",
-        help="network input size, multiples of 128 (default: the checkpoint's, e.g. 640x384)",
+        help=INPUT_SIZE_HELP.format(default=default),
     )
+
+
+def add_detection_options(
+    parser: argparse.ArgumentParser | Any,
+    flags: Sequence[str] = DEMO_FLAGS,
+    defaults: DetectionSettings | None = DetectionSettings(),
+    dest_prefix: str = "",
+) -> None:
+    """One flag per DetectionSettings field (conf, IoU, cap), with its range and description.
+
+    `defaults` None leaves them unset (None), for commands whose defaults depend on another
+    option (val's --protocol); `detection_from_args` then fills them in.
+    """
+    for (name, default, info), flag in zip(setting_fields(DetectionSettings), flags, strict=True):
+        value = default if defaults is None else getattr(defaults, name)
+        shown = "per --protocol" if defaults is None else f"{value:g}"
+        parser.add_argument(
+            flag,
+            dest=f"{dest_prefix}{name}",
+            type=type(default),
+            default=None if defaults is None else value,
+            help=f"{info.description} [{info.low:g}, {info.high:g}] ({shown})",
+        )
+
+
+def detection_from_args(
+    args: argparse.Namespace, base: DetectionSettings | None = None, dest_prefix: str = ""
+) -> DetectionSettings:
+    """The DetectionSettings of `add_detection_options` flags; unset ones come from `base`."""
+    base = base or DetectionSettings()
+    values = {}
+    for name, _, _ in setting_fields(DetectionSettings):
+        given = getattr(args, f"{dest_prefix}{name}")
+        values[name] = getattr(base, name) if given is None else given
+    return DetectionSettings(**values)
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """--weights, thresholds, device, precision and input size, as inference commands take them."""
+    add_model_options(parser)
+    add_detection_options(parser)
+    add_device_options(parser)
+    add_input_size_option(parser, "the checkpoint's, e.g. 640x384")
+
+
+def add_device_options(parser: argparse.ArgumentParser | Any) -> None:
+    """--device and --half."""
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
 
 
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
@@ -48,9 +105,7 @@ def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
         backend=args.backend,
         device=args.device,
         half=args.half,
-        conf_threshold=args.conf,
-        iou_threshold=args.iou,
-        max_detections=args.max_det,
+        detection=detection_from_args(args),
         input_size=args.input_size,
     )
 

@@ -15,12 +15,9 @@ from ..errors import InputError
 from ..fileio import write_image, write_json
 from ..media import VideoReader, is_video, read_image, source_images
 from ..pipeline import Pipeline
-from ..results import PerceptionResult
+from ..results import FrameResult
 from ..visualize import draw_overlay
 from .options import add_pipeline_options, pipeline_from_args
-
-DEMO_CONF = 0.25
-DEMO_IOU = 0.3
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,13 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--source", type=Path, required=True, help="image, folder or video")
     parser.add_argument("--output", type=Path, default=Path("predictions"), help="output folder")
-    add_pipeline_options(parser, conf=DEMO_CONF, iou=DEMO_IOU)
+    add_pipeline_options(parser)
     parser.set_defaults(func=run)
 
 
-def save_image_outputs(
-    out_dir: Path, name: str, image: np.ndarray, result: PerceptionResult
-) -> None:
+def save_image_outputs(out_dir: Path, name: str, image: np.ndarray, result: FrameResult) -> None:
     """Overlay JPEG, detections JSON and one 0/255 PNG per segmentation class."""
     write_image(out_dir / f"{name}.jpg", draw_overlay(image, result))
     write_json(out_dir / f"{name}.json", {"name": name, **result.to_dict()})

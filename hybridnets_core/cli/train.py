@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..settings import EVALUATION_DETECTION, DetectionSettings
 from ..training import Trainer, TrainOptions, distributed
 from ..training.trainer import OPTIMIZERS
 from .dataset_options import add_project_options, project_from_args
@@ -68,12 +69,15 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         device=args.device,
         saved_path=Path(args.saved_path),
         name=args.name,
-        input_size=args.image_size,
+        input_size=args.input_size,
         max_images=args.max_images,
         skip_invalid=args.skip_invalid,
         seed=args.seed,
-        conf_thres=args.conf_thres,
-        iou_thres=args.iou_thres,
+        val=DetectionSettings(
+            conf_threshold=args.conf_thres,
+            iou_threshold=args.iou_thres,
+            max_detections=EVALUATION_DETECTION["paper"].max_detections,
+        ),
         progress=not args.no_progress,
     )
 

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ..data import ValDataset, checked_samples
 from ..evaluation import evaluate, format_summary, write_report
+from ..settings import EVALUATION_DETECTION
 from .dataset_options import add_project_options, project_from_args
-from .options import add_model_options, scoring_pipeline
+from .options import (
+    add_detection_options,
+    add_device_options,
+    add_model_options,
+    detection_from_args,
+    scoring_pipeline,
+)
 
-DEFAULT_MAX_DET = 100
+VAL_FLAGS = ("--conf_thres", "--iou_thres", "--max_det")  # as the paper's val.py spells them
+
+
+def add_protocol_option(parser: argparse.ArgumentParser | Any) -> None:
+    """--protocol paper|coco: the metric definitions and the thresholds that go with them."""
+    parser.add_argument(
+        "--protocol",
+        choices=tuple(EVALUATION_DETECTION),
+        default="paper",
+        help="paper: the paper's val.py (conf 0.001, NMS 0.6, every box kept, one-pass "
+        "matching, trapezoid AP); coco: COCO-style matching and 101-point AP, 100 boxes per "
+        "image (paper)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -22,13 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_model_options(parser)
     parser.add_argument("-b", "--batch_size", type=int, default=4, help="images per pass (4)")
     parser.add_argument("-n", "--num_workers", type=int, default=2, help="loader processes (2)")
-    parser.add_argument("--conf_thres", type=float, default=0.001, help="score threshold (0.001)")
-    parser.add_argument("--iou_thres", type=float, default=0.6, help="NMS IoU threshold (0.6)")
-    parser.add_argument(
-        "--max_det", type=int, default=DEFAULT_MAX_DET, help="detections kept per image (100)"
-    )
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
+    add_protocol_option(parser)
+    add_detection_options(parser, VAL_FLAGS, defaults=None)
+    add_device_options(parser)
     parser.add_argument(
         "--out", type=Path, default=Path("runs/val"), help="report folder (runs/val)"
     )
@@ -42,12 +58,10 @@ def run(args: argparse.Namespace) -> int:
         args.weights,
         args.backend,
         project,
-        args.image_size,
+        args.input_size,
         device=args.device,
         half=args.half,
-        conf_threshold=args.conf_thres,
-        iou_threshold=args.iou_thres,
-        max_detections=args.max_det,
+        detection=detection_from_args(args, EVALUATION_DETECTION[args.protocol]),
     )
     config = pipeline.config
     samples, report = checked_samples(
@@ -58,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         args.max_images,
     )
     print(report.summary())
-    dataset = ValDataset(samples, config.input_size, config.seg_mode == "multiclass")
+    dataset = ValDataset(samples, pipeline.transform, config.seg_mode == "multiclass")
     evaluation = evaluate(pipeline, dataset, args.batch_size, args.num_workers)
     print(format_summary(evaluation))
     for path in write_report(evaluation, config.obj_list, args.out):

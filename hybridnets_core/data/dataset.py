@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 
 from ..letterbox import Letterbox
 from ..media import read_image
+from ..transform import ImageTransform
 from .augment import Example, augment, mixup, mosaic
 from .labels import exclusive_masks, read_mask
 from .project import AugmentConfig
@@ -33,14 +34,19 @@ def network_masks(sample: Sample, letterbox: Letterbox, multiclass: bool) -> np.
 
 
 @dataclass
-class ValFrame:
-    """A validation frame: the untouched source image and labels for the metrics."""
+class FrameTruth:
+    """What a frame is scored against: boxes in source pixels, masks at network size."""
 
-    image: np.ndarray  # BGR uint8, source size
-    boxes: np.ndarray  # float32 [M, 4] source pixels
+    boxes: np.ndarray  # float32 [M, 4] (x1, y1, x2, y2)
     classes: np.ndarray  # int64 [M]
-    masks: np.ndarray  # bool [C, H, W] letterboxed to the network size
-    letterbox: Letterbox
+    masks: np.ndarray  # bool [C, H, W] letterboxed to the network size (`truth_masks`)
+
+
+@dataclass
+class ValFrame(FrameTruth):
+    """A validation frame: the untouched source image (BGR uint8) and its truth."""
+
+    image: np.ndarray
 
 
 class TrainDataset(Dataset):
@@ -49,13 +55,13 @@ class TrainDataset(Dataset):
     def __init__(
         self,
         samples: list[Sample],
-        input_size: tuple[int, int],
+        transform: ImageTransform,
         multiclass: bool,
         config: AugmentConfig,
         seed: int = 0,
     ) -> None:
         self.samples = samples
-        self.input_size = input_size
+        self.transform = transform
         self.multiclass = multiclass
         self.config = config
         self.seed = seed
@@ -67,8 +73,7 @@ class TrainDataset(Dataset):
     def load(self, index: int) -> Example:
         """One frame letterboxed to the network size, labels in network pixels."""
         sample = self.samples[index]
-        letterbox = Letterbox.fit(sample.size, self.input_size)
-        image = letterbox.apply(read_image(sample.image))
+        image, letterbox = self.transform.letterboxed(read_image(sample.image))
         masks = network_masks(sample, letterbox, self.multiclass)
         return Example(image, masks, letterbox.boxes_to_network(sample.boxes), sample.classes)
 
@@ -116,11 +121,9 @@ def collate_train(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tenso
 class ValDataset(Dataset):
     """Unaugmented frames for `hybridnets val`: the pipeline preprocesses the source image."""
 
-    def __init__(
-        self, samples: list[Sample], input_size: tuple[int, int], multiclass: bool
-    ) -> None:
+    def __init__(self, samples: list[Sample], transform: ImageTransform, multiclass: bool) -> None:
         self.samples = samples
-        self.input_size = input_size
+        self.transform = transform
         self.multiclass = multiclass
 
     def __len__(self) -> int:
@@ -128,9 +131,8 @@ class ValDataset(Dataset):
 
     def __getitem__(self, index: int) -> ValFrame:
         sample = self.samples[index]
-        letterbox = Letterbox.fit(sample.size, self.input_size)
-        masks = network_masks(sample, letterbox, self.multiclass)
-        return ValFrame(read_image(sample.image), sample.boxes, sample.classes, masks, letterbox)
+        masks = network_masks(sample, self.transform.fit(sample.size), self.multiclass)
+        return ValFrame(sample.boxes, sample.classes, masks, read_image(sample.image))
 
 
 def collate_frames(frames: list[ValFrame]) -> list[ValFrame]:

@@ -6,12 +6,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.dataset import ValDataset, collate_frames
+from ..config import ModelConfig
+from ..data.dataset import FrameTruth, ValDataset, collate_frames
 from ..pipeline import Pipeline
-from ..postprocess import segmentation_labels
+from ..results import Detections
+from ..settings import DetectionSettings
 from .detection import DetectionAccumulator
 from .segmentation import SegmentationAccumulator
 
@@ -33,6 +36,58 @@ class Evaluation:
         return float(sum(values) / len(values)) if values else 0.0
 
 
+class MetricsAccumulator:
+    """Val's metrics fed frame by frame (val, bag replay and scoring of published outputs).
+
+    `record` is what the report states about how the detections were made (thresholds, input
+    size); every frame brings detections in source pixels and bool label maps [C, H, W] at
+    network size, scored against truth in the same frames.
+    """
+
+    def __init__(self, config: ModelConfig, record: dict[str, Any]) -> None:
+        self.config = config
+        self.record = record
+        self.detection = DetectionAccumulator(config.num_classes)
+        self.segmentation = SegmentationAccumulator(config.seg_list, config.seg_mode)
+        self.images = 0
+
+    def update(
+        self,
+        detections: Detections,
+        labels: np.ndarray,
+        content: tuple[slice, slice],
+        truth: FrameTruth,
+    ) -> None:
+        """Add one frame: predictions and its truth (boxes in source pixels, network masks)."""
+        self.detection.update(
+            detections.boxes, detections.scores, detections.class_ids, truth.boxes, truth.classes
+        )
+        self.segmentation.update(labels, truth.masks, content)
+        self.images += 1
+
+    def evaluation(self) -> Evaluation:
+        """The summary, PR curves and confusion matrix of the frames so far."""
+        metrics = self.detection.compute(self.config.obj_list)
+        curves, confusion = metrics.pop("pr_curves"), metrics.pop("confusion")
+        summary = {
+            "images": self.images,
+            **self.record,
+            "detection": metrics,
+            "segmentation": self.segmentation.compute(),
+        }
+        return Evaluation(summary, curves, confusion)
+
+
+def detection_record(settings: DetectionSettings, input_size: tuple[int, int]) -> dict[str, Any]:
+    """The thresholds and input size a metrics report records."""
+    return {
+        "conf_threshold": settings.conf_threshold,
+        "iou_threshold": settings.iou_threshold,
+        "max_detections": settings.max_detections,
+        "input_size": list(input_size),
+    }
+
+
 def evaluate(
     pipeline: Pipeline,
     dataset: ValDataset,
@@ -40,32 +95,16 @@ def evaluate(
     workers: int = 0,
     progress: bool = True,
 ) -> Evaluation:
-    """Boxes through `pipeline.postprocess` (source pixels), masks at network resolution."""
-    config = pipeline.config
-    detection = DetectionAccumulator(config.num_classes)
-    segmentation = SegmentationAccumulator(config.seg_list, config.seg_mode)
+    """Detections of `pipeline` (its thresholds; source pixels) against the frames' boxes, and
+    its network-resolution labels against the letterboxed truth masks."""
+    metrics = MetricsAccumulator(
+        pipeline.config, detection_record(pipeline.detection, pipeline.input_size)
+    )
     loader = DataLoader(
         dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_frames
     )
     for frames in tqdm(loader, desc="val", unit="batch", disable=not progress):
-        batch, letterboxes = pipeline.preprocess([frame.image for frame in frames], "bgr")
-        outputs = pipeline.forward(batch)
-        results = pipeline.postprocess(outputs, letterboxes)
-        for index, (frame, result) in enumerate(zip(frames, results)):
-            detection.update(
-                result.boxes, result.scores, result.class_ids, frame.boxes, frame.classes
-            )
-            labels = segmentation_labels(outputs[2][index], config.seg_mode)
-            segmentation.update(labels, frame.masks, letterboxes[index].content_slice)
-    metrics = detection.compute(config.obj_list)
-    curves, confusion = metrics.pop("pr_curves"), metrics.pop("confusion")
-    summary = {
-        "images": len(dataset),
-        "conf_threshold": pipeline.conf_threshold,
-        "iou_threshold": pipeline.iou_threshold,
-        "max_detections": pipeline.max_detections,
-        "input_size": list(pipeline.input_size),
-        "detection": metrics,
-        "segmentation": segmentation.compute(),
-    }
-    return Evaluation(summary, curves, confusion)
+        results = pipeline.run_batch([frame.image for frame in frames], "bgr")
+        for frame, result in zip(frames, results):
+            metrics.update(result.detections, result.labels, result.letterbox.content_slice, frame)
+    return metrics.evaluation()

@@ -1,7 +1,7 @@
 """Post-processing as ONNX: box decoding, score filter, class-wise NMS, per-image cap, seg labels.
 
 The appended graph reproduces `postprocess.select_detections` and `segmentation_labels`:
-best class per anchor, top `max_candidates` anchors, decode + clip, score > conf, ONNX
+best class per anchor, every anchor sorted by score, decode + clip, score > conf, ONNX
 NonMaxSuppression per class (an anchor competes only in its best class), results sorted by
 image then score and cut to `max_detections` per image. NMS sees each candidate's rank instead
 of its score, so equal scores are visited in anchor order exactly as the numpy path does.
@@ -15,9 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..anchors import anchor_geometry, generate_anchors
+from ..anchors import anchor_geometry, anchors_for
 from ..config import ModelConfig
-from ..postprocess import DetectionSettings
 from .raw import OUTPUT_NAMES
 
 THRESHOLD_INPUTS = ("conf_threshold", "iou_threshold", "max_detections")
@@ -102,10 +101,8 @@ def _rank_within_image(g: _GraphBuilder, image: str, batch: str) -> str:
 
 def _detections(g: _GraphBuilder, config: ModelConfig, size: tuple[int, int]) -> None:
     """Nodes from `regression`/`classification` to the det_* outputs."""
-    anchors = generate_anchors(
-        *size, strides=config.strides, scales=config.anchor_scales, ratios=config.anchor_ratios
-    )
-    candidates = min(DetectionSettings().max_candidates, len(anchors))
+    anchors = anchors_for(config, size)
+    candidates = len(anchors)  # every anchor is a candidate: no silent pre-NMS cap
     regression, classification = OUTPUT_NAMES[:2]
     best_class = g.op("ArgMax", classification, axis=2, keepdims=1)
     best_score = g.op(

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..anchors import generate_anchors
+from ..anchors import anchors_for
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..fileio import write_bytes_atomic
 from ..model import HybridNets
 from ..native import library_path, require_library
-from ..pipeline import Pipeline
+from ..transform import ImageTransform
 from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half
 from .metadata import OnnxInfo, set_properties
@@ -25,7 +25,6 @@ from .quantize import (
     CALIBRATION_METHODS,
     DEFAULT_CALIB_METHOD,
     DEFAULT_FLOAT_MODULES,
-    Preprocess,
     calibration_images,
     quantize_int8,
 )
@@ -121,7 +120,11 @@ def export_model(
     graph = export_raw(model, config.input_size, options.opset, options.dynamic_batch)
     if options.int8:
         images = calibration_images(options.calib, options.calib_images)
-        preprocess = _pipeline_preprocess(model, config)
+        transform = ImageTransform.for_config(config)
+
+        def preprocess(batch: list[np.ndarray]) -> np.ndarray:
+            return transform.batch(batch, "bgr")[0]  # letterbox + normalise as inference does
+
         graph = quantize_int8(graph, images, preprocess, options.calib_method, options.int8_float)
     if options.half:
         graph = to_half(graph)
@@ -147,21 +150,9 @@ def export_model(
     return ExportResult(output, anchors_path, info)
 
 
-def _pipeline_preprocess(model: HybridNets, config: ModelConfig) -> Preprocess:
-    """Letterbox + normalise BGR images into a batch exactly as inference will."""
-    pipeline = Pipeline.from_model(model, config)
-    return lambda images: pipeline.preprocess(images, "bgr")[0]
-
-
 def _official_anchors(config: ModelConfig) -> np.ndarray:
     """Anchors [1, N, 4] (y1, x1, y2, x2) pixels, the layout the official export saves."""
-    anchors = generate_anchors(
-        *config.input_size,
-        strides=config.strides,
-        scales=config.anchor_scales,
-        ratios=config.anchor_ratios,
-    )
-    return anchors[None]
+    return anchors_for(config)[None]
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES, generate_anchors
+from ..anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES, anchors_for
 from ..config import ModelConfig
 from .backbone import EfficientNetEncoder
 from .bifpn import BiFPN
@@ -49,10 +50,8 @@ class HybridNets(nn.Module):
         self.compound_coef = compound_coef
         self.num_classes = num_classes
         self.seg_mode = seg_mode
-        self.anchor_scales = config.anchor_scales
-        self.anchor_ratios = config.anchor_ratios
+        self.anchor_config = config
         self.strides = config.strides
-        self._anchor_cache: dict[tuple[int, int], torch.Tensor] = {}
 
         channels = BIFPN_CHANNELS[compound_coef]
         depth = HEAD_DEPTH[compound_coef]
@@ -105,15 +104,8 @@ class HybridNets(nn.Module):
         nn.init.zeros_(head_conv.bias)
 
     def anchors(self, height: int, width: int) -> torch.Tensor:
-        """Anchors [N, 4] (y1, x1, y2, x2) in input pixels for an HxW input (cached)."""
-        key = (int(height), int(width))
-        if key not in self._anchor_cache:
-            self._anchor_cache[key] = torch.from_numpy(
-                generate_anchors(
-                    key[0], key[1], self.strides, self.anchor_scales, self.anchor_ratios
-                )
-            )
-        return self._anchor_cache[key]
+        """Anchors [N, 4] (y1, x1, y2, x2) in input pixels for an HxW input (`anchors_for`)."""
+        return torch.from_numpy(np.array(anchors_for(self.anchor_config, (height, width))))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         c2, c3, c4, c5 = self.encoder(x)

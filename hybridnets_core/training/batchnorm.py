@@ -13,24 +13,23 @@ import torch
 from torch.optim.swa_utils import update_bn
 from torch.utils.data import DataLoader
 
-from ..config import ModelConfig
 from ..data import TrainDataset, collate_train
 from ..model import HybridNets
 
 
 def normalised_batches(
-    dataset: TrainDataset, config: ModelConfig, batch_size: int, batches: int, workers: int
+    dataset: TrainDataset, batch_size: int, batches: int, workers: int
 ) -> Iterator[torch.Tensor]:
-    """Up to `batches` normalised float NCHW batches of training examples, as the trainer feeds."""
+    """Up to `batches` normalised float NCHW batches of training examples, as the trainer feeds
+    them (the dataset's transform normalises)."""
     loader = DataLoader(
         dataset, batch_size=batch_size, shuffle=True, num_workers=workers, collate_fn=collate_train
     )
-    std = torch.tensor(config.std).view(1, 3, 1, 1) * 255.0
-    mean = torch.tensor(config.mean).view(1, 3, 1, 1) * 255.0
+    scale, shift = (torch.from_numpy(v).view(1, 3, 1, 1) for v in dataset.transform.scale_shift)
     for index, batch in enumerate(loader):
         if index == batches:
             return
-        yield (batch["image"].float() - mean) / std
+        yield batch["image"].float() * scale - shift
 
 
 def recalibrate_batchnorm(model: HybridNets, batches: Iterator[torch.Tensor]) -> HybridNets:

@@ -20,6 +20,8 @@ from ..errors import CheckpointError, ConfigError
 from ..evaluation import Evaluation, evaluate, format_summary, write_report
 from ..model import HybridNets
 from ..pipeline import Pipeline
+from ..settings import EVALUATION_DETECTION, DetectionSettings
+from ..transform import ImageTransform
 from . import distributed
 from .autoanchor import tune_anchors
 from .distributed import Context
@@ -56,9 +58,7 @@ class TrainOptions:
     max_images: int | None = None
     skip_invalid: bool = False
     seed: int = 0
-    conf_thres: float = 0.001
-    iou_thres: float = 0.6
-    max_det: int = 100
+    val: DetectionSettings = EVALUATION_DETECTION["paper"]  # thresholds of validation
     progress: bool = True
 
     @property
@@ -120,10 +120,11 @@ class Trainer:
         if context.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.model, device_ids=ids)
+        self.transform = ImageTransform.for_config(self.config)
         self.train_set, self.val_set = self._datasets()
-        mean = torch.tensor(self.config.mean, device=self.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.config.std, device=self.device).view(1, 3, 1, 1)
-        self.normalise = (1.0 / (255.0 * std), mean / std)
+        self.normalise = tuple(
+            torch.from_numpy(v).to(self.device).view(1, 3, 1, 1) for v in self.transform.scale_shift
+        )
 
     def _say(self, text: str) -> None:
         if self.context.is_main:
@@ -179,7 +180,6 @@ class Trainer:
         """Check both splits once (the summary is printed by the main process only)."""
         project, options = self.options.project, self.options
         multiclass = self.config.seg_mode == "multiclass"
-        size = self.config.input_size
         paths = project.require_paths()
 
         def checked(split: str) -> list[Sample]:
@@ -192,8 +192,10 @@ class Trainer:
         train = checked(paths.train_split)
         val_set = None
         if options.val_interval > 0:
-            val_set = ValDataset(checked(paths.val_split), size, multiclass)
-        return TrainDataset(train, size, multiclass, project.augment, options.seed), val_set
+            val_set = ValDataset(checked(paths.val_split), self.transform, multiclass)
+        return TrainDataset(
+            train, self.transform, multiclass, project.augment, options.seed
+        ), val_set
 
     def _losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Forward one batch; losses of frozen tasks are not computed."""
@@ -270,9 +272,7 @@ class Trainer:
             copy.deepcopy(self.model),
             self.config,
             device=str(self.device),
-            conf_threshold=self.options.conf_thres,
-            iou_threshold=self.options.iou_thres,
-            max_detections=self.options.max_det,
+            detection=self.options.val,
         )
         options = self.options
         return evaluate(

@@ -1,0 +1,203 @@
+"""Message builders written once for every transport, and readers for both.
+
+Builders take numpy data and a `MessageFactory`; readers take any object with the ROS field
+names (rclpy messages or rosbags dataclasses). Every field of a message is set, so the bytes
+a node publishes equal the bytes a bag writer records for the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..ground import CameraIntrinsics, GridSpec
+from ..msgcodec import RAW_ENCODINGS, box_geometry, geometry_to_boxes, mask_to_mono8
+from .factory import MessageFactory
+
+NS_PER_S = 1_000_000_000
+TIME = "builtin_interfaces/msg/Time"
+HEADER = "std_msgs/msg/Header"
+IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+POINT_CLOUD = "sensor_msgs/msg/PointCloud2"
+OCCUPANCY_GRID = "nav_msgs/msg/OccupancyGrid"
+DETECTIONS = "vision_msgs/msg/Detection2DArray"
+POINT_FIELDS_XYZ = (("x", 0), ("y", 4), ("z", 8))  # float32 fields of lane point clouds
+POINT_STEP = 12
+FLOAT32_DATATYPE = 7  # sensor_msgs/PointField.FLOAT32
+
+
+def stamp_ns(header: Any) -> int:
+    """A header's stamp in integer nanoseconds."""
+    return int(header.stamp.sec) * NS_PER_S + int(header.stamp.nanosec)
+
+
+def header(factory: MessageFactory, stamp: int, frame_id: str) -> Any:
+    """std_msgs/Header for a time in nanoseconds."""
+    sec, nanosec = divmod(int(stamp), NS_PER_S)
+    return factory.new(HEADER, stamp=factory.new(TIME, sec=sec, nanosec=nanosec), frame_id=frame_id)
+
+
+def image(factory: MessageFactory, pixels: np.ndarray, encoding: str, hdr: Any) -> Any:
+    """sensor_msgs/Image of a uint8 HxW (mono8) or HxWxC array."""
+    channels = RAW_ENCODINGS[encoding][0]
+    height, width = pixels.shape[:2]
+    return factory.new(
+        IMAGE,
+        header=hdr,
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=0,
+        step=width * channels,
+        data=factory.uint8_array(np.ascontiguousarray(pixels, np.uint8)),
+    )
+
+
+def mask_image(factory: MessageFactory, mask: np.ndarray, hdr: Any) -> Any:
+    """mono8 Image of a boolean mask: 255 foreground, 0 background."""
+    return image(factory, mask_to_mono8(mask), "mono8", hdr)
+
+
+def compressed_image(factory: MessageFactory, data: bytes, fmt: str, hdr: Any) -> Any:
+    """sensor_msgs/CompressedImage of encoded bytes (fmt 'jpeg' or 'png')."""
+    return factory.new(
+        COMPRESSED_IMAGE,
+        header=hdr,
+        format=fmt,
+        data=factory.uint8_array(np.frombuffer(data, np.uint8)),
+    )
+
+
+def camera_info(factory: MessageFactory, camera: CameraIntrinsics, hdr: Any) -> Any:
+    """sensor_msgs/CameraInfo of an undistorted pinhole camera."""
+    k = [camera.fx, 0, camera.cx, 0, camera.fy, camera.cy, 0, 0, 1]
+    p = [camera.fx, 0, camera.cx, 0, 0, camera.fy, camera.cy, 0, 0, 0, 1, 0]
+    roi = factory.new(
+        "sensor_msgs/msg/RegionOfInterest", x_offset=0, y_offset=0, height=0, width=0,
+        do_rectify=False,
+    )  # fmt: skip
+    return factory.new(
+        CAMERA_INFO,
+        header=hdr,
+        height=camera.height,
+        width=camera.width,
+        distortion_model="plumb_bob",
+        d=factory.float64_array(np.zeros(5)),
+        k=factory.float64_array(np.asarray(k, np.float64)),
+        r=factory.float64_array(np.eye(3).reshape(-1)),
+        p=factory.float64_array(np.asarray(p, np.float64)),
+        binning_x=0,
+        binning_y=0,
+        roi=roi,
+    )
+
+
+def pose(factory: MessageFactory, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Any:
+    """geometry_msgs/Pose at (x, y, z) with identity orientation."""
+    return factory.new(
+        "geometry_msgs/msg/Pose",
+        position=factory.new("geometry_msgs/msg/Point", x=float(x), y=float(y), z=float(z)),
+        orientation=factory.new("geometry_msgs/msg/Quaternion", x=0.0, y=0.0, z=0.0, w=1.0),
+    )
+
+
+def detections_2d(
+    factory: MessageFactory,
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    class_names: Sequence[str],
+    ids: Sequence[str],
+    hdr: Any,
+) -> Any:
+    """Detection2DArray: box centre/size in source pixels, class name as class_id."""
+    detections = []
+    for (cx, cy, sx, sy), score, name, ident in zip(
+        box_geometry(boxes), scores, class_names, ids, strict=True
+    ):
+        hypothesis = factory.new(
+            "vision_msgs/msg/ObjectHypothesisWithPose",
+            hypothesis=factory.new(
+                "vision_msgs/msg/ObjectHypothesis", class_id=name, score=float(score)
+            ),
+            pose=factory.new(
+                "geometry_msgs/msg/PoseWithCovariance",
+                pose=pose(factory),
+                covariance=factory.float64_array(np.zeros(36)),
+            ),
+        )
+        centre = factory.new(
+            "vision_msgs/msg/Pose2D",
+            position=factory.new("vision_msgs/msg/Point2D", x=float(cx), y=float(cy)),
+            theta=0.0,
+        )
+        bbox = factory.new(
+            "vision_msgs/msg/BoundingBox2D", center=centre, size_x=float(sx), size_y=float(sy)
+        )
+        detections.append(
+            factory.new(
+                "vision_msgs/msg/Detection2D", header=hdr, results=[hypothesis], bbox=bbox, id=ident
+            )
+        )
+    return factory.new(DETECTIONS, header=hdr, detections=detections)
+
+
+def occupancy_grid(factory: MessageFactory, grid: np.ndarray, spec: GridSpec, hdr: Any) -> Any:
+    """nav_msgs/OccupancyGrid of an int8 [rows, cols] grid; origin is cell (0, 0)'s corner."""
+    info = factory.new(
+        "nav_msgs/msg/MapMetaData",
+        map_load_time=hdr.stamp,
+        resolution=float(spec.resolution),
+        width=int(grid.shape[1]),
+        height=int(grid.shape[0]),
+        origin=pose(factory, spec.x_min, spec.y_min),
+    )
+    data = factory.int8_array(np.ascontiguousarray(grid, np.int8).reshape(-1))
+    return factory.new(OCCUPANCY_GRID, header=hdr, info=info, data=data)
+
+
+def point_cloud(factory: MessageFactory, points: np.ndarray, hdr: Any) -> Any:
+    """Unorganised PointCloud2 with float32 x, y, z from an [N, 3] array."""
+    points = np.ascontiguousarray(points, np.float32).reshape(-1, 3)
+    fields = [
+        factory.new(
+            "sensor_msgs/msg/PointField",
+            name=name,
+            offset=offset,
+            datatype=FLOAT32_DATATYPE,
+            count=1,
+        )
+        for name, offset in POINT_FIELDS_XYZ
+    ]
+    return factory.new(
+        POINT_CLOUD,
+        header=hdr,
+        height=1,
+        width=len(points),
+        fields=fields,
+        is_bigendian=False,
+        point_step=POINT_STEP,
+        row_step=POINT_STEP * len(points),
+        data=factory.uint8_array(points),
+        is_dense=True,
+    )
+
+
+def detections_from_msg(msg: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(boxes x1y1x2y2 float64 [N, 4], scores [N], class names) of a Detection2DArray."""
+    geometry = [
+        (d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y)
+        for d in msg.detections
+    ]
+    best = [max(d.results, key=lambda r: r.hypothesis.score).hypothesis for d in msg.detections]
+    scores = np.array([h.score for h in best], np.float64)
+    return geometry_to_boxes(np.array(geometry)), scores, [h.class_id for h in best]
+
+
+def intrinsics_from_camera_info(msg: Any) -> CameraIntrinsics:
+    """Pinhole intrinsics of a CameraInfo message (rectified image assumed); ConfigError if
+    unusable (e.g. an uncalibrated camera's all-zero K)."""
+    return CameraIntrinsics.from_k(list(msg.k), int(msg.width), int(msg.height))

@@ -1,0 +1,91 @@
+"""The one transform between camera images and the network input, and back.
+
+`ImageTransform` owns the network input size, the letterbox rule and the normalisation. It
+fits each source image (`fit` gives a `Letterbox`, which maps boxes and masks both ways) and
+builds the normalised batch; training, BatchNorm calibration and INT8 calibration use the
+same normalisation, so every path feeds the network exactly what inference feeds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ModelConfig, check_input_size
+from .errors import InputError
+from .letterbox import Letterbox
+
+COLOR_ORDERS = ("bgr", "rgb")
+MIN_IMAGE_SIDE = 2
+
+
+def validate_image(image: object) -> np.ndarray:
+    """Return the image if it is a usable HxWx3 uint8 array, else raise a one-line InputError."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InputError(
+            f"image dtype is {image.dtype}, expected uint8 (0-255); convert with "
+            "np.clip(img, 0, 255).astype(np.uint8)"
+        )
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise InputError(
+            f"image shape is {image.shape}, expected HxWx3 colour; convert grayscale or "
+            "4-channel images with cv2.cvtColor first"
+        )
+    if min(image.shape[:2]) < MIN_IMAGE_SIDE:
+        raise InputError(
+            f"image is {image.shape[1]}x{image.shape[0]} pixels; need at least "
+            f"{MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}"
+        )
+    return image
+
+
+@dataclass(frozen=True)
+class ImageTransform:
+    """Letterbox to `network_size` (H, W), RGB, then (pixel / 255 - mean) / std per channel."""
+
+    network_size: tuple[int, int]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    @classmethod
+    def for_config(
+        cls, config: ModelConfig, input_size: tuple[int, int] | None = None
+    ) -> ImageTransform:
+        """The transform of a network at `input_size` (default: the config's)."""
+        size = tuple(input_size or config.input_size)
+        check_input_size(size, config.max_stride)
+        return cls((int(size[0]), int(size[1])), tuple(config.mean), tuple(config.std))
+
+    @property
+    def scale_shift(self) -> tuple[np.ndarray, np.ndarray]:
+        """float32 (scale, shift) per RGB channel: normalised = pixel * scale - shift."""
+        std = np.asarray(self.std, np.float32) * 255.0
+        return 1.0 / std, np.asarray(self.mean, np.float32) * 255.0 / std
+
+    def fit(self, source_size: tuple[int, int]) -> Letterbox:
+        """How a source image of (H, W) sits in the network input."""
+        return Letterbox.fit(source_size, self.network_size)
+
+    def letterboxed(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """The uint8 image fitted and padded to the network size (colour order unchanged)."""
+        letterbox = self.fit(validate_image(image).shape[:2])
+        return letterbox.apply(image), letterbox
+
+    def batch(self, images: Sequence[np.ndarray], color: str) -> tuple[np.ndarray, list[Letterbox]]:
+        """float32 RGB NCHW network input of uint8 HxWx3 images, and each one's letterbox."""
+        if color not in COLOR_ORDERS:
+            raise InputError(f"color must be 'bgr' or 'rgb', got {color!r}")
+        scale, shift = self.scale_shift
+        batch = np.empty((len(images), 3, *self.network_size), dtype=np.float32)
+        letterboxes = []
+        for index, image in enumerate(images):
+            padded, letterbox = self.letterboxed(image)
+            if color == "bgr":
+                padded = padded[..., ::-1]
+            batch[index] = (padded.astype(np.float32) * scale - shift).transpose(2, 0, 1)
+            letterboxes.append(letterbox)
+        return batch, letterboxes
