@@ -8,8 +8,9 @@ fixed point, which is the sequential answer. While few boxes are kept the overla
 densely (so a small `max_output` stops early); once SPARSE_AFTER boxes are kept, the rest
 use the overlap graph, whose pairs come from a size-and-position grid (two boxes can only
 reach IoU > t when widths and heights are within a factor 1/t and centres closer than (1 - t)
-times the larger width / height). Overlap tests run in float64 without dividing; boxes with
-zero or negative width or height (or non-finite corners) overlap nothing.
+times the larger width / height). Overlap tests run without dividing, in the boxes' float type
+(float32 rounding is far inside the grid's margin); boxes with zero or negative width or
+height (or non-finite corners) overlap nothing.
 """
 
 from __future__ import annotations
@@ -70,12 +71,14 @@ class _OverlapGraph:
 
     def __init__(self, boxes: np.ndarray, groups: np.ndarray, iou_threshold: float) -> None:
         self.reach = 1 - iou_threshold * (1 - INDEX_MARGIN)
-        x1, y1, x2, y2 = boxes.T
+        self.dtype = boxes.dtype
+        x1, y1, x2, y2 = boxes.astype(np.float64).T
         width, height = x2 - x1, y2 - y1
         with np.errstate(invalid="ignore"):
             valid = (width > 0) & (height > 0) & np.isfinite(boxes).all(axis=1)
         self.ranks = np.flatnonzero(valid)
         self.corners = tuple(np.ascontiguousarray(boxes[self.ranks, k]) for k in range(4))
+        self.areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[self.ranks]
         width, height = width[self.ranks], height[self.ranks]
         centre_x = (x1 + x2)[self.ranks] / 2
         centre_y = (y1 + y2)[self.ranks] / 2
@@ -93,7 +96,6 @@ class _OverlapGraph:
         self.buckets, self.bucket = np.unique(code, return_inverse=True)
         self.bucket = self.bucket.reshape(-1)
         self.size_w, self.size_h = width, height
-        self.area = width * height
         self._layout()
 
     def _band(self, size: np.ndarray) -> np.ndarray:
@@ -185,29 +187,29 @@ class _OverlapGraph:
         return np.minimum(this, other), np.maximum(this, other)
 
     def _overlap(self, first: np.ndarray, second: np.ndarray, iou_threshold: float):
-        """Per pair: IoU > iou_threshold, computed without dividing (float64). Pairs whose
-        widths overlap by less than t times the wider box go first (IoU <= t for those)."""
+        """Per pair: IoU > iou_threshold, as `_pairwise_overlaps` computes it. Pairs whose
+        widths overlap by less than t times the wider box (less the margin) go first."""
         x1, y1, x2, y2 = self.corners
         inter_w = np.minimum(x2[first], x2[second]) - np.maximum(x1[first], x1[second])
-        wide = inter_w > iou_threshold * np.maximum(self.size_w[first], self.size_w[second])
+        wider = np.maximum(x2[first] - x1[first], x2[second] - x1[second])
+        wide = inter_w > iou_threshold * (1 - INDEX_MARGIN) * wider
         pairs = np.flatnonzero(wide)
         first, second, inter_w = first[pairs], second[pairs], inter_w[pairs]
         inter_h = np.minimum(y2[first], y2[second]) - np.maximum(y1[first], y1[second])
         inter = inter_w * np.maximum(inter_h, 0)
-        union = self.area[first] + self.area[second] - inter
+        union = self.areas[first] + self.areas[second] - inter
         wide[pairs] = inter > iou_threshold * union
         return wide
 
 
-def _settle_chunk(killed: np.ndarray, earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
-    """Greedy keep-mask of a score-ordered chunk: `killed` boxes go, and box j goes when a kept
-    box i < j overlaps it (pairs earlier -> later, chunk positions). Iterated to its fixed
-    point, which is unique and equals the sequential answer."""
-    keep = ~killed
+def _settle_chunk(overlaps: np.ndarray) -> np.ndarray:
+    """Greedy keep-mask of score-ordered boxes that no earlier kept box overlaps: box j goes
+    when a kept box i < j overlaps it (overlaps [n, n], upper triangle used). Iterated to its
+    fixed point, which is unique and equals the sequential answer."""
+    later = np.triu(overlaps, k=1)
+    keep = np.ones(len(overlaps), dtype=bool)
     while True:
-        blocked = np.zeros_like(killed)
-        blocked[later[keep[earlier]]] = True
-        updated = ~killed & ~blocked
+        updated = ~(later & keep[:, None]).any(axis=0)
         if np.array_equal(updated, keep):
             return keep
         keep = updated
@@ -228,16 +230,15 @@ def _settle_dense(
     stop: int,
     iou_threshold: float,
 ) -> None:
-    """Decide boxes start..stop-1 against all kept boxes before them by dense pairwise tests
-    (cheap while few boxes are kept)."""
+    """Decide boxes start..stop-1: drop those a kept earlier box overlaps, settle the rest
+    among themselves; dense pairwise tests (cheap while few boxes are kept)."""
     chunk, chunk_groups = ranked[start:stop], groups[start:stop]
     kept = np.flatnonzero(keep[:start])
     outside = _pairwise_overlaps(ranked[kept], chunk, iou_threshold)
-    killed = (outside & (groups[kept][:, None] == chunk_groups[None, :])).any(axis=0)
-    inside = _pairwise_overlaps(chunk, chunk, iou_threshold)
-    inside &= chunk_groups[:, None] == chunk_groups[None, :]
-    earlier, later = np.nonzero(np.triu(inside, k=1))
-    keep[start:stop] = _settle_chunk(killed, earlier, later)
+    alive = np.flatnonzero(~(outside & (groups[kept][:, None] == chunk_groups[None, :])).any(0))
+    inside = _pairwise_overlaps(chunk[alive], chunk[alive], iou_threshold)
+    inside &= chunk_groups[alive][:, None] == chunk_groups[alive][None, :]
+    keep[start + alive] = _settle_chunk(inside)
 
 
 def _settle_sparse(
@@ -263,7 +264,14 @@ def _settle_sparse(
         outside = src < begin
         killed = np.zeros(stop - begin, dtype=bool)
         killed[dst[outside & keep[src]]] = True
-        keep[begin:stop] = _settle_chunk(killed, src[~outside] - begin, dst[~outside])
+        alive = np.flatnonzero(~killed)
+        slot = np.full(stop - begin, -1)
+        slot[alive] = np.arange(len(alive))
+        src, dst = slot[src[~outside] - begin], slot[dst[~outside]]
+        inside = np.zeros((len(alive),) * 2, dtype=bool)
+        both = (src >= 0) & (dst >= 0)
+        inside[src[both], dst[both]] = True
+        keep[begin + alive] = _settle_chunk(inside)
 
 
 def _greedy(
@@ -283,7 +291,9 @@ def _greedy(
     limit = len(order) if max_output is None else max(int(max_output), 0)
     if iou_threshold >= 1:  # IoU never exceeds 1: nothing is suppressed
         return order[:limit]
-    ranked = boxes[order].astype(np.float64)
+    ranked = boxes[order]
+    if ranked.dtype not in (np.float32, np.float64):
+        ranked = ranked.astype(np.float64)
     groups = np.asarray(groups)[order]
     keep = np.zeros(len(order), dtype=bool)
     start = 0
