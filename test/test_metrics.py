@@ -20,6 +20,8 @@ from hybridnets_core.evaluation import (
 from hybridnets_core.evaluation.average_precision import average_precision
 from hybridnets_core.evaluation.detection import confusion_update
 
+TRAPEZOID = getattr(np, "trapezoid", None) or np.trapz  # numpy >= 2.0 / 1.x
+
 
 def test_matching_by_hand() -> None:
     gt = np.float32([[0, 0, 10, 10], [20, 0, 30, 10]])
@@ -365,7 +367,7 @@ def exact_paper_ap(images: list[tuple], cls: int) -> np.ndarray:
         recall = np.concatenate([[0], true_pos / labels, [1]])
         precision = np.concatenate([[1], true_pos / np.arange(1, len(column) + 1), [0]])
         envelope = np.maximum.accumulate(precision[::-1])[::-1]
-        aps.append(np.trapezoid(np.interp(points, recall, envelope), points))
+        aps.append(TRAPEZOID(np.interp(points, recall, envelope), points))
     return np.array(aps)
 
 

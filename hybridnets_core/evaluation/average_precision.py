@@ -170,8 +170,9 @@ CURVES = {"paper": paper_curve, "coco": coco_curve}
 
 def area(curve: np.ndarray, protocol: str) -> float:
     """AP from a curve: the trapezoid rule (paper) or the mean of the 101 points (coco)."""
-    if protocol == "paper":
-        return float(np.trapezoid(curve, RECALL_POINTS))
+    if protocol == "paper":  # np.trapezoid's arithmetic, written out for numpy 1.x
+        steps = np.diff(RECALL_POINTS)
+        return float(np.add.reduce(steps * (curve[1:] + curve[:-1]) / 2.0))
     return float(curve.mean())
 
 
