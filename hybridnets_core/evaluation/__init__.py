@@ -1,15 +1,24 @@
 """Validation metrics exactly as the paper reports them, streamed with bounded memory."""
 
-from .detection import DetectionAccumulator, interpolated_ap, match_detections
+from .average_precision import average_precision
+from .detection import (
+    PROTOCOLS,
+    DetectionAccumulator,
+    interpolated_ap,
+    match_detections,
+    match_detections_paper,
+)
 from .evaluator import Evaluation, MetricsAccumulator, detection_record, evaluate
 from .report import format_summary, write_report
 from .segmentation import SegmentationAccumulator, balanced_accuracy, iou
 
 __all__ = [
+    "PROTOCOLS",
     "DetectionAccumulator",
     "Evaluation",
     "MetricsAccumulator",
     "SegmentationAccumulator",
+    "average_precision",
     "balanced_accuracy",
     "detection_record",
     "evaluate",
@@ -17,5 +26,6 @@ __all__ = [
     "interpolated_ap",
     "iou",
     "match_detections",
+    "match_detections_paper",
     "write_report",
 ]

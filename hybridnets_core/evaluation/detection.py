@@ -1,4 +1,16 @@
-"""Streaming detection metrics: COCO-style matching, 101-point AP, recall and precision."""
+"""Streaming detection metrics under the paper's protocol (default) or COCO-style matching.
+
+protocol "paper" (HybridNets `val.py`, `utils/utils.py`: `process_batch`, `ap_per_class`,
+`compute_ap`, `ConfusionMatrix`): one matching per image at IoU >= 0.5 (see `matching`); AP
+per class and threshold from the sentinel-padded envelope, `np.interp` at 101 recall points,
+trapezoid rule (see `average_precision`); mAP50 and mAP50-95 (mean over the 10 thresholds,
+then over classes) over the classes that have labels, a class without detections scoring 0;
+P and R at confidence 0, i.e. over all detections (`ap_per_class` takes them where the
+class-mean recall peaks on its 1000-point confidence grid, which is its first point).
+protocol "coco": per-threshold greedy matching, AP as the mean of the 101 envelope points,
+the same end-of-curve P and R.
+Both stream the match statistics (see `streaming`): memory does not grow with the images.
+"""
 
 from __future__ import annotations
 
@@ -7,85 +19,47 @@ from typing import Any
 
 import numpy as np
 
-from ..nms import box_iou
+from ..errors import ConfigError, InputError
+from .average_precision import CURVES, RECALL_POINTS, RankedHits, area, average_precision
+from .matching import (
+    COCO_CONFUSION_CONF,
+    IOU_THRESHOLDS,
+    confusion_update,
+    confusion_update_paper,
+    match_detections,
+    match_detections_paper,
+)
+from .streaming import EXACT_TOP, SCORE_BINS, StreamedMatches
 
-IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
-RECALL_POINTS = np.linspace(0.0, 1.0, 101)
-CONFUSION_CONF = 0.25
+PROTOCOLS = ("paper", "coco")
+MATCHERS = {"paper": match_detections_paper, "coco": match_detections}
 CONF_GRID = np.linspace(0.0, 1.0, 1001)
-CONFUSION_IOU = 0.5
-
-
-def match_detections(
-    boxes: np.ndarray,
-    scores: np.ndarray,
-    classes: np.ndarray,
-    gt_boxes: np.ndarray,
-    gt_classes: np.ndarray,
-    thresholds: np.ndarray = IOU_THRESHOLDS,
-) -> np.ndarray:
-    """True-positive flags [D, T]: in score order each detection takes the unmatched box of its
-    class with the highest IoU >= threshold, separately for every IoU threshold."""
-    hits = np.zeros((len(boxes), len(thresholds)), dtype=bool)
-    if not len(boxes) or not len(gt_boxes):
-        return hits
-    iou = box_iou(boxes.astype(np.float64), gt_boxes.astype(np.float64))
-    iou[classes[:, None] != gt_classes[None, :]] = -1.0
-    taken = np.zeros((len(thresholds), len(gt_boxes)), dtype=bool)
-    rows = np.arange(len(thresholds))
-    for det in np.argsort(-scores, kind="stable"):
-        candidates = (iou[det][None, :] >= thresholds[:, None]) & ~taken
-        best = np.where(candidates, iou[det][None, :], -1.0).argmax(axis=1)
-        found = candidates[rows, best]
-        hits[det] = found
-        taken[rows[found], best[found]] = True
-    return hits
-
-
-def precision_envelope(hits_sorted: np.ndarray, num_gt: int) -> np.ndarray:
-    """Interpolated precision at the 101 recall points: the best precision at recall >= r,
-    0 where r is never reached (the PR curve that AP averages)."""
-    values = np.zeros(len(RECALL_POINTS))
-    if num_gt == 0 or not len(hits_sorted):
-        return values
-    true_pos = np.cumsum(hits_sorted)
-    recall = true_pos / num_gt
-    envelope = np.maximum.accumulate((true_pos / np.arange(1, len(true_pos) + 1))[::-1])[::-1]
-    index = np.searchsorted(recall, RECALL_POINTS, side="left")
-    reached = index < len(recall)
-    values[reached] = envelope[index[reached]]
-    return values
+CONF_STEP = SCORE_BINS // (len(CONF_GRID) - 1)
 
 
 def interpolated_ap(hits_sorted: np.ndarray, num_gt: int) -> float:
-    """101-point interpolated AP of score-sorted hit flags; NaN without ground truth."""
-    if num_gt == 0:
-        return float("nan")
-    return float(precision_envelope(hits_sorted, num_gt).mean())
+    """COCO-style 101-point AP of score-sorted hit flags; NaN without ground truth."""
+    return average_precision(hits_sorted, num_gt, "coco")
 
 
-def best_f1_point(
-    scores: np.ndarray, classes: np.ndarray, hits: np.ndarray, num_gt: np.ndarray
-) -> dict[str, float]:
-    """Score threshold maximising the class-mean F1 at IoU 0.5, with precision and recall
-    there (an operating point; the paper-style figures are taken at the end of the curve)."""
+def best_f1_point(sizes: np.ndarray, hits: np.ndarray, num_gt: np.ndarray) -> dict[str, float]:
+    """Score threshold on CONF_GRID maximising the class-mean F1 at IoU 0.5, with precision and
+    recall there (an operating point, not part of either protocol). sizes and hits: [C, 1001]
+    detections and true positives with score >= each threshold."""
     present = np.flatnonzero(num_gt > 0)
-    precision = np.zeros((len(present), len(CONF_GRID)))
-    recall = np.zeros_like(precision)
-    for row, cls in enumerate(present):
-        mine = classes == cls
-        kept = np.searchsorted(-scores[mine], -CONF_GRID, side="right")
-        true_pos = np.concatenate([[0], np.cumsum(hits[mine])])[kept]
-        precision[row] = true_pos / np.maximum(kept, 1)
-        recall[row] = true_pos / num_gt[cls]
+    if not len(present):
+        nan = float("nan")
+        return {"conf": float(CONF_GRID[0]), "precision": nan, "recall": nan, "f1": nan}
+    precision = hits[present] / np.maximum(sizes[present], 1)
+    recall = hits[present] / num_gt[present, None]
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
-    best = int(f1.mean(axis=0).argmax()) if len(present) else 0
+    best = int(f1.mean(axis=0).argmax())
     return {
         "conf": float(CONF_GRID[best]),
-        "precision": float(precision[:, best].mean()) if len(present) else float("nan"),
-        "recall": float(recall[:, best].mean()) if len(present) else float("nan"),
-        "f1": float(f1[:, best].mean()) if len(present) else float("nan"),
+        "precision": float(precision[:, best].mean()),
+        "recall": float(recall[:, best].mean()),
+        "f1": float(f1[:, best].mean()),
     }
 
 
@@ -94,41 +68,59 @@ def mean_over_present(values: np.ndarray, present: np.ndarray) -> float:
     return float(np.mean(values[present])) if present.any() else float("nan")
 
 
-def confusion_update(
-    matrix: np.ndarray,
-    boxes: np.ndarray,
-    classes: np.ndarray,
-    gt_boxes: np.ndarray,
-    gt_classes: np.ndarray,
-) -> None:
-    """Add one image to a (C+1)x(C+1) matrix [predicted, true]; index C is background.
-    Pairs are matched one-to-one by descending IoU >= 0.5, regardless of class."""
-    background = len(matrix) - 1
-    iou = box_iou(boxes, gt_boxes) if len(boxes) and len(gt_boxes) else np.zeros((0, 0))
-    used_pred = np.zeros(len(boxes), dtype=bool)
-    used_gt = np.zeros(len(gt_boxes), dtype=bool)
-    for flat in np.argsort(-iou, axis=None, kind="stable"):
-        det, gt = np.unravel_index(flat, iou.shape)
-        if iou[det, gt] < CONFUSION_IOU:
-            break
-        if used_pred[det] or used_gt[gt]:
-            continue
-        used_pred[det] = used_gt[gt] = True
-        matrix[classes[det], gt_classes[gt]] += 1
-    np.add.at(matrix, (classes[~used_pred], background), 1)
-    np.add.at(matrix, (background, gt_classes[~used_gt]), 1)
+def _check_image(num_classes: int, boxes, scores, classes, gt_boxes, gt_classes) -> None:
+    """One-line errors for arrays that cannot be scored."""
+    if boxes.shape != (len(scores), 4) or len(classes) != len(scores):
+        raise InputError(
+            f"detections: boxes {boxes.shape}, scores {scores.shape}, classes "
+            f"{np.shape(classes)} do not line up; pass boxes [N, 4] with N scores and classes"
+        )
+    if gt_boxes.shape != (len(gt_classes), 4):
+        raise InputError(
+            f"ground truth: boxes {gt_boxes.shape} and classes {np.shape(gt_classes)} do not "
+            "line up; pass boxes [M, 4] with M classes"
+        )
+    if len(scores) and not ((scores >= 0) & (scores <= 1)).all():
+        raise InputError("detection scores must lie in [0, 1]; pass probabilities, not logits")
+    for name, ids in (("detection", classes), ("ground-truth", gt_classes)):
+        if len(ids) and (ids.min() < 0 or ids.max() >= num_classes):
+            raise InputError(
+                f"{name} class ids must lie in 0..{num_classes - 1} (got {ids.min()}..{ids.max()});"
+                " check the project's obj_list"
+            )
 
 
 @dataclass
 class DetectionAccumulator:
-    """Per-detection rows (score, class, hit flags) and per-class box counts, image by image."""
+    """Detection metrics image by image, in bounded memory (see `streaming`).
+
+    Exactness: while a class has at most `exact_top` detections its numbers equal the exact
+    per-detection computation (ties in score ordered by arrival, i.e. image then position).
+    Below that, detections are grouped in 1e-5 score bins whose inner order is unknown; a
+    true positive's rank is then known within the bin's false-positive count, which moves
+    any precision on the curves by at most q * (n - k) / M (q the precision, n and k the bin's
+    detections and true positives, M >= exact_top the detections above it), hence any AP by
+    at most the largest such shift. `compute` reports the data's actual bound as
+    "ap_error_bound": the most any per-class AP (so any mAP) can differ from the exact value
+    for any order inside the bins (0 when nothing was binned). Recall, precision, detection
+    counts and the best-F1 point are exact.
+    """
 
     num_classes: int
+    protocol: str = "paper"
+    exact_top: int = EXACT_TOP
 
     def __post_init__(self) -> None:
-        self.scores: list[np.ndarray] = []
-        self.classes: list[np.ndarray] = []
-        self.hits: list[np.ndarray] = []
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(
+                f"unknown detection protocol {self.protocol!r}; use one of {', '.join(PROTOCOLS)}"
+            )
+        if self.num_classes < 1 or self.exact_top < 1:
+            raise ConfigError(
+                f"detection metrics need num_classes >= 1 and exact_top >= 1 (got "
+                f"{self.num_classes}, {self.exact_top})"
+            )
+        self.matches = StreamedMatches(self.num_classes, len(IOU_THRESHOLDS), self.exact_top)
         self.num_gt = np.zeros(self.num_classes, dtype=np.int64)
         self.confusion = np.zeros((self.num_classes + 1,) * 2, dtype=np.int64)
 
@@ -141,39 +133,72 @@ class DetectionAccumulator:
         gt_classes: np.ndarray,
     ) -> None:
         """Add one image's detections and ground truth (same pixel frame)."""
-        self.scores.append(scores.astype(np.float32))
-        self.classes.append(classes.astype(np.int16))
-        self.hits.append(match_detections(boxes, scores, classes, gt_boxes, gt_classes))
-        self.num_gt += np.bincount(gt_classes, minlength=self.num_classes)[: self.num_classes]
-        confident = scores >= CONFUSION_CONF
-        confusion_update(self.confusion, boxes[confident], classes[confident], gt_boxes, gt_classes)
+        boxes, scores = np.asarray(boxes).reshape(-1, 4), np.asarray(scores).reshape(-1)
+        gt_boxes = np.asarray(gt_boxes).reshape(-1, 4)
+        classes = np.asarray(classes, dtype=np.int64).reshape(-1)
+        gt_classes = np.asarray(gt_classes, dtype=np.int64).reshape(-1)
+        _check_image(self.num_classes, boxes, scores, classes, gt_boxes, gt_classes)
+        hits = MATCHERS[self.protocol](boxes, scores, classes, gt_boxes, gt_classes)
+        self.matches.add(scores, classes, hits)
+        self.num_gt += np.bincount(gt_classes, minlength=self.num_classes)
+        if self.protocol == "paper":
+            confusion_update_paper(self.confusion, boxes, scores, classes, gt_boxes, gt_classes)
+        else:
+            confident = scores >= COCO_CONFUSION_CONF
+            confusion_update(
+                self.confusion, boxes[confident], classes[confident], gt_boxes, gt_classes
+            )
+
+    def _class_metrics(self, cls: int) -> dict[str, Any]:
+        """AP per threshold (value and bound), the IoU-0.5 curve, end-of-curve P and R."""
+        sizes, hits = self.matches.groups(cls)
+        labels = int(self.num_gt[cls])
+        ap, lower, upper, curve = [], [], [], None
+        for threshold_hits in hits:
+            result = CURVES[self.protocol](RankedHits(sizes, threshold_hits), labels)
+            curve = result.value if curve is None else curve
+            ap.append(area(result.value, self.protocol))
+            lower.append(area(result.lower, self.protocol))
+            upper.append(area(result.upper, self.protocol))
+        ap, lower, upper = np.array(ap), np.array(lower), np.array(upper)
+        found = float(hits[0].sum())
+        return {
+            "ap": ap,
+            "bound": max(
+                np.max(np.maximum(upper - ap, ap - lower)),
+                max(upper.mean() - ap.mean(), ap.mean() - lower.mean()),
+            ),
+            "curve": curve,
+            "recall": found / labels,
+            "precision": found / sizes.sum() if sizes.sum() else 0.0,
+        }
 
     def compute(self, class_names: list[str]) -> dict[str, Any]:
-        """AP per class and IoU threshold; mAP50, mAP50-95, end-of-curve recall and precision."""
-        scores = np.concatenate(self.scores) if self.scores else np.zeros(0, np.float32)
-        classes = np.concatenate(self.classes) if self.classes else np.zeros(0, np.int16)
-        hits = np.concatenate(self.hits) if self.hits else np.zeros((0, len(IOU_THRESHOLDS)), bool)
-        order = np.argsort(-scores, kind="stable")
-        scores, classes, hits = scores[order], classes[order], hits[order]
+        """AP per class and IoU threshold; mAP50, mAP50-95, end-of-curve recall and precision,
+        best-F1 operating point, PR curves at IoU 0.5, confusion matrix."""
         ap = np.full((self.num_classes, len(IOU_THRESHOLDS)), np.nan)
         recall = np.full(self.num_classes, np.nan)
         precision = np.full(self.num_classes, np.nan)
         curves = np.zeros((self.num_classes, len(RECALL_POINTS)))
-        for cls in range(self.num_classes):
-            mine = hits[classes == cls]
-            for t in range(len(IOU_THRESHOLDS)):
-                ap[cls, t] = interpolated_ap(mine[:, t], int(self.num_gt[cls]))
-            curves[cls] = precision_envelope(mine[:, 0], int(self.num_gt[cls]))
-            if self.num_gt[cls]:
-                recall[cls] = mine[:, 0].sum() / self.num_gt[cls]
-                precision[cls] = mine[:, 0].mean() if len(mine) else 0.0
+        bound = 0.0
+        for cls in np.flatnonzero(self.num_gt):
+            metrics = self._class_metrics(int(cls))
+            ap[cls], curves[cls] = metrics["ap"], metrics["curve"]
+            recall[cls], precision[cls] = metrics["recall"], metrics["precision"]
+            bound = max(bound, float(metrics["bound"]))
         present = self.num_gt > 0
+        counts = [self.matches.at_thresholds(cls, CONF_STEP) for cls in range(self.num_classes)]
+        detections = int(sum(sizes[0] for sizes, _ in counts))
         return {
+            "protocol": self.protocol,
             "mAP50": mean_over_present(ap[:, 0], present),
             "mAP50_95": mean_over_present(ap.mean(axis=1), present),
             "recall": mean_over_present(recall, present),
             "precision": mean_over_present(precision, present),
-            "best_f1": best_f1_point(scores, classes, hits[:, 0], self.num_gt),
+            "ap_error_bound": bound,
+            "best_f1": best_f1_point(
+                np.array([c[0] for c in counts]), np.array([c[1] for c in counts]), self.num_gt
+            ),
             "per_class": {
                 name: {
                     "boxes": int(self.num_gt[i]),
@@ -184,7 +209,7 @@ class DetectionAccumulator:
                 }
                 for i, name in enumerate(class_names)
             },
-            "detections": len(scores),
+            "detections": detections,
             "pr_curves": curves,
             "confusion": self.confusion,
         }
