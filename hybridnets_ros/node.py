@@ -218,8 +218,9 @@ class HybridNetsNode(Node):
 
     def _publish(self, result: FrameResult, header: Any, image: Any, color: str) -> None:
         """Detections always; the other outputs only for topics with subscribers."""
+        publishers = self._output_publishers
         wanted = {"detections"} | {
-            name for name, pub in self._output_publishers.items() if pub.get_subscription_count() > 0
+            name for name, pub in publishers.items() if pub.get_subscription_count() > 0
         }
         camera = self._camera_info
         builds = self.outputs.projector_builds

@@ -44,13 +44,14 @@ def score_output_bag(
     labels: LabelSource,
     frame_index: dict[int, int],
     record: dict[str, Any],
+    protocol: str,
 ) -> Evaluation | None:
     """Score each stamp of `frame_index` (stamp -> frame index) that has all outputs; None if
     no output frame is labelled. `record` states the node's thresholds for the report."""
     node = node.rstrip("/")
     detections = f"{node}/detections"
     masks = [mask_topic(node, name) for name in config.seg_list]
-    metrics = MetricsAccumulator(config, record)
+    metrics = MetricsAccumulator(config, record, protocol)
     pending: dict[int, dict[str, Any]] = {}
     with BagReader(path) as bag:
         for topic, _, msg in bag.messages([detections, *masks]):

@@ -173,6 +173,7 @@ def replay_bag(
     options: ReplayOptions,
     labels: LabelSource | None = None,
     progress: bool = True,
+    protocol: str = "paper",
 ) -> ReplayResult:
     """Run every frame of `options.image_topic`; write the node's outputs to a new bag at `out`.
 
@@ -186,7 +187,7 @@ def replay_bag(
     metrics = None
     if labels is not None and pipeline.scoring is not None:
         record = detection_record(pipeline.scoring, pipeline.input_size)
-        metrics = MetricsAccumulator(pipeline.config, record)
+        metrics = MetricsAccumulator(pipeline.config, record, protocol)
     skipped: list[tuple[int, str]] = []
     start = time.perf_counter()
     topics = [options.image_topic] + ([info_topic] if info_topic else [])

@@ -192,7 +192,14 @@ def run(args: argparse.Namespace) -> int:
         if args.live:
             result = _run_live(args, bag)
         else:
-            result = replay_bag(bag, pipeline, args.out / OUTPUT_BAG, _options(args), labels)
+            result = replay_bag(
+                bag,
+                pipeline,
+                args.out / OUTPUT_BAG,
+                _options(args),
+                labels,
+                protocol=args.protocol,
+            )
     published = None
     if labels is not None and (args.live or args.mask_resolution == "source"):
         frames = {record.stamp_ns: record.index for record in result.frames}
@@ -203,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
             labels,
             frames,
             detection_record(pipeline.detection, pipeline.input_size),
+            args.protocol,
         )
     written = write_bag_report(result, config.obj_list, args.out, published)
     print(

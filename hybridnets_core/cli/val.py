@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     )
     print(report.summary())
     dataset = ValDataset(samples, pipeline.transform, config.seg_mode == "multiclass")
-    evaluation = evaluate(pipeline, dataset, args.batch_size, args.num_workers)
+    evaluation = evaluate(
+        pipeline, dataset, args.batch_size, args.num_workers, protocol=args.protocol
+    )
     print(format_summary(evaluation))
     for path in write_report(evaluation, config.obj_list, args.out):
         print(f"wrote {path}")

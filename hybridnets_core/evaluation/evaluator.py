@@ -41,13 +41,14 @@ class MetricsAccumulator:
 
     `record` is what the report states about how the detections were made (thresholds, input
     size); every frame brings detections in source pixels and bool label maps [C, H, W] at
-    network size, scored against truth in the same frames.
+    network size, scored against truth in the same frames. `protocol` names the detection
+    metric definitions ("paper" or "coco"); segmentation reports both its variants.
     """
 
-    def __init__(self, config: ModelConfig, record: dict[str, Any]) -> None:
+    def __init__(self, config: ModelConfig, record: dict[str, Any], protocol: str) -> None:
         self.config = config
-        self.record = record
-        self.detection = DetectionAccumulator(config.num_classes)
+        self.record = {**record, "protocol": protocol}
+        self.detection = DetectionAccumulator(config.num_classes, protocol)
         self.segmentation = SegmentationAccumulator(config.seg_list, config.seg_mode)
         self.images = 0
 
@@ -94,11 +95,12 @@ def evaluate(
     batch_size: int = 4,
     workers: int = 0,
     progress: bool = True,
+    protocol: str = "paper",
 ) -> Evaluation:
     """Detections of `pipeline` (its thresholds; source pixels) against the frames' boxes, and
     its network-resolution labels against the letterboxed truth masks."""
     metrics = MetricsAccumulator(
-        pipeline.config, detection_record(pipeline.detection, pipeline.input_size)
+        pipeline.config, detection_record(pipeline.detection, pipeline.input_size), protocol
     )
     loader = DataLoader(
         dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_frames

@@ -34,7 +34,10 @@ def write_report(evaluation: Evaluation, names: list[str], out_dir: Path) -> lis
 def format_summary(evaluation: Evaluation) -> str:
     """The headline numbers as a few lines for the terminal."""
     det = evaluation.summary["detection"]
+    bound = det.get("ap_error_bound") or 0.0
     lines = [
+        f"protocol {evaluation.summary['protocol']}"
+        + (f" (AP within {bound:.1e} of exact: scores binned)" if bound else ""),
         f"detection  mAP50 {det['mAP50']:.4f}  mAP50-95 {det['mAP50_95']:.4f}  "
         f"recall {det['recall']:.4f}  precision {det['precision']:.4f}  "
         f"({det['detections']} detections)",
