@@ -78,6 +78,8 @@ setup(
         "tqdm>=4.64",
         "pyyaml>=6.0",
         "rosbags>=0.11.9",
+        "scipy>=1.10",  # linear_sum_assignment: tracker association
+        "motmetrics>=1.4.0",  # CLEAR-MOT / IDF1 tracking metrics
     ],
     extras_require={
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
