@@ -1,11 +1,13 @@
-"""Per-frame cost of lane fitting on realistic lane masks from synthetic drive frames.
+"""Per-frame cost and accuracy of lane fitting on lane masks of synthetic drive frames.
 
-For each frame: the true lane-line mask at the requested mask size, GroundProjector.ground_points
-on it (the projector the node already runs), and fit_lanes on those points, each timed over
-repeats on one core. Reports the median and the minimum (the best estimate on a shared machine)
-of wall and CPU time, plus the line and point counts. Writes JSON.
+Cost: for one frame of each of `--drives` drives, the true lane-line mask at each mask size,
+GroundProjector.ground_points on it (the projector the node already runs) and fit_lanes on
+those points, each timed over repeats on one core. Reports the median and the minimum (the
+best estimate on a shared machine) of wall time and the median CPU time, with line and point
+counts. Accuracy: the ego-lane metrics (evaluation.lanes) of `--frames-per-drive` frames per
+drive against the drive's ground truth. Writes JSON.
 
-  python benchmarks/lanes_cost.py --frames 8 --mask-sizes 1280x720 640x360
+  python benchmarks/lanes_cost.py --drives 8 --mask-sizes 1280x720 640x360
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ import cv2
 import numpy as np
 
 from hybridnets_core.bag.drive import SyntheticDrive
+from hybridnets_core.evaluation.lanes import LaneAccumulator
 from hybridnets_core.fileio import write_json
 from hybridnets_core.ground import CameraPose, GroundProjector
-from hybridnets_core.lanes import LaneSettings, fit_lanes
+from hybridnets_core.lanes import LaneSettings, fit_lanes, lanes_from_mask
 
 RENDER_SIZE = (1280, 720)
 FPS = 10.0
@@ -53,15 +56,24 @@ def timings(work: Callable[[], Any], repeats: int) -> dict[str, float]:
     }
 
 
+def lane_mask(lane: np.ndarray, mask_size: tuple[int, int]) -> np.ndarray:
+    """The rendered 0/255 lane label as a bool mask of mask_size (W, H)."""
+    return cv2.resize(lane, mask_size, interpolation=cv2.INTER_NEAREST) > 0
+
+
+def projector_for(drive: SyntheticDrive, mask_size: tuple[int, int]) -> GroundProjector:
+    """The node's projector (default pose) for masks of mask_size, over the lane range."""
+    intrinsics = drive.intrinsics.scaled_to(*mask_size)
+    return GroundProjector(intrinsics, CameraPose(), LaneSettings().ground_grid())
+
+
 def frame_cost(
     drive: SyntheticDrive, index: int, mask_size: tuple[int, int], repeats: int
 ) -> dict[str, Any]:
     """Timings and sizes of ground_points and fit_lanes on one frame's lane mask."""
     settings = LaneSettings()
-    scene = drive.render(index)
-    mask = cv2.resize(scene.lane, mask_size, interpolation=cv2.INTER_NEAREST) > 0
-    intrinsics = drive.intrinsics.scaled_to(*mask_size)
-    projector = GroundProjector(intrinsics, CameraPose(), settings.ground_grid())
+    mask = lane_mask(drive.render(index).lane, mask_size)
+    projector = projector_for(drive, mask_size)
     points = projector.ground_points(mask)
     estimate = fit_lanes(points, settings)
     return {
@@ -76,6 +88,20 @@ def frame_cost(
     }
 
 
+def accuracy(
+    drives: list[SyntheticDrive], mask_size: tuple[int, int], frames: int
+) -> dict[str, Any]:
+    """Ego-lane metrics of `frames` frames (1.5 s apart) per drive against its truth."""
+    metrics = LaneAccumulator()
+    for drive in drives:
+        projector = projector_for(drive, mask_size)
+        for index in range(0, 15 * frames, 15):
+            scene, truth = drive.render_with_truth(index)
+            estimate = lanes_from_mask(projector, lane_mask(scene.lane, mask_size))
+            metrics.update(estimate.ego, truth.lanes.ego())
+    return metrics.summary()
+
+
 def summary(frames: list[dict[str, Any]], stage: str) -> dict[str, float]:
     """Median over frames of each timing of a stage."""
     keys = frames[0][stage].keys()
@@ -84,7 +110,8 @@ def summary(frames: list[dict[str, Any]], stage: str) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=8, help="drive frames (seeds 0..n-1)")
+    parser.add_argument("--drives", type=int, default=8, help="synthetic drives (seeds 0..n-1)")
+    parser.add_argument("--frames-per-drive", type=int, default=4, help="for the accuracy")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--mask-sizes", type=parse_size, nargs="+", default=[RENDER_SIZE])
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/lanes_cost.json"))
@@ -92,25 +119,25 @@ def main() -> int:
     cv2.setNumThreads(1)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    drives = [SyntheticDrive(seed, RENDER_SIZE, FPS) for seed in range(args.drives)]
     results = {}
     for mask_size in args.mask_sizes:
-        frames = [
-            frame_cost(SyntheticDrive(seed, RENDER_SIZE, FPS), 10 * seed, mask_size, args.repeats)
-            for seed in range(args.frames)
-        ]
+        frames = [frame_cost(drive, 10 * drive.seed, mask_size, args.repeats) for drive in drives]
         name = f"{mask_size[0]}x{mask_size[1]}"
         results[name] = {
             "ground_points": summary(frames, "ground_points_cost"),
             "fit_lanes": summary(frames, "fit_lanes_cost"),
             "median_points": statistics.median(f["ground_points"] for f in frames),
+            "accuracy_true_mask": accuracy(drives, mask_size, args.frames_per_drive),
             "frames": frames,
         }
         fit, ground = results[name]["fit_lanes"], results[name]["ground_points"]
+        errors = results[name]["accuracy_true_mask"]["lateral_error_m"]
         print(
             f"{name}: fit_lanes {fit['wall_median_ms']:.3f} ms median "
             f"({fit['wall_min_ms']:.3f} min), ground_points {ground['wall_median_ms']:.3f} ms "
             f"median ({ground['wall_min_ms']:.3f} min), "
-            f"{results[name]['median_points']:.0f} points"
+            f"{results[name]['median_points']:.0f} points; ego-lane lateral error (m) {errors}"
         )
     write_json(
         args.json,

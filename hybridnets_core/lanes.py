@@ -176,7 +176,8 @@ def fit_lanes(points: np.ndarray, settings: LaneSettings = LaneSettings()) -> La
     if not chain.size or chain.max() < 0:
         return LaneEstimate()
     chain, coefficients = _merge_chains(clusters, chain, settings)
-    chain = np.where(_is_line(clusters, chain, settings)[np.maximum(chain, 0)], chain, -1)
+    lines = _is_line(_support(clusters, chain, coefficients.shape[0]), settings)
+    chain = np.where(lines[np.maximum(chain, 0)], chain, -1)
     chain = _attach_small(clusters, chain, coefficients, settings)
     coefficients, chain, rms = _robust_fit(clusters, chain, settings)
     return _ego_lane(_build_lines(clusters, chain, coefficients, rms, settings), settings)
@@ -273,11 +274,14 @@ class _Chain:
         self.base = 0
 
     def extend(self, x: float, y: float, window: float) -> None:
-        """Append a cluster; the slope spans the clusters within `window` metres behind it."""
+        """Append a cluster; the slope spans the clusters within `window` metres behind it,
+        or reaches back to the one before them across a gap (a dash gap, an occlusion)."""
         self.history.append((x, y))
         while x - self.history[self.base][0] > window:
             self.base += 1
         base_x, base_y = self.history[self.base]
+        if x - base_x < 0.5 * window and self.base > 0:
+            base_x, base_y = self.history[self.base - 1]
         if x - base_x >= 0.5 * window:
             self.slope = (y - base_y) / (x - base_x)
         self.x, self.y = x, y
@@ -418,10 +422,11 @@ def _support(
     return points, slices, low, high
 
 
-def _is_line(clusters: _Clusters, chain_of: np.ndarray, settings: LaneSettings) -> np.ndarray:
-    """Whether each chain has the points, slices and length of a lane line."""
-    chains = int(chain_of.max()) + 1 if chain_of.size else 0
-    points, slices, low, high = _support(clusters, chain_of, chains)
+def _is_line(
+    support: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], settings: LaneSettings
+) -> np.ndarray:
+    """Whether each chain has the points, slices and length (from _support) of a lane line."""
+    points, slices, low, high = support
     good = (points >= settings.min_points) & (slices >= settings.min_slices)
     return good & (high - low >= settings.min_length_m)
 
@@ -429,8 +434,9 @@ def _is_line(clusters: _Clusters, chain_of: np.ndarray, settings: LaneSettings) 
 def _attach_small(
     clusters: _Clusters, chain_of: np.ndarray, coefficients: np.ndarray, settings: LaneSettings
 ) -> np.ndarray:
-    """Give clusters too small to seed a chain to the line whose fit passes nearest (within
-    attach_tolerance_m, max_gap_m beyond its ends, in a slice it has no cluster in yet)."""
+    """Give clusters in no line (too small to seed one, or left in a chain too short to be
+    one) to the line whose fit passes nearest: within attach_tolerance_m, at most max_gap_m
+    beyond its ends, in a slice it has no cluster in yet."""
     small = np.flatnonzero(np.isfinite(clusters.y) & (chain_of < 0))
     chains = coefficients.shape[0]
     lines = np.unique(chain_of[chain_of >= 0])
@@ -495,21 +501,19 @@ def _build_lines(
     settings: LaneSettings,
 ) -> list[LaneLine]:
     """LaneLine of every chain with enough points, slices and length."""
-    chains = coefficients.shape[0]
-    counts, slices, low, high = _support(clusters, chain_of, chains)
-    good = (counts >= settings.min_points) & (slices >= settings.min_slices)
-    good &= high - low >= settings.min_length_m
+    support = _support(clusters, chain_of, coefficients.shape[0])
+    counts, slices, low, high = support
     lines = []
     s = _FIT_SCALE_M
-    for c in np.flatnonzero(good):
+    for c in np.flatnonzero(_is_line(support, settings)):
         a0, a1, a2 = coefficients[c] / [1.0, s, s * s]  # y = a0 + a1 (x - s) + a2 (x - s)^2
         xs = _samples(float(low[c]), float(high[c]), settings.step_m)
         points = np.zeros((xs.size, 3), np.float32)
         points[:, 0] = xs
         points[:, 1] = a0 + (xs - s) * (a1 + (xs - s) * a2)
         poly = (float(a0 - a1 * s + a2 * s * s), float(a1 - 2 * a2 * s), float(a2))
-        line = LaneLine(poly, xs[0], xs[-1], points, int(counts[c]), int(slices[c]), float(rms[c]))
-        lines.append(line)
+        extent = float(xs[0]), float(xs[-1])
+        lines.append(LaneLine(poly, *extent, points, int(counts[c]), int(slices[c]), float(rms[c])))
     return lines
 
 
