@@ -12,10 +12,19 @@ import cv2
 import numpy as np
 import pytest
 
+from hybridnets_core.bag.drive import FrameTruth, SyntheticDrive
 from hybridnets_core.cli import synth as synth_cli
 from hybridnets_core.errors import ConfigError
-from hybridnets_core.synth import SceneParams, generate_dataset, render_scene, sample_scene_params
-from hybridnets_core.synth.road import label_thickness
+from hybridnets_core.ground import CameraIntrinsics, CameraPose
+from hybridnets_core.synth import (
+    Scene,
+    SceneParams,
+    generate_dataset,
+    render_scene,
+    sample_scene_params,
+)
+from hybridnets_core.synth.road import DOUBLE_GAP_M, label_thickness
+from hybridnets_core.synth.truth import scene_projector
 from hybridnets_core.synth.vehicles import VehicleParams
 
 SMALL = (320, 180)
@@ -250,3 +259,139 @@ def test_throughput_smoke() -> None:
         render_scene(seed, HD)
     rate = frames / (time.perf_counter() - start)
     print(f"synthetic render: {rate:.1f} images/s at 1280x720")
+
+
+# --- ground truth of the synthetic drive (vehicle frame: x forward, y left, on the ground) ---
+
+DRIVE_FPS = 10.0
+
+
+def pinhole(intrinsics: CameraIntrinsics, pose: CameraPose, points: np.ndarray) -> np.ndarray:
+    """Pixels (u, v) of vehicle-frame points [N, 3] seen by a pinhole camera at `pose`."""
+    body = (np.asarray(points, float) - pose.position()) @ pose.rotation()  # x fwd, y left, z up
+    depth = body[:, 0]
+    u = intrinsics.cx + intrinsics.fx * -body[:, 1] / depth
+    v = intrinsics.cy + intrinsics.fy * -body[:, 2] / depth
+    return np.stack([u, v], axis=1)
+
+
+@pytest.fixture(scope="module")
+def drive_frames() -> list[tuple[SyntheticDrive, Scene, FrameTruth]]:
+    frames = []
+    for seed in range(6):
+        drive = SyntheticDrive(seed, HD, DRIVE_FPS)
+        for index in (0, 25):
+            frames.append((drive, *drive.render_with_truth(index)))
+    return frames
+
+
+def test_renderer_camera_is_the_pinhole_of_camera_info_at_the_default_pose() -> None:
+    """Projector (road frame) and CameraIntrinsics + default CameraPose agree exactly."""
+    drive = SyntheticDrive(3, HD, DRIVE_FPS)
+    params = drive.params(17)
+    proj = scene_projector(params, HD)
+    assert drive.intrinsics.cx == HD[0] / 2 and drive.intrinsics.cy == proj.horizon
+    assert params.camera.height_m == CameraPose().z and params.camera.hood_frac == 0.0
+    rng = np.random.default_rng(0)
+    lateral, distance, height = rng.uniform([[-8], [3], [0]], [[8], [80], [3]], (3, 50))
+    rendered = proj.project(lateral, distance, height)
+    ground = np.stack([distance, -(lateral + proj.bend(distance)), height], axis=1)
+    np.testing.assert_allclose(pinhole(drive.intrinsics, CameraPose(), ground), rendered, atol=1e-9)
+
+
+def test_truth_lists_the_labelled_vehicles_in_label_order(drive_frames) -> None:
+    for _, scene, truth in drive_frames:
+        assert [v.box for v in truth.vehicles] == scene.boxes
+        assert all(v.category == v.box.category for v in truth.vehicles)
+        assert all(0.1 <= v.visible_fraction <= 1.0 for v in truth.vehicles)
+        ids = [v.id for v in truth.vehicles]
+        assert len(set(ids)) == len(ids) and min(ids, default=1) >= 1
+
+
+def test_true_vehicle_positions_project_to_the_box_bottom(drive_frames) -> None:
+    """Fully visible vehicles: the ground contact point lands on the box's last row; with no
+    side face in view (straight ahead) also on its centre column; always inside the box."""
+    rows = columns = 0
+    for drive, _, truth in drive_frames:
+        for v in truth.vehicles:
+            if v.truncated or v.visible_fraction < 0.999:
+                continue
+            ((u, row),) = pinhole(drive.intrinsics, CameraPose(), [[v.x_m, v.y_m, 0.0]])
+            assert abs(row - (v.box.y2 - 1)) <= 1.0, (v, row)  # y2 is exclusive
+            assert v.box.x1 - 1 <= u <= v.box.x2, (v, u)
+            rows += 1
+            if abs(v.y_m) + 0.3 < 0.46 * v.width_m:  # the chassis hides both sides
+                assert abs(u - ((v.box.x1 + v.box.x2) / 2 - 0.5)) <= 2.0, (v, u)
+                columns += 1
+    assert rows >= 20 and columns >= 3
+
+
+def test_vehicle_ids_persist_and_are_never_reused() -> None:
+    drive = SyntheticDrive(0, SMALL, DRIVE_FPS)
+    seen: dict[int, tuple] = {}
+    tracks: dict[int, list[tuple[int, float]]] = {}
+    for index in range(0, 40, 2):
+        for v in drive.truth(index).vehicles:
+            size = (v.category, v.length_m, v.width_m, v.height_m, v.oncoming)
+            assert seen.setdefault(v.id, size) == size
+            tracks.setdefault(v.id, []).append((index, v.x_m))
+    assert len(tracks) >= 5
+    for track in tracks.values():  # constant speed relative to the ego car
+        if len(track) >= 3:
+            rates = np.diff([x for _, x in track]) / np.diff([i for i, _ in track])
+            np.testing.assert_allclose(rates, rates[0], atol=1e-9)
+
+
+def test_truth_and_labels_come_from_the_same_render() -> None:
+    drive = SyntheticDrive(2, SMALL, DRIVE_FPS)
+    scene, truth = drive.render_with_truth(9)
+    again = drive.render(9)
+    assert np.array_equal(scene.image, again.image) and scene.boxes == again.boxes
+    assert drive.truth(9).vehicles == truth.vehicles and truth.index == 9
+    assert truth.time_s == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("size", [HD, (640, 360)])
+def test_true_lane_lines_project_onto_lane_mask_pixels(size: tuple[int, int]) -> None:
+    """Every painted true line, projected, lands on the lane mask of the same frame drawn
+    without vehicles and props (which hide parts of it in the real frame)."""
+    on = total = 0
+    for seed in range(5):
+        drive = SyntheticDrive(seed, size, DRIVE_FPS)
+        params = drive.params(12)
+        clear = dataclasses.replace(
+            params, vehicles=(), scenery=dataclasses.replace(params.scenery, props=())
+        )
+        lane = render_scene(0, size, clear).lane
+        half = (DOUBLE_GAP_M + params.road.line_width_m) / 2
+        for line in drive.truth(12).lanes.lines:
+            # the truth of a double line is the middle between its two labelled stripes
+            for offset in {"none": (), "double": (-half, half)}.get(line.kind, (0.0,)):
+                points = line.points[1:] + np.array([0.0, offset, 0.0])
+                pixels = np.round(pinhole(drive.intrinsics, CameraPose(), points)).astype(int)
+                u, v = pixels.T
+                inside = (u >= 0) & (u < size[0]) & (v >= 0) & (v < size[1])
+                on += int(np.count_nonzero(lane[v[inside], u[inside]]))
+                total += int(np.count_nonzero(inside))
+    assert total > 500
+    assert on / total > 0.995
+
+
+def test_lane_truth_geometry_bounds_the_ego_lane() -> None:
+    for seed in range(8):
+        drive = SyntheticDrive(seed, SMALL, DRIVE_FPS)
+        lanes = drive.truth(5).lanes
+        road = drive.params(5).road
+        assert [line.index for line in lanes.lines] == list(range(road.lane_count + 1))
+        assert [line.kind for line in lanes.lines] == [m.kind for m in road.markings]
+        left, right = lanes.lines[lanes.ego_left], lanes.lines[lanes.ego_right]
+        assert left.points[0, 1] > 0 > right.points[0, 1]  # the car is in its lane at x = 0
+        width = left.points[:, 1] - right.points[:, 1]
+        np.testing.assert_allclose(width, road.lane_width_m, atol=1e-9)  # parallel lines
+        np.testing.assert_allclose(lanes.center[:, 1], (left.points[:, 1] + right.points[:, 1]) / 2)
+        steps = np.diff(lanes.center[:, 0])
+        assert lanes.center[0, 0] == 0.0 and np.all(steps <= 0.5 + 1e-9) and np.all(steps > 0)
+        assert lanes.center[-1, 0] <= 60.0
+        ego = lanes.ego()
+        assert (ego.left is None) == (not left.painted)
+        assert (ego.right is None) == (not right.painted)

@@ -5,6 +5,11 @@ ego car drives at a constant speed, each lane's traffic at its own speed, parked
 roadside props stay put, and the road curvature follows a slow sine. The camera is mounted
 1.5 m high looking level (the node's default camera pose), so camera_info plus the default
 pose give a correct ground grid.
+
+Each frame also has its ground truth in grid_frame (the camera's ground point, x forward,
+y left): every labelled vehicle with a persistent id (its index in the drive's first scene
+plus one; vehicles that leave are never replaced, so ids are never reused), and the lane
+lines with the ego lane. See hybridnets_core.synth.truth for the definitions.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 
 from ..ground import CameraIntrinsics
 from ..synth import Scene, SceneParams, render_scene, sample_scene_params
+from ..synth.truth import LaneTruth, VehicleTruth, scene_truth
 from ..synth.vehicles import VehicleParams
 
 CAMERA_HEIGHT_M = 1.5
@@ -48,6 +54,16 @@ def _sample_motion(rng: np.random.Generator, scene: SceneParams) -> DriveMotion:
         else:
             speeds.append(ego + float(rng.normal(0.0, 2.0)))
     return DriveMotion(ego, tuple(speeds), float(rng.uniform(0.0, 2 * math.pi)))
+
+
+@dataclass(frozen=True)
+class FrameTruth:
+    """Ground truth of one drive frame in grid_frame: labelled vehicles (label order) and lanes."""
+
+    index: int
+    time_s: float
+    vehicles: tuple[VehicleTruth, ...]
+    lanes: LaneTruth
 
 
 class SyntheticDrive:
@@ -83,13 +99,18 @@ class SyntheticDrive:
 
     def params(self, index: int) -> SceneParams:
         """The scene `index / fps` seconds into the drive."""
+        return self._frame(index)[0]
+
+    def _frame(self, index: int) -> tuple[SceneParams, tuple[int, ...]]:
+        """The scene of frame `index` and the persistent id of each of its vehicles."""
         t = index / self.fps
         ego = self.motion.ego_speed
         start = self.start
-        vehicles = tuple(
-            replace(v, distance_m=v.distance_m + (self._lane_speed(v) - ego) * t)
-            for v in start.vehicles
-        )
+        moved = [
+            (i + 1, replace(v, distance_m=v.distance_m + (self._lane_speed(v) - ego) * t))
+            for i, v in enumerate(start.vehicles)
+        ]
+        kept = [(i, v) for i, v in moved if MIN_DISTANCE_M <= v.distance_m <= MAX_DISTANCE_M]
         props = tuple(replace(p, distance_m=p.distance_m - ego * t) for p in start.scenery.props)
         shadows = tuple(
             replace(s, distance_m=s.distance_m - ego * t) for s in start.lighting.shadows
@@ -102,10 +123,10 @@ class SyntheticDrive:
             ego_offset_m=start.road.ego_offset_m
             + WEAVE_M * math.sin(2 * math.pi * t / WEAVE_PERIOD_S),
         )
-        return replace(
+        params = replace(
             start,
             road=road,
-            vehicles=tuple(v for v in vehicles if MIN_DISTANCE_M <= v.distance_m <= MAX_DISTANCE_M),
+            vehicles=tuple(v for _, v in kept),
             scenery=replace(
                 start.scenery, props=tuple(p for p in props if p.distance_m >= MIN_DISTANCE_M)
             ),
@@ -114,9 +135,19 @@ class SyntheticDrive:
                 shadows=tuple(s for s in shadows if s.distance_m >= MIN_DISTANCE_M),
             ),
         )
+        return params, tuple(i for i, _ in kept)
 
     def render(self, index: int) -> Scene:
         """Image and labels of frame `index`; sensor noise differs per frame."""
-        return render_scene(
-            np.random.default_rng([self.seed, 1, index]), self.size, self.params(index)
-        )
+        return self.render_with_truth(index)[0]
+
+    def render_with_truth(self, index: int) -> tuple[Scene, FrameTruth]:
+        """Image, labels and ground truth of frame `index` from one render."""
+        params, ids = self._frame(index)
+        scene = render_scene(np.random.default_rng([self.seed, 1, index]), self.size, params)
+        vehicles, lanes = scene_truth(params, self.size, scene, ids)
+        return scene, FrameTruth(index, index / self.fps, vehicles, lanes)
+
+    def truth(self, index: int) -> FrameTruth:
+        """Ground truth of frame `index` (renders the frame to know which vehicles show)."""
+        return self.render_with_truth(index)[1]

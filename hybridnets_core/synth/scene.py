@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -46,14 +46,31 @@ class BoxLabel:
     y2: float
 
 
+@dataclass(frozen=True)
+class BoxSource:
+    """Which vehicle a box labels (index into SceneParams.vehicles) and how much of it shows.
+
+    visible_fraction: share of its on-screen silhouette not hidden by nearer objects;
+    truncated: the silhouette reaches past the image border.
+    """
+
+    vehicle: int
+    visible_fraction: float
+    truncated: bool
+
+
 @dataclass
 class Scene:
-    """A rendered frame: BGR image, vehicle boxes, drivable-area and lane-line masks (0/255)."""
+    """A rendered frame: BGR image, vehicle boxes, drivable-area and lane-line masks (0/255).
+
+    sources[i] says which vehicle boxes[i] belongs to.
+    """
 
     image: np.ndarray
     boxes: list[BoxLabel]
     drivable: np.ndarray
     lane: np.ndarray
+    sources: list[BoxSource] = field(default_factory=list)
 
 
 def sample_camera(rng: np.random.Generator) -> CameraParams:
@@ -107,19 +124,27 @@ def render_scene(
     free = cv2.compare(ids, 0, cv2.CMP_EQ)
     cv2.bitwise_and(drivable, free, dst=drivable)
     cv2.bitwise_and(lane, free, dst=lane)
-    boxes = _visible_boxes(ids, placed, params.vehicles)
+    labelled = _visible_boxes(ids, placed, params.vehicles)
     _develop(image, rng, proj, params.lighting, _visible_lights(ids, placed))
-    return Scene(image=image, boxes=boxes, drivable=drivable, lane=lane)
+    return Scene(
+        image=image,
+        boxes=[box for box, _ in labelled],
+        drivable=drivable,
+        lane=lane,
+        sources=[source for _, source in labelled],
+    )
 
 
 @dataclass(frozen=True)
 class _Placed:
-    """An object painted into the frame: its id, on-screen region and unoccluded pixel count."""
+    """An object painted into the frame: its id, on-screen region, unoccluded pixel count and
+    whether its silhouette reaches past the image border."""
 
     drawing: Drawing
     obj_id: int
     region: tuple[slice, slice]
     pixels: int
+    truncated: bool
 
 
 def _paint_ground(
@@ -155,7 +180,7 @@ def _paint_objects(
     objects.sort(key=lambda item: -item[0].depth)
     placed = []
     for drawing, obj_id in objects:
-        region = _region(ids.shape, drawing)
+        region, truncated = _region(ids.shape, drawing)
         if region is None:
             continue
         for poly, color in drawing.body:
@@ -164,26 +189,31 @@ def _paint_objects(
         for poly, color in drawing.details:
             fill(image, [poly], color, antialias=True)
         pixels = int(np.count_nonzero(ids[region] == obj_id))
-        placed.append(_Placed(drawing, obj_id, region, pixels))
+        placed.append(_Placed(drawing, obj_id, region, pixels, truncated))
     return placed
 
 
-def _region(shape: tuple[int, ...], drawing: Drawing) -> tuple[slice, slice] | None:
-    """Image rows and columns covering an object's silhouette, or None when off screen."""
+def _region(shape: tuple[int, ...], drawing: Drawing) -> tuple[tuple[slice, slice] | None, bool]:
+    """Image rows and columns covering an object's silhouette (None when off screen), and
+    whether the silhouette reaches past the image border."""
     points = np.concatenate([poly for poly, _ in drawing.body])
-    x0, y0 = np.floor(points.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(points.max(axis=0)).astype(int) + 1
+    low, high = points.min(axis=0), points.max(axis=0)
     height, width = shape[:2]
+    # Pixel i covers [i - 0.5, i + 0.5), so the image spans [-0.5, size - 0.5).
+    truncated = bool((low < -0.5).any() or high[0] > width - 0.5 or high[1] > height - 0.5)
+    x0, y0 = np.floor(low).astype(int)
+    x1, y1 = np.ceil(high).astype(int) + 1
     x0, x1, y0, y1 = max(x0, 0), min(x1, width), max(y0, 0), min(y1, height)
     if x0 >= x1 or y0 >= y1:
-        return None
-    return slice(y0, y1), slice(x0, x1)
+        return None, truncated
+    return (slice(y0, y1), slice(x0, x1)), truncated
 
 
 def _visible_boxes(
     ids: np.ndarray, placed: list[_Placed], vehicles: tuple[VehicleParams, ...]
-) -> list[BoxLabel]:
-    """Boxes around the unoccluded pixels of each sufficiently visible vehicle, near first."""
+) -> list[tuple[BoxLabel, BoxSource]]:
+    """Boxes around the unoccluded pixels of each sufficiently visible vehicle, near first,
+    each with the vehicle it belongs to."""
     min_side = max(2.0, MIN_BOX_PX * ids.shape[1] / 1280)
     found = []
     for item in placed:
@@ -198,8 +228,9 @@ def _visible_boxes(
             continue
         vehicle = vehicles[item.obj_id - 1]
         box = BoxLabel(vehicle.category, float(x1), float(y1), float(x2), float(y2))
-        found.append((vehicle.distance_m, item.obj_id, box))
-    return [box for _, _, box in sorted(found)]
+        source = BoxSource(item.obj_id - 1, rows.size / item.pixels, item.truncated)
+        found.append((vehicle.distance_m, item.obj_id, box, source))
+    return [(box, source) for _, _, box, source in sorted(found, key=lambda f: f[:2])]
 
 
 def _visible_lights(ids: np.ndarray, placed: list[_Placed]) -> list[Light]:

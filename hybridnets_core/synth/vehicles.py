@@ -28,6 +28,7 @@ TAIL_BGR = (40, 40, 200)
 HEAD_BGR = (205, 225, 235)
 PLATE_BGR = (215, 220, 222)
 CAB_LENGTH_M = 2.3
+CHASSIS_INSET_M = 0.1  # the dark underbody, the part touching the ground, starts this far in
 MAX_DISTANCE_M = 130.0
 PARKING_WIDTH_M = 2.0  # shoulders at least this wide get parked cars
 LampPlacement = tuple[Block, tuple[float, float]]  # face carrying the lamps, their height span
@@ -101,7 +102,8 @@ def build_vehicle(proj: Projector, v: VehicleParams) -> Drawing:
     drawing = Drawing(depth=v.distance_m)
     chassis_top = 0.35 if v.category == "car" else 0.9
     d0, d1 = v.distance_m, v.distance_m + v.length_m
-    chassis = Block(v.lateral_m, v.width_m * 0.92, d0 + 0.1, d1 - 0.1, 0.0, chassis_top)
+    inset = CHASSIS_INSET_M
+    chassis = Block(v.lateral_m, v.width_m * 0.92, d0 + inset, d1 - inset, 0.0, chassis_top)
     lamp_face, lamp_z = _BODIES[v.category](drawing, proj, v, chassis)
     _add_wheels(drawing, proj, chassis, v)
     _add_lamps(drawing, proj, lamp_face, lamp_z, v)
