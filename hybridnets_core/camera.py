@@ -40,9 +40,12 @@ DISTORTION_COEFFICIENTS = {PLUMB_BOB: 5, RATIONAL_POLYNOMIAL: 8, EQUIDISTANT: 4}
 _FOCAL_PER_PIXEL = (1e-3, 1e4)  # focal length / image size (a field of view of ~0.006 deg up)
 _CENTRE_MARGIN = 1.0  # principal point at most one image size outside the image
 _MAX_SIDE = 100_000  # pixels
-# Raw-image undistortion: fixed-point iterations, and how far (px) a recovered ray may
-# reproject from its pixel before the pixel counts as outside the invertible lens range.
-_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-12)
+# Raw-image undistortion: fixed-point iterations (OpenCV's default of 5 leaves pixels of error
+# at the corners of strong lenses; an EPS test would reproject every point every iteration),
+# and how far (px) a recovered ray may reproject from its pixel before the pixel counts as
+# outside the invertible lens range. The fisheye solver needs EPS to report convergence.
+_STANDARD_CRITERIA = (cv2.TERM_CRITERIA_COUNT, 30, 0.0)
+_FISHEYE_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-12)
 _REPROJECTION_TOL_PX = 0.05
 _MIN_USABLE_SHARE = 0.25  # of a lattice over the image that must have valid rays
 _CHUNK = 1 << 16  # points per projectPoints call (it always fills a 2N x 15 Jacobian)
@@ -96,7 +99,7 @@ class CameraIntrinsics:
 class CameraModel:
     """Intrinsics of the image the pixels come from, its lens distortion and rectification.
 
-    `rectification` is CameraInfo.r row-major (rectified axes = R @ optical axes), None for
+    `rectification` is CameraInfo.r row-major (rectified coordinates = R @ optical ones), None for
     identity; it applies to undistorted (rectified) images only.
     """
 
@@ -193,7 +196,9 @@ class CameraModel:
 
     def pixel_rays(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Unit rays [..., 3] in the optical frame through pixels (u, v); NaN where none."""
-        u, v = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(v, np.float64))
+        u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
+        if u.shape != v.shape:
+            u, v = np.broadcast_arrays(u, v)
         shape = u.shape
         u, v = u.ravel(), v.ravel()
         rays = np.ones((u.size, 3))
@@ -205,7 +210,7 @@ class CameraModel:
             rays[lost] = np.nan
         if self.rectification is not None:
             rays = rotate_rows(self._rectification().T, rays)  # rectified axes -> optical
-        rays /= np.sqrt(np.einsum("ij,ij->i", rays, rays))[:, None]
+        rays /= np.sqrt(np.einsum("ij,ij->i", rays, rays))[:, None]  # unit length
         return rays.reshape(*shape, 3)
 
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,9 +239,7 @@ class CameraModel:
         src = np.stack([u, v], axis=1).reshape(-1, 1, 2)
         coeffs = np.asarray(self.distortion, dtype=np.float64)
         if self.distortion_model == EQUIDISTANT:
-            out = cv2.fisheye.undistortPoints(
-                src, cam.matrix(), coeffs, criteria=_UNDISTORT_CRITERIA
-            )
+            out = cv2.fisheye.undistortPoints(src, cam.matrix(), coeffs, criteria=_FISHEYE_CRITERIA)
         else:
             out = _undistort_standard(src, cam.matrix(), coeffs)
         out = out.reshape(-1, 2)
@@ -281,8 +284,8 @@ class CameraModel:
 def _undistort_standard(src: np.ndarray, k: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     """cv2.undistortPoints with enough iterations for strong lenses (4.x and 5.x spellings)."""
     if hasattr(cv2, "undistortPointsIter"):
-        return cv2.undistortPointsIter(src, k, coeffs, None, None, _UNDISTORT_CRITERIA)
-    return cv2.undistortPoints(src, k, coeffs, criteria=_UNDISTORT_CRITERIA)
+        return cv2.undistortPointsIter(src, k, coeffs, None, None, _STANDARD_CRITERIA)
+    return cv2.undistortPoints(src, k, coeffs, criteria=_STANDARD_CRITERIA)
 
 
 def _check_values(values: Sequence[float], count: int, name: str) -> None:

@@ -14,6 +14,7 @@ the image, so a frame costs one gather; the mapping is computed once per calibra
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -188,7 +189,13 @@ def _matrix_to_quaternion(m: np.ndarray) -> np.ndarray:
 
 def as_optical_pose(pose: CameraPose | OpticalPose) -> OpticalPose:
     """Either way of placing the camera, as the pose of its optical frame."""
-    return pose if isinstance(pose, OpticalPose) else pose.optical_pose()
+    return pose if isinstance(pose, OpticalPose) else _optical_pose_of(pose)
+
+
+@functools.lru_cache(maxsize=16)
+def _optical_pose_of(pose: CameraPose) -> OpticalPose:
+    """CameraPose.optical_pose, remembered: per-frame callers pass the same pose again."""
+    return pose.optical_pose()
 
 
 def as_camera_model(camera: CameraIntrinsics | CameraModel) -> CameraModel:
@@ -203,8 +210,10 @@ def intersect_ground(rays: np.ndarray, origin: Sequence[float]) -> tuple[np.ndar
     get NaN.
     """
     down = rays[:, 2] < -1e-9
-    t = np.where(down, -origin[2] / np.where(down, rays[:, 2], -1.0), np.nan)
-    xy = np.stack([origin[0] + t * rays[:, 0], origin[1] + t * rays[:, 1]], axis=1)
+    t = -origin[2] / np.where(down, rays[:, 2], np.nan)
+    xy = np.empty((len(rays), 2))
+    xy[:, 0] = origin[0] + t * rays[:, 0]
+    xy[:, 1] = origin[1] + t * rays[:, 1]
     return xy, down
 
 

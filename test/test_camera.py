@@ -69,7 +69,7 @@ def test_pinhole_rays_are_the_normalised_pixel_directions() -> None:
 
 
 def test_rectification_rotates_rays_back_into_the_optical_frame() -> None:
-    angle = 0.05  # rectified axes = R @ optical axes, R a rotation about y
+    angle = 0.05  # rectified coordinates = R @ optical ones, R a rotation about y
     r = [
         math.cos(angle),
         0.0,
