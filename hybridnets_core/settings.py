@@ -9,13 +9,17 @@ none of them can drift from the others.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 
 MASK_RESOLUTIONS = ("source", "network")
+KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 NO_CAP = 0  # max_detections: keep every box that survives NMS
 
 
@@ -31,10 +35,9 @@ class SettingInfo:
 
     def problem(self, name: str, value: Any, kind: type) -> str | None:
         """Why `value` is not acceptable for the setting `name` of type `kind`, or None."""
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if type(value) is not kind:
-            return f"{name} must be a {kind.__name__}, got {value!r}"
+        if not _is_kind(value, kind):
+            return f"{name} must be {KIND_NAMES[kind]}, got {value!r}"
+        value = kind(value)
         if self.choices and value not in self.choices:
             return f"{name} must be one of {', '.join(self.choices)}, got '{value}'"
         if isinstance(value, float) and not math.isfinite(value):
@@ -42,6 +45,18 @@ class SettingInfo:
         if self.low is not None and not self.low <= value <= self.high:
             return f"{name} must be within [{self.low:g}, {self.high:g}], got {value}"
         return None
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    """Whether `value` can stand for a setting of type `kind` (numpy numbers too; an int
+    for a float, never a bool for a number)."""
+    if isinstance(value, bool) or kind is bool:
+        return isinstance(value, (bool, np.bool_)) and kind is bool
+    if kind is float:
+        return isinstance(value, numbers.Real)
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    return isinstance(value, kind)
 
 
 def setting(
@@ -73,8 +88,7 @@ def check_settings(instance: Any) -> None:
         reason = info.problem(name, value, type(default))
         if reason:
             raise ConfigError(reason)
-        if isinstance(default, float):
-            object.__setattr__(instance, name, float(value))
+        object.__setattr__(instance, name, type(default)(value))
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def test_thresholds_change_results(pipeline: Pipeline, dashcam_frame) -> None:
         DetectionSettings(conf_threshold=1.5)
     with pytest.raises(ConfigError, match="max_detections"):
         DetectionSettings(max_detections=-1)
-    with pytest.raises(ConfigError, match="iou_threshold must be a float"):
+    with pytest.raises(ConfigError, match="iou_threshold must be a number"):
         DetectionSettings(iou_threshold="0.3")
 
 
