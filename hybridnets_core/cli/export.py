@@ -6,14 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..checkpoint import load_model
-from ..export.exporter import (
+from ..errors import missing_extra
+from ..export.defaults import (
+    CALIBRATION_METHODS,
     DEFAULT_CALIB_IMAGES,
+    DEFAULT_CALIB_METHOD,
+    DEFAULT_FLOAT_MODULES,
     DEFAULT_OPSET,
-    ExportOptions,
-    default_output,
-    export_model,
 )
-from ..export.quantize import CALIBRATION_METHODS, DEFAULT_CALIB_METHOD, DEFAULT_FLOAT_MODULES
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -74,6 +74,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:  # onnx and onnxruntime are optional: only exporting needs them
+        from ..export.exporter import ExportOptions, default_output, export_model
+    except ImportError as exc:
+        raise missing_extra("hybridnets export", exc) from None
     options = ExportOptions(
         input_size=(args.height, args.width),
         end2end=args.end2end,
