@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ SIGNATURE_KEYS = (
     "segmentation_head.0.weight",
 )
 BUILTIN_WEIGHTS = Path(__file__).parent / "builtin" / "default.pth"
+UNSAFE_PICKLE = "Unsupported global"  # torch's weights_only refusal of a pickled object
 
 
 def default_weights_path() -> Path:
@@ -59,20 +61,41 @@ def atomic_torch_save(payload: Any, path: Path) -> None:
         torch.save(payload, temporary)
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
-    """Return (state_dict, saved config or None) from an official or our own checkpoint file."""
+def load_torch_file(path: str | Path) -> Any:
+    """torch.load of a file with `weights_only=True` (tensors and plain data only: no code runs).
+
+    The one loader for every weights and checkpoint file; CheckpointError in one line for a
+    missing, truncated, foreign or unsafe file (pickled objects are refused, never executed).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
             f"weights file {path} not found; check the path or run `hybridnets weights download`"
         )
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if UNSAFE_PICKLE in str(exc):
+            raise CheckpointError(
+                f"{path} is refused: it holds pickled Python objects, not only tensors, so "
+                "loading it could run code; use weights written by `hybridnets train` or "
+                "torch.save of a state_dict"
+            ) from None
+        raise _unreadable(path, exc) from None
     except Exception as exc:  # torch.load raises many types on foreign or damaged files
-        raise CheckpointError(
-            f"cannot read {path} as a PyTorch checkpoint ({type(exc).__name__}): the file is "
-            "truncated, corrupt or not a .pth file; download or export it again"
-        ) from exc
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"cannot read {path} as a PyTorch checkpoint ({type(exc).__name__}): the file is "
+        "truncated, corrupt or not a .pth file; download or export it again"
+    )
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
+    """Return (state_dict, saved config or None) from an official or our own checkpoint file."""
+    data = load_torch_file(path)
     if isinstance(data, dict) and isinstance(data.get("model"), dict):
         return data["model"], data.get("config")
     if isinstance(data, dict) and data and all(isinstance(v, torch.Tensor) for v in data.values()):

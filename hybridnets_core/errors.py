@@ -19,3 +19,23 @@ class ConfigError(HybridNetsError):
 
 class DatasetError(HybridNetsError):
     """A dataset folder, label or mask is missing or malformed."""
+
+
+class OutputError(HybridNetsError):
+    """An output file or folder cannot be written (unwritable, a folder in the way, disk full)."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError the code did not expect: the reason, the path(s) and a hint."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = f" ({' -> '.join(paths)})" if paths else ""
+    return " ".join(f"{reason}{where}; check the path, its permissions and free space".split())
+
+
+def missing_extra(what: str, exc: ImportError) -> ConfigError:
+    """The error for a feature whose optional packages are not installed, with the pip line."""
+    return ConfigError(
+        f"{what} needs onnx and onnxruntime ({exc}); pip install 'hybridnets_ros[onnx]' (CPU) "
+        "or 'hybridnets_ros[gpu]' (CUDA/TensorRT)"
+    )

@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import CheckpointError
+from .errors import CheckpointError, OutputError
 from .fileio import atomic_output
 
 OFFICIAL_URL = "https://github.com/datvuthanh/HybridNets/releases/download/v1.0/hybridnets.pth"
 OFFICIAL_FILENAME = "hybridnets.pth"
 CHUNK_BYTES = 1 << 20
+URL_SCHEMES = ("https", "http", "file")
 
 
 def cache_dir() -> Path:
@@ -46,6 +48,13 @@ def download(
 
     The file appears only when complete and verified; on any failure nothing is left behind.
     """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in URL_SCHEMES or not (parts.netloc or parts.path):
+        raise CheckpointError(
+            f"--url {url!r} is not a download address; give an https://, http:// or file:// URL"
+        )
+    if destination.is_dir():
+        raise OutputError(f"{destination} is a folder; pass the file to write as --dest")
     with atomic_output(destination) as temporary:
         try:
             with (
@@ -59,7 +68,7 @@ def download(
                         output.write(block)
                         received += len(block)
                         bar.update(len(block))
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        except (urllib.error.URLError, OSError, TimeoutError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise CheckpointError(
                 f"cannot download {url} ({reason}); fetch it by hand and save it as {destination}"

@@ -16,8 +16,12 @@ from ..errors import DatasetError
 from .typestore import typestore
 
 # What the storage back ends raise on damaged files: MCAP records cut short or mangled,
-# sqlite pages lost, compressed chunks that no longer decompress.
+# sqlite pages lost, compressed chunks that no longer decompress, and sizes in a mangled index
+# that no file can hold (rosbags' MCAP reader allocates what a ChunkIndex declares: 2**62 bytes
+# is a MemoryError, 2**64 - 1 an OverflowError).
 CORRUPTION_ERRORS = (
+    MemoryError,
+    OverflowError,
     ReaderError,
     OSError,
     sqlite3.DatabaseError,
@@ -31,7 +35,10 @@ CORRUPTION_ERRORS = (
 
 
 def _damaged(path: Path, exc: BaseException) -> DatasetError:
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, (MemoryError, OverflowError)):
+        detail = f"{type(exc).__name__}: a record declares a size the file cannot hold"
+    else:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return DatasetError(
         f"bag {path} is truncated or corrupt ({detail}); re-record or re-copy it (MCAP files "
         "can often be repaired with `mcap recover`)"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rosbags.rosbag2 import StoragePlugin, Writer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
+from ..fileio import staging_folder
 from .typestore import typestore
 
 FORMATS = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
-BAG_VERSION = 8  # rosbag2 metadata version of Jazzy and newer
+# rosbag2 metadata version 8, the newest one Humble can still parse: Humble writes 5, Jazzy
+# writes 9, whose QoS profiles name their policies ("reliable") where Humble reads integers;
+# Jazzy and newer read 8 too. (rosbag2: bag_metadata.hpp, rosbag2_storage/qos.cpp, PR #1476.)
+BAG_VERSION = 8
 
 
 class BagWriter:
@@ -25,12 +28,16 @@ class BagWriter:
         self.path = Path(path)
         if self.path.exists():
             raise ConfigError(f"{self.path} exists; choose another output path or delete it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
+        # a hidden sibling named after this process; a killed writer's is removed by the next
+        self._staging = staging_folder(self.path)
         self._writer = Writer(
             self._staging / self.path.name, version=BAG_VERSION, storage_plugin=FORMATS[fmt]
         )
-        self._writer.open()
+        try:
+            self._writer.open()
+        except OSError as exc:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            raise OutputError(f"cannot write bag {self.path}: {exc.strerror or exc}") from None
         self._connections: dict[str, Any] = {}
 
     def __enter__(self) -> BagWriter:
@@ -56,8 +63,12 @@ class BagWriter:
 
     def close(self) -> None:
         """Finish the bag and move it to its final path."""
-        self._writer.close()
-        (self._staging / self.path.name).rename(self.path)
+        try:
+            self._writer.close()
+            (self._staging / self.path.name).rename(self.path)
+        except OSError as exc:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            raise OutputError(f"cannot write bag {self.path}: {exc.strerror or exc}") from None
         shutil.rmtree(self._staging)
 
     def abort(self) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import MAX_COMPOUND_COEF
 from ..training.autoanchor import tune_anchors
+from .arg_types import int_range, non_negative_int
 from .dataset_options import add_project_options, project_from_args
 
 
@@ -14,8 +16,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "autoanchor", help="fit anchors to the training boxes and print the YAML lines"
     )
     add_project_options(parser)
-    parser.add_argument("-c", "--compound_coef", type=int, default=3, help="0..8 (3)")
-    parser.add_argument("--seed", type=int, default=0, help="search seed (0)")
+    parser.add_argument(
+        "-c", "--compound_coef", type=int_range(0, MAX_COMPOUND_COEF), default=3, help="0..8 (3)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="search seed (0)")
     parser.set_defaults(func=run)
 
 

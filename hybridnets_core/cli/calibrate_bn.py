@@ -12,6 +12,7 @@ from ..data import TrainDataset, checked_samples
 from ..errors import ConfigError
 from ..training.batchnorm import normalised_batches, recalibrate_batchnorm
 from ..transform import ImageTransform
+from .arg_types import non_negative_int, positive_int
 from .dataset_options import add_project_options, project_from_args
 
 
@@ -25,16 +26,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_project_options(parser)
     parser.add_argument("-w", "--weights", type=Path, required=True, help="checkpoint to fix")
     parser.add_argument("-o", "--out", type=Path, required=True, help="checkpoint to write")
-    parser.add_argument("--batches", type=int, default=50, help="batches to average (50)")
-    parser.add_argument("-b", "--batch_size", type=int, default=8)
-    parser.add_argument("-n", "--num_workers", type=int, default=2)
+    parser.add_argument("--batches", type=positive_int, default=50, help="batches to average (50)")
+    parser.add_argument("-b", "--batch_size", type=positive_int, default=8, help="at least 2 (8)")
+    parser.add_argument("-n", "--num_workers", type=non_negative_int, default=2)
     parser.add_argument("--half", action="store_true", help="store tensors as fp16")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batches < 1 or args.batch_size < 2:
+    if args.batch_size < 2:
         raise ConfigError("--batches must be >= 1 and --batch_size >= 2 (BatchNorm needs a batch)")
     project = project_from_args(args)
     model, config = load_model(args.weights, **project.model_settings(args.input_size))

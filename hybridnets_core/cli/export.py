@@ -6,15 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..checkpoint import load_model
-from ..errors import ConfigError
-from ..export.exporter import (
+from ..errors import ConfigError, missing_extra
+from ..export.defaults import (
+    CALIBRATION_METHODS,
     DEFAULT_CALIB_IMAGES,
+    DEFAULT_CALIB_METHOD,
+    DEFAULT_FLOAT_MODULES,
     DEFAULT_OPSET,
-    ExportOptions,
-    default_output,
-    export_model,
 )
-from ..export.quantize import CALIBRATION_METHODS, DEFAULT_CALIB_METHOD, DEFAULT_FLOAT_MODULES
 from .options import add_input_size_option
 
 DEFAULT_INPUT_SIZE = (384, 640)
@@ -89,6 +88,10 @@ def input_size_of(args: argparse.Namespace) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:  # onnx and onnxruntime are optional: only exporting needs them
+        from ..export.exporter import ExportOptions, default_output, export_model
+    except ImportError as exc:
+        raise missing_extra("hybridnets export", exc) from None
     options = ExportOptions(
         input_size=input_size_of(args),
         end2end=args.end2end,

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..synth import generate_dataset
-from .options import size_wh
+from ..synth.writer import MIN_SIDE
+from .arg_types import non_negative_int, positive_int, size_wh
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,13 +16,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "synth", help="generate synthetic dashcam scenes with boxes, drivable and lane masks"
     )
     parser.add_argument("--out", type=Path, required=True, help="dataset folder to write")
-    parser.add_argument("--train", type=int, default=1000, help="training images (1000)")
-    parser.add_argument("--val", type=int, default=200, help="validation images (200)")
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same dataset (0)")
     parser.add_argument(
-        "--size", type=size_wh, default=(720, 1280), metavar="WxH", help="image size (1280x720)"
+        "--train", type=non_negative_int, default=1000, help="training images (1000)"
     )
-    parser.add_argument("--workers", type=int, default=1, help="parallel processes (1)")
+    parser.add_argument("--val", type=non_negative_int, default=200, help="validation images (200)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="same seed, same dataset (0)"
+    )
+    parser.add_argument(
+        "--size",
+        type=size_wh(MIN_SIDE),
+        default=(720, 1280),
+        metavar="WxH",
+        help="image size (1280x720)",
+    )
+    parser.add_argument("--workers", type=positive_int, default=1, help="parallel processes (1)")
     parser.set_defaults(func=run)
 
 

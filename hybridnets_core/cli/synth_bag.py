@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import size_wh
+from ..synth.writer import MIN_SIDE
+from .arg_types import non_negative_int, positive_finite_float, positive_int, size_wh
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,17 +16,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write a synthetic drive with camera_info and ground-truth topics as a rosbag2",
     )
     parser.add_argument("--out", type=Path, required=True, help="bag folder to create")
-    parser.add_argument("--frames", type=int, default=100, help="number of frames (100)")
-    parser.add_argument("--fps", type=float, default=10.0, help="frame rate (10)")
+    parser.add_argument("--frames", type=positive_int, default=100, help="number of frames (100)")
+    parser.add_argument("--fps", type=positive_finite_float, default=10.0, help="frame rate (10)")
     parser.add_argument(
         "--compressed", action="store_true", help="jpeg CompressedImage instead of raw bgr8"
     )
     parser.add_argument(
         "--format", choices=("mcap", "sqlite3"), default="mcap", help="storage (mcap)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same drive (0)")
     parser.add_argument(
-        "--size", type=size_wh, default=(360, 640), metavar="WxH", help="image size (640x360)"
+        "--seed", type=non_negative_int, default=0, help="same seed, same drive (0)"
+    )
+    parser.add_argument(
+        "--size",
+        type=size_wh(MIN_SIDE),
+        default=(360, 640),
+        metavar="WxH",
+        help="image size (640x360)",
     )
     parser.add_argument(
         "--dataset",

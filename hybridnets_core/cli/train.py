@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..config import MAX_COMPOUND_COEF
 from ..settings import EVALUATION_DETECTION, DetectionSettings
 from ..training import Trainer, TrainOptions, distributed
 from ..training.trainer import OPTIMIZERS
+from .arg_types import (
+    int_range,
+    non_negative_int,
+    positive_finite_float,
+    positive_int,
+    unit_interval,
+)
 from .dataset_options import add_project_options, project_from_args
 
 
@@ -20,9 +28,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "$(which hybridnets) train ... (gloo on CPU, nccl on GPU; -b is per process).",
     )
     add_project_options(parser)
-    parser.add_argument("-c", "--compound_coef", type=int, default=3, help="0..8 (3)")
-    parser.add_argument("-n", "--num_workers", type=int, default=2, help="loader processes (2)")
-    parser.add_argument("-b", "--batch_size", type=int, default=12, help="images per step (12)")
+    parser.add_argument(
+        "-c", "--compound_coef", type=int_range(0, MAX_COMPOUND_COEF), default=3, help="0..8 (3)"
+    )
+    parser.add_argument(
+        "-n", "--num_workers", type=non_negative_int, default=2, help="loader processes (2)"
+    )
+    parser.add_argument(
+        "-b", "--batch_size", type=positive_int, default=12, help="images per step (12)"
+    )
     parser.add_argument(
         "-w",
         "--weights",
@@ -33,11 +47,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--freeze_backbone", action="store_true", help="freeze the encoder")
     parser.add_argument("--freeze_det", action="store_true", help="freeze BiFPN and det heads")
     parser.add_argument("--freeze_seg", action="store_true", help="freeze the seg decoder+head")
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (1e-4)")
-    parser.add_argument("--optim", choices=OPTIMIZERS, default="adamw", help="optimizer (adamw)")
-    parser.add_argument("--num_epochs", type=int, default=500, help="last epoch (500)")
     parser.add_argument(
-        "--val_interval", type=int, default=1, help="validate every N epochs, 0: never (1)"
+        "--lr", type=positive_finite_float, default=1e-4, help="learning rate (1e-4)"
+    )
+    parser.add_argument("--optim", choices=OPTIMIZERS, default="adamw", help="optimizer (adamw)")
+    parser.add_argument("--num_epochs", type=non_negative_int, default=500, help="last epoch (500)")
+    parser.add_argument(
+        "--val_interval",
+        type=non_negative_int,
+        default=1,
+        help="validate every N epochs, 0: never (1)",
     )
     parser.add_argument("--amp", action="store_true", help="mixed precision (fp16 GPU, bf16 CPU)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (torchrun: one GPU each)")
@@ -45,9 +64,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--saved_path", type=Path, default=Path("checkpoints"), help="runs folder (checkpoints)"
     )
     parser.add_argument("--name", default=None, help="run name (default: the project name)")
-    parser.add_argument("--seed", type=int, default=0, help="data order/augmentation seed (0)")
-    parser.add_argument("--conf_thres", type=float, default=0.001, help="val score threshold")
-    parser.add_argument("--iou_thres", type=float, default=0.6, help="val NMS IoU threshold")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="data order/augmentation seed (0)"
+    )
+    parser.add_argument(
+        "--conf_thres", type=unit_interval, default=0.001, help="val score threshold"
+    )
+    parser.add_argument(
+        "--iou_thres", type=unit_interval, default=0.6, help="val NMS IoU threshold"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 

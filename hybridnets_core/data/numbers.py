@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from typing import Any
 
@@ -17,10 +18,17 @@ _BINARY = {
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 MAX_EXPONENT = 64
+SHOWN_CHARS = 80
+
+
+def shown(value: Any) -> str:
+    """repr() cut to SHOWN_CHARS, for quoting a bad value in a one-line error."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}..."
 
 
 def _evaluate(node: ast.AST) -> Any:
-    """Evaluate numbers, + - * / **, lists and tuples; anything else is rejected."""
+    """Evaluate numbers, + - * / ** (in floats), lists and tuples; anything else is rejected."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -33,7 +41,7 @@ def _evaluate(node: ast.AST) -> Any:
             raise ValueError("arithmetic on lists")
         if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
             raise ValueError(f"exponent {right} is larger than {MAX_EXPONENT}")
-        return _BINARY[type(node.op)](left, right)
+        return _BINARY[type(node.op)](float(left), float(right))  # floats: no giant integers
     raise ValueError(f"{type(node).__name__} is not allowed")
 
 
@@ -42,17 +50,35 @@ def parse_numbers(value: Any, name: str) -> Any:
     if isinstance(value, str):
         try:
             value = _evaluate(ast.parse(value.strip(), mode="eval").body)
-        except (SyntaxError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        except (
+            SyntaxError,
+            ValueError,
+            ZeroDivisionError,
+            OverflowError,
+            RecursionError,
+            MemoryError,
+        ) as exc:
             raise ConfigError(
-                f"{name}: cannot read {value!r} ({exc}); write numbers, lists and + - * / ** "
-                "only, e.g. '[2**0, 2**0.70, 2**1.32]'"
+                f"{name}: cannot read {shown(value)} ({exc}); write numbers, lists and "
+                "+ - * / ** only, e.g. '[2**0, 2**0.70, 2**1.32]'"
             ) from None
     if not isinstance(value, (list, tuple)) or not value:
-        raise ConfigError(f"{name} must be a non-empty list, got {value!r}")
+        raise ConfigError(f"{name} must be a non-empty list, got {shown(value)}")
     try:
-        return [
-            [float(v) for v in item] if isinstance(item, (list, tuple)) else float(item)
+        numbers = [
+            [_number(v) for v in item] if isinstance(item, (list, tuple)) else _number(item)
             for item in value
         ]
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must hold numbers, got {value!r}") from None
+        raise ConfigError(f"{name} must hold finite numbers, got {shown(value)}") from None
+    return numbers
+
+
+def _number(value: Any) -> float:
+    """A finite float from an int or float (bools, strings and NaN are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not finite")
+    return number

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
 from ..config import IMAGENET_MEAN, IMAGENET_STD, ModelConfig
 from ..errors import ConfigError, DatasetError
-from .numbers import parse_numbers
+from ..limits import MAX_IMAGE_SIDE
+from .numbers import parse_numbers, shown
+from .yaml_loader import read_yaml
+
+PROJECT_HINT = "pass -p config/bdd100k.yaml"
 
 
 @dataclass
@@ -31,7 +34,11 @@ class AugmentConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AugmentConfig:
-        values = {f.name: float(data[f.name]) for f in fields(cls) if data.get(f.name) is not None}
+        values = {
+            f.name: _finite(data[f.name], f"dataset.{f.name}")
+            for f in fields(cls)
+            if data.get(f.name) is not None
+        }
         config = cls(**values)
         for name in ("fliplr", "mosaic", "mixup"):
             if not 0.0 <= getattr(config, name) <= 1.0:
@@ -114,60 +121,140 @@ class ProjectConfig:
         return ModelConfig(compound_coef=compound_coef, **self.model_settings(input_size))
 
 
+def _finite(value: Any, name: str) -> float:
+    """A finite number from YAML (not a bool, string, list or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {shown(value)}")
+    return float(value)
+
+
+def _section(data: dict[str, Any], key: str, source: Path) -> dict[str, Any]:
+    """A nested mapping such as `model:` or `dataset:` ({} when absent)."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {key} must be a mapping of keys, got {shown(value)}")
+    return value
+
+
 def _require(data: dict[str, Any], key: str, source: Path) -> Any:
     if key not in data or data[key] in (None, ""):
         raise ConfigError(f"{source}: key {key!r} is missing; see config/bdd100k.yaml")
     return data[key]
 
 
+def _names(value: Any, key: str, source: Path) -> list[str]:
+    """A list of class or folder names (strings or numbers, e.g. ['car', 'bus'])."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+    ):
+        raise ConfigError(
+            f"{source}: {key} must be a list of names such as ['car'], got {shown(value)}"
+        )
+    return [str(v) for v in value]
+
+
+def _flag(data: dict[str, Any], key: str, source: Path) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: {key} must be true or false, got {shown(value)}")
+    return value
+
+
+def _text(data: dict[str, Any], key: str, default: str, source: Path) -> str:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f"{source}: {key} must be a name, got {shown(value)}")
+    return str(value)
+
+
+def _image_size(model: dict[str, Any], source: Path) -> tuple[int, int]:
+    """model.image_size [width, height] as (H, W): two whole numbers of 1..MAX_IMAGE_SIDE."""
+    value = model.get("image_size", [640, 384])
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not all(1 <= v <= MAX_IMAGE_SIDE for v in value)
+    ):
+        raise ConfigError(
+            f"{source}: model.image_size must be [width, height] in pixels, each 1.."
+            f"{MAX_IMAGE_SIDE}, e.g. [640, 384]; got {shown(value)}"
+        )
+    width, height = value
+    return height, width
+
+
+def _parsed(data: dict[str, Any], key: str, default: Any, source: Path) -> Any:
+    """parse_numbers of `key` (default when absent), errors naming the file."""
+    try:
+        return parse_numbers(data.get(key, default), key)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _numbers(
+    data: dict[str, Any], key: str, default: tuple[float, ...], source: Path
+) -> tuple[float, ...]:
+    """A flat list of finite numbers (or an expression string giving one), e.g. mean or std."""
+    values = _parsed(data, key, list(default), source)
+    if not all(isinstance(v, float) for v in values):
+        raise ConfigError(f"{source}: {key} must be a list of numbers, got {shown(values)}")
+    return tuple(values)
+
+
 def _dataset_paths(dataset: dict[str, Any], base: Path, source: Path) -> DatasetPaths:
     """Resolve dataroot/labelroot/segroot against `base`."""
     segroot = _require(dataset, "segroot", source)
-    segroot = [segroot] if isinstance(segroot, str) else list(segroot)
+    segroot = _names([segroot] if isinstance(segroot, str) else segroot, "dataset.segroot", source)
+    roots = {
+        key: _text(dataset, key, _require(dataset, key, source), source)
+        for key in ("dataroot", "labelroot")
+    }
     return DatasetPaths(
-        images=base / str(_require(dataset, "dataroot", source)),
-        labels=base / str(_require(dataset, "labelroot", source)),
-        masks=[base / str(p) for p in segroot],
-        train_split=str(dataset.get("train_set", "train")),
-        val_split=str(dataset.get("val_set", dataset.get("test_set", "val"))),
-        image_suffix=str(dataset.get("data_format", "jpg")).lstrip("."),
+        images=base / roots["dataroot"],
+        labels=base / roots["labelroot"],
+        masks=[base / p for p in segroot],
+        train_split=_text(dataset, "train_set", "train", source),
+        val_split=_text(dataset, "val_set", _text(dataset, "test_set", "val", source), source),
+        image_suffix=_text(dataset, "data_format", "jpg", source).lstrip("."),
     )
 
 
 def load_project(path: str | Path, data_root: str | Path | None = None) -> ProjectConfig:
-    """Read a project YAML; relative dataset paths resolve against `data_root` (default: cwd)."""
+    """Read a project YAML; relative dataset paths resolve against `data_root` (default: cwd).
+
+    Every problem (unreadable, hostile or malformed file, wrong value types) is a one-line
+    ConfigError naming the file and the key.
+    """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"project file {path} not found; pass -p config/bdd100k.yaml") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(path, PROJECT_HINT)
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of keys such as obj_list and seg_list")
-    dataset = data.get("dataset") or {}
-    model = data.get("model") or {}
-    ratios = parse_numbers(data.get("anchors_ratios", list(BDD_ANCHOR_RATIOS)), "anchors_ratios")
+    dataset = _section(data, "dataset", path)
+    model = _section(data, "model", path)
+    ratios = _parsed(data, "anchors_ratios", [list(r) for r in BDD_ANCHOR_RATIOS], path)
     if not all(isinstance(r, list) and len(r) == 2 for r in ratios):
         raise ConfigError(f"{path}: anchors_ratios must be (x, y) pairs, got {ratios}")
-    width, height = model.get("image_size", [640, 384])
     project = ProjectConfig(
-        name=str(data.get("project_name", path.stem)),
-        obj_list=[str(v) for v in _require(data, "obj_list", path)],
-        obj_combine=[str(v) for v in data.get("obj_combine") or []],
-        seg_list=[str(v) for v in _require(data, "seg_list", path)],
-        seg_multilabel=bool(data.get("seg_multilabel", False)),
-        mean=tuple(parse_numbers(data.get("mean", list(IMAGENET_MEAN)), "mean")),
-        std=tuple(parse_numbers(data.get("std", list(IMAGENET_STD)), "std")),
-        anchor_scales=tuple(
-            parse_numbers(data.get("anchors_scales", list(BDD_ANCHOR_SCALES)), "anchors_scales")
-        ),
+        name=_text(data, "project_name", path.stem, path),
+        obj_list=_names(_require(data, "obj_list", path), "obj_list", path),
+        obj_combine=_names(data.get("obj_combine") or [], "obj_combine", path),
+        seg_list=_names(_require(data, "seg_list", path), "seg_list", path),
+        seg_multilabel=_flag(data, "seg_multilabel", path),
+        mean=_numbers(data, "mean", IMAGENET_MEAN, path),
+        std=_numbers(data, "std", IMAGENET_STD, path),
+        anchor_scales=_numbers(data, "anchors_scales", BDD_ANCHOR_SCALES, path),
         anchor_ratios=tuple((r[0], r[1]) for r in ratios),
-        image_size=(int(height), int(width)),
-        need_autoanchor=bool(data.get("need_autoanchor", False)),
+        image_size=_image_size(model, path),
+        need_autoanchor=_flag(data, "need_autoanchor", path),
         paths=_dataset_paths(dataset, Path(data_root or "."), path) if dataset else None,
         augment=AugmentConfig.from_dict(dataset),
         source=path,
     )
-    project.model_config(0)  # validates classes, anchors, mean/std and image size early
+    try:
+        project.model_config(0)  # validates classes, anchors, mean/std and image size early
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return project

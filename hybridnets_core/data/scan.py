@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..errors import DatasetError
-from .labels import read_box_labels, read_mask
+from .labels import LabelError, read_box_labels, read_mask
 from .project import ProjectConfig
 
 EXAMPLES_PER_PROBLEM = 3
@@ -88,8 +88,8 @@ def _check_frame(
         return None, errors, warnings
     try:
         labels = read_box_labels(label_path, project.class_index(), size)
-    except DatasetError:
-        return None, [*errors, ("unreadable detection label", str(label_path))], warnings
+    except LabelError as exc:
+        return None, [*errors, (exc.kind, str(label_path))], warnings
     if labels.unknown:
         warnings.append((f"unknown categories ignored ({labels.unknown[0]}...)", str(label_path)))
     if labels.clipped:

@@ -16,6 +16,7 @@ from ..fileio import write_bytes_atomic
 from ..model import HybridNets
 from ..native import library_path, require_library
 from ..transform import ImageTransform
+from .defaults import DEFAULT_CALIB_IMAGES, DEFAULT_OPSET
 from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half
 from .metadata import OnnxInfo, set_properties
@@ -30,9 +31,7 @@ from .quantize import (
 )
 from .raw import export_raw
 
-DEFAULT_OPSET = 17
 MAX_OPSET = 20  # the highest opset torch's TorchScript-based exporter writes
-DEFAULT_CALIB_IMAGES = 32
 
 
 @dataclass

@@ -20,19 +20,13 @@ from onnxruntime.quantization import (
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..errors import ConfigError, InputError
+from ..fileio import scratch_folder
 from ..media import list_images, read_image
+from .defaults import CALIBRATION_METHODS as CALIBRATION_METHODS  # re-exported
+from .defaults import DEFAULT_CALIB_METHOD, DEFAULT_FLOAT_MODULES
 from .raw import INPUT_NAME
 
 DATASET_IMAGES = Path("imgs") / "train"
-CALIBRATION_METHODS = {
-    "entropy": CalibrationMethod.Entropy,
-    "percentile": CalibrationMethod.Percentile,
-    "minmax": CalibrationMethod.MinMax,
-}
-# Entropy (KL) ranges kept the built-in model within 0.4 points of fp32 with every layer in
-# int8, where percentile and minmax lost about 2 points of mAP50 (README, INT8 accuracy).
-DEFAULT_CALIB_METHOD = "entropy"
-DEFAULT_FLOAT_MODULES: tuple[str, ...] = ()
 
 Preprocess = Callable[[list[np.ndarray]], np.ndarray]
 
@@ -92,6 +86,20 @@ def float_nodes(model: onnx.ModelProto, modules: Sequence[str]) -> list[str]:
     return [node.name for node in model.graph.node if node.name.startswith(prefixes)]
 
 
+@contextlib.contextmanager
+def _temporary_files_in(folder: Path) -> Iterator[None]:
+    """Point Python's temporary folder into `folder` for the block: ONNX Runtime's tools make
+    their own temporary folders (pre.quant.*, ort.quant.*), which a killed export would leave
+    in $TMPDIR; inside our scratch folder they go with it. Process-wide, so for the export
+    command, not for a process with other threads writing temporary files."""
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
 def quantize_int8(
     model: onnx.ModelProto,
     images: list[Path],
@@ -103,10 +111,11 @@ def quantize_int8(
 
     The graph is shape-inferred and optimised first, as ONNX Runtime recommends; nodes of
     `float_modules` stay in float; calibration runs one image per stride (bounded memory).
-    `method` is a key of CALIBRATION_METHODS (ExportOptions.validate checks it).
+    `method` is one of CALIBRATION_METHODS (ExportOptions.validate checks it). The working
+    models (up to ~60 MB) go to a scratch folder that a killed export's successor removes.
     """
-    with tempfile.TemporaryDirectory(prefix="hybridnets_int8_") as folder:
-        work = Path(folder)
+    calibrate_method = next(m for m in CalibrationMethod if m.name.lower() == method)
+    with scratch_folder("hybridnets_int8") as work, _temporary_files_in(work):
         onnx.save(model, work / "fp32.onnx")
         quant_pre_process(work / "fp32.onnx", work / "prepared.onnx", skip_symbolic_shape=True)
         with contextlib.redirect_stdout(io.StringIO()):  # ORT prints a line per stride
@@ -118,7 +127,7 @@ def quantize_int8(
                 per_channel=True,
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
-                calibrate_method=CALIBRATION_METHODS[method],
+                calibrate_method=calibrate_method,
                 nodes_to_exclude=float_nodes(model, float_modules),
                 # asymmetric percentiles suit uint8 activations and, unlike ORT's symmetric
                 # default, do not fail on near-constant tensors (sigmoid of near-zero inputs)

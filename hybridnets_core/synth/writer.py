@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ConfigError
-from ..fileio import write_bytes_atomic
+from ..errors import ConfigError, OutputError
+from ..fileio import remove_stale, write_bytes_atomic
+from ..limits import MAX_IMAGE_SIDE
 from .scene import Scene, render_scene
 
 SPLITS = ("train", "val")
@@ -72,15 +73,20 @@ def write_frame(out_dir: Path, seed: int, size: tuple[int, int], task: tuple[str
 
 
 def _prepare_dirs(out_dir: Path) -> None:
-    """Create the layout's folders and drop temporary files an interrupted run left behind."""
+    """Create the layout's folders and drop temporary files that killed runs left behind (not
+    those of live processes: another run adding frames to the same folder keeps its own)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"output path {out_dir} exists and is not a folder; choose another --out")
     for kind in (IMAGE_DIR, DET_DIR, DRIVABLE_DIR, LANE_DIR):
         for split in SPLITS:
             folder = out_dir / kind / split
-            folder.mkdir(parents=True, exist_ok=True)
-            for leftover in folder.glob(".*.tmp"):
-                leftover.unlink()
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot create {folder}: {exc.strerror or exc}; choose a writable --out"
+                ) from None
+            remove_stale(folder, untagged=True)
 
 
 def _claim(out_dir: Path, seed: int, size: tuple[int, int]) -> None:
@@ -132,9 +138,10 @@ def generate_dataset(
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
-    if min(size) < MIN_SIDE:
+    if min(size) < MIN_SIDE or max(size) > MAX_IMAGE_SIDE:
         raise ConfigError(
-            f"image size must be at least {MIN_SIDE}x{MIN_SIDE}, got {size[0]}x{size[1]}"
+            f"image size must be {MIN_SIDE}..{MAX_IMAGE_SIDE} pixels per side, got "
+            f"{size[0]}x{size[1]}"
         )
     out_dir = Path(out_dir)
     size = (int(size[0]), int(size[1]))

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import InputError
+from ..limits import MAX_BOXES_PER_EXAMPLE
+
 POSITIVE_IOU = 0.5
 SMALL_POSITIVE_IOU = 0.15
 SMALL_BOX_AREA = 100.0
@@ -38,8 +41,18 @@ def pairwise_iou(anchors_xyxy: torch.Tensor, boxes: torch.Tensor) -> torch.Tenso
 
 def assign(anchors_yxyx: torch.Tensor, boxes: torch.Tensor, classes: torch.Tensor) -> Assignment:
     """Match anchors to boxes: positive at IoU >= 0.5 (>= 0.15 for boxes under 100 px²),
-    negative below 0.4, ignored in between. Padding boxes have class -1."""
+    negative below 0.4, ignored in between. Padding boxes have class -1.
+
+    Memory grows with batch x anchors x boxes (about 0.9 MB per box and image at 640x384), so
+    more than MAX_BOXES_PER_EXAMPLE boxes per image are refused with an InputError.
+    """
     batch, anchors = boxes.shape[0], anchors_yxyx.shape[0]
+    if boxes.shape[1] > MAX_BOXES_PER_EXAMPLE:
+        raise InputError(
+            f"{boxes.shape[1]} boxes in one training image, more than {MAX_BOXES_PER_EXAMPLE} "
+            "(limits.MAX_BOXES_PER_EXAMPLE); the dataset check skips frames over "
+            "limits.MAX_BOXES_PER_IMAGE"
+        )
     anchors_xyxy = anchors_yxyx[:, [1, 0, 3, 2]]
     valid = classes >= 0
     if boxes.shape[1] == 0 or not bool(valid.any()):

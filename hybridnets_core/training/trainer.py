@@ -13,7 +13,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from ..checkpoint import read_checkpoint, save_checkpoint
+from ..checkpoint import load_torch_file, read_checkpoint, save_checkpoint
 from ..config import ModelConfig
 from ..data import ProjectConfig, Sample, TrainDataset, ValDataset, checked_samples, collate_train
 from ..errors import CheckpointError, ConfigError
@@ -146,10 +146,23 @@ class Trainer:
         options.project.anchor_ratios = fitted.ratios
 
     def _resume_checkpoint(self) -> dict[str, Any]:
+        """This run's last.pth, read by the one checkpoint loader and checked to hold a
+        resumable training state (weights, config, optimizer, counters)."""
         path = self.run_dir / "last.pth"
         if not path.is_file():
             raise CheckpointError(f"-w last: {path} does not exist; start without -w or use --name")
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = load_torch_file(path)
+        needed = (
+            "model", "config", "optimizer", "scheduler", "scaler", "epoch", "step", "best_fitness",
+            "seed",
+        )  # fmt: skip
+        missing = [k for k in needed if not isinstance(data, dict) or k not in data]
+        if missing or not isinstance(data["config"], dict) or not isinstance(data["model"], dict):
+            raise CheckpointError(
+                f"-w last: {path} is not a training checkpoint of `hybridnets train` (it lacks "
+                f"{repr(missing[0]) if missing else 'a config and weights'}); to start from its "
+                f"weights pass -w {path} with a new --name"
+            )
         if tuple(data.get("freeze", ())) != tuple(self.options.freeze):
             raise ConfigError(
                 f"{path} was trained with freeze {data.get('freeze')} but this run asks for "
