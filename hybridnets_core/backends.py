@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checkpoint import load_model
-from .config import ModelConfig
 from .errors import ConfigError
-from .runtime import EndToEndRuntime, Runtime, TorchRuntime
 
 if TYPE_CHECKING:
+    from .config import ModelConfig
+    from .runtime import EndToEndRuntime, Runtime
     from .runtime_onnx import OnnxOptions
 
 BACKENDS = ("torch", "onnxruntime")
@@ -27,6 +26,9 @@ def create_runtime(
     """The runtime and network config for `weights` (None: the built-in model, torch only)."""
     is_onnx = weights is not None and Path(weights).suffix.lower() == ONNX_SUFFIX
     if backend == "torch":
+        from .checkpoint import load_model  # torch is imported only when a model is loaded
+        from .runtime import TorchRuntime
+
         if is_onnx:
             raise ConfigError(f"{weights} is an ONNX file: use backend 'onnxruntime' for it")
         if onnx_options is not None:

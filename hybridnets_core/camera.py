@@ -367,6 +367,15 @@ class CameraModelHistory:
         if len(self._stamps) > self.capacity:
             del self._stamps[0], self._models[0]
 
+    def latest(self) -> CameraModel | None:
+        """The model with the newest stamp, or None before the first one."""
+        return self._models[-1] if self._models else None
+
+    def for_image(self, stamp_ns: int) -> CameraModel | None:
+        """The model for an image: the nearest within the tolerance, or with tolerance 0 the
+        newest (a static calibration published once, with any stamp)."""
+        return self.latest() if self.tolerance_ns == 0 else self.nearest(stamp_ns)
+
     def nearest(self, stamp_ns: int) -> CameraModel | None:
         """The model stamped closest to `stamp_ns` within the tolerance (the earlier on a tie)."""
         index = bisect.bisect_left(self._stamps, stamp_ns)

@@ -7,6 +7,7 @@ from typing import Any
 
 from .anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
 from .errors import ConfigError
+from .limits import MAX_IMAGE_SIDE
 
 SEG_MODES = ("binary", "multiclass", "multilabel")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -104,8 +105,14 @@ class ModelConfig:
 
 
 def check_input_size(size: tuple[int, int], multiple: int = 128) -> None:
-    """Network input (H, W) must be positive multiples of the largest stride."""
+    """Network input (H, W) must be positive multiples of the largest stride, at most
+    limits.MAX_IMAGE_SIDE a side."""
     height, width = size
+    if max(height, width) > MAX_IMAGE_SIDE:
+        raise ConfigError(
+            f"input size {height}x{width} (HxW) is larger than {MAX_IMAGE_SIDE} px a side; "
+            f"use e.g. {3 * multiple}x{5 * multiple}"
+        )
     if height <= 0 or width <= 0 or height % multiple or width % multiple:
         raise ConfigError(
             f"input size {height}x{width} (HxW) is not a multiple of {multiple}, the largest "

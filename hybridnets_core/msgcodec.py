@@ -22,6 +22,16 @@ RAW_ENCODINGS: dict[str, tuple[int, str]] = {
     "mono8": (1, "bgr"),
 }
 MAX_SIDE = 16384
+MAX_PIXELS = 50_000_000  # 8K video is 33 Mpx; beyond this decoding alone costs gigabytes
+
+
+def check_image_size(width: int, height: int, what: str) -> None:
+    """InputError unless width x height is a usable camera frame (MAX_SIDE, MAX_PIXELS)."""
+    if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE) or width * height > MAX_PIXELS:
+        raise InputError(
+            f"{what} {width}x{height} is empty or too large (at most {MAX_SIDE} px a side and "
+            f"{MAX_PIXELS // 1_000_000} Mpx)"
+        )
 
 
 def image_to_array(msg: Any) -> tuple[np.ndarray, str]:
@@ -32,8 +42,7 @@ def image_to_array(msg: Any) -> tuple[np.ndarray, str]:
         )
     channels, color = RAW_ENCODINGS[msg.encoding]
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE):
-        raise InputError(f"image size {width}x{height} is empty or too large")
+    check_image_size(width, height, "image size")
     if step < width * channels:
         raise InputError(f"step {step} is smaller than width*channels = {width * channels}")
     data = np.frombuffer(msg.data, np.uint8)
@@ -46,13 +55,58 @@ def image_to_array(msg: Any) -> tuple[np.ndarray, str]:
     return pixels[:, :, :3], color
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_START = b"\xff\xd8"
+# JPEG start-of-frame markers (baseline, progressive, lossless...): they carry the image size
+JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+JPEG_NO_LENGTH = frozenset([0x01, *range(0xD0, 0xD8)])
+
+
+def declared_size(data: bytes) -> tuple[int, int]:
+    """(width, height) a PNG or JPEG header declares, read without decoding the pixels;
+    InputError for other formats or a header that does not say."""
+    if data[:8] == PNG_SIGNATURE and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != JPEG_START:
+        raise InputError(
+            "cannot decode the compressed image: neither jpeg nor png (by its first bytes)"
+        )
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            break
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in JPEG_NO_LENGTH:
+            position += 2
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker in JPEG_SOF and position + 9 <= len(data):
+            height = int.from_bytes(data[position + 5 : position + 7], "big")
+            width = int.from_bytes(data[position + 7 : position + 9], "big")
+            return width, height
+        if marker == 0xDA or length < 2:  # image data began without a frame header
+            break
+        position += 2 + length
+    raise InputError(
+        "cannot decode the jpeg: its header declares no image size (truncated or corrupt)"
+    )
+
+
 def compressed_to_array(msg: Any) -> np.ndarray:
-    """Decode a jpeg/png CompressedImage to a BGR uint8 HxWx3 array; InputError when corrupt."""
+    """Decode a jpeg/png CompressedImage to a BGR uint8 HxWx3 array; InputError when corrupt.
+
+    The size the header declares is checked first (`check_image_size`), so a small file
+    claiming a huge image is refused before any pixel memory is allocated.
+    """
     if "compressedDepth" in msg.format:
         raise InputError(f"unsupported compressed format '{msg.format}' (expected jpeg or png)")
     data = np.frombuffer(msg.data, np.uint8)
     if data.size == 0:
         raise InputError("compressed image has no data")
+    check_image_size(*declared_size(data[:65536].tobytes()), "compressed image declares")
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise InputError(f"cannot decode compressed image ({data.size} bytes, '{msg.format}')")

@@ -25,7 +25,6 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
-from hybridnets_core.ground import CameraIntrinsics
 from hybridnets_core.msgcodec import compressed_to_array, image_to_array
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
@@ -63,7 +62,8 @@ class HybridNetsNode(Node):
         self.outputs = FrameOutputs(RclpyFactory(), self.settings.outputs, names)
         self.stats = FrameStats()
         self.debug_images = 0  # overlays rendered (only while ~/debug_image has subscribers)
-        self._camera_info: CameraIntrinsics | None = None
+        self._camera_infos = self.settings.outputs.ground.camera_info.history()
+        self._camera_lock = threading.Lock()
         self._latest: tuple[Any, float] | None = None
         self._wake = threading.Condition()
         self._stopping = False
@@ -134,13 +134,17 @@ class HybridNetsNode(Node):
             self._wake.notify()
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        """Keep the latest valid intrinsics for the ground projection."""
+        """Keep recent valid camera models by stamp, to pair each image with its own."""
+        rectified = self.settings.outputs.ground.camera_info.rectified
         try:
-            self._camera_info = messages.intrinsics_from_camera_info(msg)
+            model = messages.camera_model_from_camera_info(msg, rectified)
         except HybridNetsError as exc:
             self.get_logger().warning(
                 f"ignoring camera_info: {exc}", throttle_duration_sec=WARN_EVERY_S
             )
+            return
+        with self._camera_lock:
+            self._camera_infos.add(messages.stamp_ns(msg.header), model)
 
     def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
         """Accept a change only if the resulting settings are valid; apply them at once."""
@@ -153,6 +157,9 @@ class HybridNetsNode(Node):
         self.settings = settings
         self.pipeline.detection = settings.detection
         self.outputs.settings = settings.outputs
+        with self._camera_lock:
+            tolerance = settings.outputs.ground.camera_info.info_tolerance
+            self._camera_infos.tolerance_ns = round(tolerance * 1e9)
         with self._wake:
             self._wake.notify()
         return SetParametersResult(successful=True)
@@ -222,16 +229,17 @@ class HybridNetsNode(Node):
         wanted = {"detections"} | {
             name for name, pub in publishers.items() if pub.get_subscription_count() > 0
         }
-        camera = self._camera_info
+        stamp = messages.stamp_ns(header)
+        with self._camera_lock:
+            camera = self._camera_infos.for_image(stamp)
         builds = self.outputs.projector_builds
-        if wanted & {"grid", "lane_points"} and self.outputs.intrinsics(result, camera) is None:
+        if wanted & {"grid", "lane_points"} and self.outputs.camera(result, camera) is None:
             self.get_logger().warning(
-                "no intrinsics (camera_info or camera.fx/fy parameters): grid and lane points off",
+                "no intrinsics (camera_info within camera.info_tolerance of the image, or "
+                "camera.fx/fy parameters): grid and lane points off",
                 throttle_duration_sec=WARN_EVERY_S * 6,
             )
-        built = self.outputs.build(
-            result, messages.stamp_ns(header), header.frame_id, wanted, camera, image, color
-        )
+        built = self.outputs.build(result, stamp, header.frame_id, wanted, camera, image, color)
         if self.outputs.projector_builds != builds:
             grid = self.settings.outputs.ground.grid
             self.get_logger().info(

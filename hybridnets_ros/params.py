@@ -14,7 +14,6 @@ from typing import Any
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
 from hybridnets_core.backends import BACKENDS
-from hybridnets_core.data.project import load_project
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.settings import (
@@ -149,6 +148,8 @@ def class_names(model: ModelSource, model_names: list[str]) -> list[str]:
     """Names for the model's class ids: class_names, else the project's obj_list, else weights."""
     names = [n.strip() for n in model.class_names.split(",") if n.strip()]
     if not names and model.project:
+        from hybridnets_core.data.project import load_project  # the data package needs torch
+
         names = load_project(model.project).obj_list
     if not names:
         return list(model_names)

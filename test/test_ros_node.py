@@ -268,6 +268,7 @@ def test_ground_mapping_is_rebuilt_only_when_calibration_changes(
     info_pub = listener.node.create_publisher(CameraInfo, "camera_info", 10)
     wide = CameraInfo(width=640, height=480)
     wide.k = [FOCAL / 2, 0.0, 319.5, 0.0, FOCAL / 2, 239.5, 0.0, 0.0, 1.0]
+    wide.p = [FOCAL / 2, 0.0, 319.5, 0.0, 0.0, FOCAL / 2, 239.5, 0.0, 0.0, 0.0, 1.0, 0.0]
     try:
         assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
         info_pub.publish(wide)

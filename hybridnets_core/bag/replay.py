@@ -14,7 +14,6 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, InputError
 from ..evaluation import Evaluation, MetricsAccumulator, detection_record
-from ..ground import CameraIntrinsics
 from ..msgcodec import compressed_to_array, image_to_array
 from ..outputs import messages
 from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS, FrameOutputs
@@ -93,7 +92,6 @@ class _Pending:
     image: np.ndarray
     color: str
     decode_ms: float
-    camera: CameraIntrinsics | None
 
 
 class _Replay:
@@ -111,6 +109,7 @@ class _Replay:
         self.writer = writer
         self.node = options.node.rstrip("/")
         self.outputs = FrameOutputs(RosbagsFactory(), options.outputs, pipeline.class_names)
+        self.camera_infos = options.outputs.ground.camera_info.history()
         self.labels = labels
         self.metrics = metrics
         self.batch_size = options.batch_size
@@ -135,8 +134,9 @@ class _Replay:
         for frame, result in zip(frames, results):
             begin = time.perf_counter()
             stamp = messages.stamp_ns(frame.header)
+            camera = self.camera_infos.for_image(stamp)
             built = self.outputs.build(
-                result, stamp, frame.header.frame_id, RECORDED_OUTPUTS, frame.camera
+                result, stamp, frame.header.frame_id, RECORDED_OUTPUTS, camera
             )
             for name, message in built.items():
                 topic = f"{self.node}/{name}"
@@ -193,7 +193,7 @@ def replay_bag(
     topics = [options.image_topic] + ([info_topic] if info_topic else [])
     with BagWriter(out, options.fmt) as writer:
         run = _Replay(pipeline, writer, options, labels, metrics)
-        camera: CameraIntrinsics | None = None
+        rectified = options.outputs.ground.camera_info.rectified
         index = invalid_info = 0
         bar = tqdm(
             total=bag.counts[options.image_topic],
@@ -205,9 +205,11 @@ def replay_bag(
             for topic, log_ns, msg in bag.messages(topics):
                 if topic == info_topic:
                     try:
-                        camera = messages.intrinsics_from_camera_info(msg)
+                        model = messages.camera_model_from_camera_info(msg, rectified)
                     except ConfigError:  # e.g. an uncalibrated camera's all-zero K: as the node
                         invalid_info += 1
+                    else:
+                        run.camera_infos.add(messages.stamp_ns(msg.header), model)
                     continue
                 begin = time.perf_counter()
                 try:
@@ -216,7 +218,7 @@ def replay_bag(
                     skipped.append((index, str(exc)))
                 else:
                     decode_ms = (time.perf_counter() - begin) * 1000
-                    run.add(_Pending(index, log_ns, msg.header, image, color, decode_ms, camera))
+                    run.add(_Pending(index, log_ns, msg.header, image, color, decode_ms))
                 index += 1
                 bar.update()
             run.flush()

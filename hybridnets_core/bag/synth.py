@@ -22,7 +22,7 @@ from ..errors import ConfigError, InputError
 from ..fileio import write_bytes_atomic
 from ..outputs import messages
 from ..synth import Scene
-from ..synth.writer import bdd_record
+from ..synth.writer import bdd_record, check_image_size
 from .drive import SyntheticDrive
 from .typestore import RosbagsFactory
 from .writer import BagWriter
@@ -96,6 +96,7 @@ def write_synth_bag(
         raise ConfigError(
             f"need --frames >= 1, --fps > 0 and --seed >= 0, got {frames}, {fps}, {seed}"
         )
+    check_image_size(size)
     drive = SyntheticDrive(seed, size, fps)
     suffix = "jpg" if compressed else "png"
     factory = RosbagsFactory()

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from ..data import ProjectConfig, load_project
 from ..errors import ConfigError, DatasetError
 from ..evaluation import detection_record, format_summary
+from ..fileio import discard_unfinished, folder_lock
 from ..pipeline import Pipeline
 from ..settings import EVALUATION_DETECTION
+from .arg_types import non_negative_finite_float, positive_finite_float, positive_int
 from .options import (
     add_detection_options,
     add_device_options,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from ..bag.replay import ReplayOptions, ReplayResult
 
 OUTPUT_BAG = "bag"  # the output bag's folder inside --out
+REPORT_DONE = "report.md"  # written last: without it, an output bag is a killed run's
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -61,7 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(default: <labels>/project.yaml, else the checkpoint's classes)",
     )
     parser.add_argument("--gt-prefix", default="/ground_truth", help="ground-truth topic prefix")
-    parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (4)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=4, help="frames per forward pass (4)"
+    )
     add_device_options(parser)
     add_input_size_option(parser, "the project's, else the checkpoint's or export's")
     node = parser.add_argument_group("outputs, as the node's parameters")
@@ -79,7 +84,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="publish the bag over ROS topics to the running node and record its outputs",
     )
-    live.add_argument("--rate", type=float, default=1.0, help="playback speed factor (1)")
+    live.add_argument(
+        "--rate", type=positive_finite_float, default=1.0, help="playback speed factor (1)"
+    )
     live.add_argument(
         "--publish-as",
         action="append",
@@ -88,7 +95,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="publish a bag topic under another name (repeatable)",
     )
     live.add_argument(
-        "--settle", type=float, default=5.0, help="s to wait for outputs after the last frame"
+        "--settle",
+        type=non_negative_finite_float,
+        default=5.0,
+        help="s to wait for outputs after the last frame",
     )
     scoring = parser.add_argument_group("metrics, as `hybridnets val`")
     add_protocol_option(scoring)
@@ -170,14 +180,23 @@ def _run_live(args: argparse.Namespace, bag: BagReader) -> ReplayResult:
 
 def run(args: argparse.Namespace) -> int:
     """Replay (offline or live), write the output bag and the report, print the headlines."""
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is a file; pass a folder for the report")
+    with folder_lock(args.out):
+        if discard_unfinished(args.out / OUTPUT_BAG, args.out / REPORT_DONE):
+            print(f"removed {args.out / OUTPUT_BAG}: an interrupted run left it without a report")
+        _evaluate(args)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    """The replay and report, with the output folder locked against concurrent runs."""
     from ..bag.labels import FolderLabels, TopicLabels, default_project
     from ..bag.output_metrics import score_output_bag
     from ..bag.reader import BagReader
     from ..bag.replay import replay_bag
     from ..bag.report import write_bag_report
 
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out} is a file; pass a folder for the report")
     project = _project(args)
     pipeline = _pipeline(args, project)
     config = pipeline.config
@@ -227,4 +246,3 @@ def run(args: argparse.Namespace) -> int:
             f"no frame of {args.topic} has labels in {labels.description} (looked up by frame "
             "index 000000/0 and header stamp in ns); outputs and report were written"
         )
-    return 0

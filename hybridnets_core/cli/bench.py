@@ -19,6 +19,7 @@ from ..fileio import write_json
 from ..media import read_image
 from ..model import HybridNets
 from ..pipeline import Pipeline
+from .arg_types import non_negative_int, positive_int
 from .options import (
     add_detection_options,
     add_device_options,
@@ -68,8 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
     add_input_size_option(parser, "640x384", aliases=("--size",))
     parser.add_argument("--image", type=Path, help="frame to use (default: 1280x720 noise)")
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--runs", type=positive_int, default=20)
+    parser.add_argument("--warmup", type=non_negative_int, default=3)
     add_detection_options(parser)
     add_device_options(parser)
     parser.add_argument(

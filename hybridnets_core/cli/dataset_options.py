@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..data import ProjectConfig, load_project
+from .arg_types import positive_int
 from .options import add_input_size_option
 
 
@@ -21,7 +22,10 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
         help="folder the project's dataset paths are relative to (default: current folder)",
     )
     parser.add_argument(
-        "--max-images", type=int, default=None, help="use only the first N frames of each split"
+        "--max-images",
+        type=positive_int,
+        default=None,
+        help="use only the first N frames of each split",
     )
     parser.add_argument(
         "--skip-invalid",

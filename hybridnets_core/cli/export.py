@@ -14,6 +14,8 @@ from ..export.defaults import (
     DEFAULT_FLOAT_MODULES,
     DEFAULT_OPSET,
 )
+from ..limits import MAX_IMAGE_SIDE
+from .arg_types import int_range, positive_int
 from .options import add_input_size_option
 
 DEFAULT_INPUT_SIZE = (384, 640)
@@ -33,8 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-w", "--weights", default=None, help="checkpoint (.pth); default: the built-in model"
     )
     add_input_size_option(parser, "640x384")
-    parser.add_argument("--height", type=int, default=None, help="older spelling of --input-size")
-    parser.add_argument("--width", type=int, default=None, help="older spelling of --input-size")
+    side = int_range(128, MAX_IMAGE_SIDE)
+    parser.add_argument("--height", type=side, default=None, help="older spelling of --input-size")
+    parser.add_argument("--width", type=side, default=None, help="older spelling of --input-size")
     parser.add_argument("-o", "--output", type=Path, default=None, help="the .onnx file to write")
     parser.add_argument(
         "--end2end", action="store_true", help="box decoding, NMS and seg argmax inside the graph"
@@ -48,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--calib-images",
-        type=int,
+        type=positive_int,
         default=DEFAULT_CALIB_IMAGES,
         help=f"calibration images used ({DEFAULT_CALIB_IMAGES})",
     )

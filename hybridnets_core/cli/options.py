@@ -18,20 +18,10 @@ from ..data import ProjectConfig
 from ..errors import ConfigError
 from ..pipeline import Pipeline
 from ..settings import DetectionSettings, setting_fields
+from .arg_types import float_range, image_size, int_range
 
 INPUT_SIZE_HELP = "network input WIDTHxHEIGHT, multiples of 128 (default: {default})"
 DEMO_FLAGS = ("--conf", "--iou", "--max-det")
-
-
-def size_wh(text: str) -> tuple[int, int]:
-    """Parse 'WIDTHxHEIGHT' (e.g. 640x384) into (height, width)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected WIDTHxHEIGHT such as 640x384, got {text!r}"
-        ) from None
-    return height, width
 
 
 def add_input_size_option(
@@ -42,7 +32,7 @@ def add_input_size_option(
         "--input-size",
         *aliases,
         dest="input_size",
-        type=size_wh,
+        type=image_size,
         default=None,
         metavar="WxH",
         help=INPUT_SIZE_HELP.format(default=default),
@@ -63,10 +53,11 @@ def add_detection_options(
     for (name, default, info), flag in zip(setting_fields(DetectionSettings), flags, strict=True):
         value = default if defaults is None else getattr(defaults, name)
         shown = "per --protocol" if defaults is None else f"{value:g}"
+        ranged = float_range if isinstance(default, float) else int_range
         parser.add_argument(
             flag,
             dest=f"{dest_prefix}{name}",
-            type=type(default),
+            type=ranged(info.low, info.high),
             default=None if defaults is None else value,
             help=f"{info.description} [{info.low:g}, {info.high:g}] ({shown})",
         )

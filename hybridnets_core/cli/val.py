@@ -9,6 +9,7 @@ from typing import Any
 from ..data import ValDataset, checked_samples
 from ..evaluation import evaluate, format_summary, write_report
 from ..settings import EVALUATION_DETECTION
+from .arg_types import non_negative_int, positive_int
 from .dataset_options import add_project_options, project_from_args
 from .options import (
     add_detection_options,
@@ -40,8 +41,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_project_options(parser)
     add_model_options(parser)
-    parser.add_argument("-b", "--batch_size", type=int, default=4, help="images per pass (4)")
-    parser.add_argument("-n", "--num_workers", type=int, default=2, help="loader processes (2)")
+    parser.add_argument(
+        "-b", "--batch_size", type=positive_int, default=4, help="images per pass (4)"
+    )
+    parser.add_argument(
+        "-n", "--num_workers", type=non_negative_int, default=2, help="loader processes (2)"
+    )
     add_protocol_option(parser)
     add_detection_options(parser, VAL_FLAGS, defaults=None)
     add_device_options(parser)

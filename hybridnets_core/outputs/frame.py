@@ -15,8 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..camera import CameraIntrinsics, CameraModel
 from ..errors import ConfigError
-from ..ground import CachedProjector, CameraIntrinsics, GroundProjector
+from ..ground import CachedProjector, GroundProjector
 from ..results import FrameResult
 from ..visualize import draw_overlay
 from . import messages
@@ -87,12 +88,12 @@ class FrameOutputs:
             return self.settings.publish_lane_points
         return name in OUTPUT_TYPES
 
-    def intrinsics(
-        self, frame: FrameResult, camera_info: CameraIntrinsics | None
-    ) -> CameraIntrinsics | None:
-        """The intrinsics the ground outputs of this frame use, or None (they are skipped)."""
+    def camera(
+        self, frame: FrameResult, camera_info: CameraModel | None
+    ) -> CameraModel | CameraIntrinsics | None:
+        """The camera the ground outputs of this frame use, or None (they are skipped)."""
         height, width = frame.image_size
-        return self.settings.ground.intrinsics_for(camera_info, width, height)
+        return self.settings.ground.camera_for(camera_info, width, height)
 
     def build(
         self,
@@ -100,7 +101,7 @@ class FrameOutputs:
         stamp: int,
         frame_id: str,
         wanted: Container[str],
-        camera_info: CameraIntrinsics | None = None,
+        camera_info: CameraModel | None = None,
         image: np.ndarray | None = None,
         color: str = "bgr",
     ) -> dict[str, Any]:
@@ -129,17 +130,17 @@ class FrameOutputs:
         return built
 
     def _projector(
-        self, frame: FrameResult, camera_info: CameraIntrinsics | None
+        self, frame: FrameResult, camera_info: CameraModel | None
     ) -> GroundProjector | None:
-        """The cached projector for this frame's masks, or None without intrinsics/masks."""
-        intrinsics = self.intrinsics(frame, camera_info)
+        """The cached projector for this frame's masks, or None without a camera or masks."""
+        camera = self.camera(frame, camera_info)
         reference = frame.drivable if frame.drivable is not None else frame.lane
-        if intrinsics is None or reference is None:
+        if camera is None or reference is None:
             return None
         ground = self.settings.ground
         start = time.perf_counter()
         projector, rebuilt = self._projectors.get(
-            intrinsics, reference.shape, ground.camera, ground.grid
+            camera, reference.shape, ground.camera, ground.grid
         )
         if rebuilt:
             self.last_build_ms = (time.perf_counter() - start) * 1000

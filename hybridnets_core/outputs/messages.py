@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ground import CameraIntrinsics, GridSpec
+from ..camera import CameraIntrinsics, CameraModel
+from ..ground import GridSpec
 from ..msgcodec import RAW_ENCODINGS, box_geometry, geometry_to_boxes, mask_to_mono8
 from .factory import MessageFactory
 
@@ -197,7 +198,16 @@ def detections_from_msg(msg: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return geometry_to_boxes(np.array(geometry)), scores, [h.class_id for h in best]
 
 
-def intrinsics_from_camera_info(msg: Any) -> CameraIntrinsics:
-    """Pinhole intrinsics of a CameraInfo message (rectified image assumed); ConfigError if
-    unusable (e.g. an uncalibrated camera's all-zero K)."""
-    return CameraIntrinsics.from_k(list(msg.k), int(msg.width), int(msg.height))
+def camera_model_from_camera_info(msg: Any, rectified: bool) -> CameraModel:
+    """The camera model of a CameraInfo message for rectified images (P) or raw ones (K and
+    the distortion D); ConfigError if unusable (e.g. an uncalibrated camera's all-zero K)."""
+    return CameraModel.from_camera_info(
+        list(msg.k),
+        list(msg.p),
+        list(msg.d),
+        str(msg.distortion_model),
+        int(msg.width),
+        int(msg.height),
+        rectified,
+        list(msg.r),
+    )

@@ -4,8 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ground import CameraIntrinsics, CameraPose, GridSpec, PinholeParameters
+from ..camera import CameraIntrinsics, CameraModel, CameraModelHistory
+from ..ground import CameraPose, GridSpec, PinholeParameters
 from ..settings import MASK_RESOLUTIONS, check_settings, group, setting
+
+
+@dataclass(frozen=True)
+class CameraInfoSettings:
+    """How CameraInfo messages are read and paired with images."""
+
+    rectified: bool = setting(
+        True,
+        "The image is rectified: project with CameraInfo.p. False: a raw image, projected "
+        "with K and its distortion D undistorted.",
+        runtime=False,
+    )
+    info_tolerance: float = setting(
+        0.0,
+        "Largest stamp difference (s) between an image and the camera_info used for it; "
+        "0 = the latest camera_info, whatever its stamp.",
+        low=0.0,
+        high=10.0,
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+    def history(self) -> CameraModelHistory:
+        """An empty history that pairs images with camera models under these settings."""
+        return CameraModelHistory(round(self.info_tolerance * 1e9))
 
 
 @dataclass(frozen=True)
@@ -16,14 +43,15 @@ class GroundSettings:
     grid: GridSpec = group(GridSpec, "grid.")
     camera: CameraPose = group(CameraPose, "camera.")
     intrinsics: PinholeParameters = group(PinholeParameters, "camera.")
+    camera_info: CameraInfoSettings = group(CameraInfoSettings, "camera.")
 
     def __post_init__(self) -> None:
         check_settings(self)
 
-    def intrinsics_for(
-        self, camera_info: CameraIntrinsics | None, width: int, height: int
-    ) -> CameraIntrinsics | None:
-        """The camera_info's intrinsics, else the parameters' for this image, else None."""
+    def camera_for(
+        self, camera_info: CameraModel | None, width: int, height: int
+    ) -> CameraModel | CameraIntrinsics | None:
+        """The camera_info's model, else the parameters' intrinsics for this image, else None."""
         return camera_info or self.intrinsics.for_image(width, height)
 
 

@@ -119,6 +119,15 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
+def check_image_size(size: tuple[int, int]) -> None:
+    """ConfigError unless a (W, H) size for rendered scenes is MIN_SIDE..MAX_IMAGE_SIDE a side."""
+    if min(size) < MIN_SIDE or max(size) > MAX_IMAGE_SIDE:
+        raise ConfigError(
+            f"image size must be {MIN_SIDE}..{MAX_IMAGE_SIDE} pixels per side, got "
+            f"{size[0]}x{size[1]}"
+        )
+
+
 def generate_dataset(
     out_dir: Path,
     train: int,
@@ -138,11 +147,7 @@ def generate_dataset(
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
-    if min(size) < MIN_SIDE or max(size) > MAX_IMAGE_SIDE:
-        raise ConfigError(
-            f"image size must be {MIN_SIDE}..{MAX_IMAGE_SIDE} pixels per side, got "
-            f"{size[0]}x{size[1]}"
-        )
+    check_image_size(size)
     out_dir = Path(out_dir)
     size = (int(size[0]), int(size[1]))
     _prepare_dirs(out_dir)
