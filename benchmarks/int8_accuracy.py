@@ -26,24 +26,25 @@ from hybridnets_core.export.quantize import (
     DEFAULT_FLOAT_MODULES,
 )
 from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.settings import EVALUATION_DETECTION
 from hybridnets_core.synth import generate_dataset
+from hybridnets_core.transform import ImageTransform
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "config" / "synthetic.yaml"
-EVAL_CONF, EVAL_IOU = 0.001, 0.6
 
 
 def forward_ms(pipelines: dict[str, Pipeline], dataset: ValDataset, runs: int) -> dict:
     """Median forward time per pipeline on the first frame, runs interleaved so load changes
     hit every pipeline alike; one warm-up run each."""
-    batch, _ = next(iter(pipelines.values())).preprocess([dataset[0].image], "bgr")
+    batch, _ = next(iter(pipelines.values())).transform.batch([dataset[0].image], "bgr")
     times: dict[str, list[float]] = {name: [] for name in pipelines}
     for pipeline in pipelines.values():
-        pipeline.forward(batch)
+        pipeline.runtime(batch)
     for _ in range(runs):
         for name, pipeline in pipelines.items():
             start = time.perf_counter()
-            pipeline.forward(batch)
+            pipeline.runtime(batch)
             times[name].append((time.perf_counter() - start) * 1000)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -72,7 +73,8 @@ def main() -> None:
     project = load_project(PROJECT, args.data)
     model, config = load_model(args.weights, input_size=tuple(args.size))
     samples, _ = checked_samples(project, project.paths.val_split, skip_invalid=False)
-    dataset = ValDataset(samples, config.input_size, config.seg_mode == "multiclass")
+    transform = ImageTransform.for_config(config)
+    dataset = ValDataset(samples, transform, config.seg_mode == "multiclass")
     report: dict = {
         "weights": str(args.weights or "default"),
         "val_frames": len(dataset),
@@ -96,7 +98,7 @@ def main() -> None:
         for name, options in (("fp32", fp32), ("int8", int8)):
             path = export_model(model, config, Path(scratch) / f"{name}.onnx", options).onnx_path
             pipelines[name] = Pipeline.from_weights(
-                path, backend="onnxruntime", conf_threshold=EVAL_CONF, iou_threshold=EVAL_IOU
+                path, backend="onnxruntime", detection=EVALUATION_DETECTION["paper"]
             )
             summary = evaluate(pipelines[name], dataset, batch_size=1, progress=False).summary
             report[name] = {

@@ -21,11 +21,12 @@ import torch
 
 from hybridnets_core import HybridNets
 from hybridnets_core.checkpoint import load_model
-from hybridnets_core.cli.options import size_wh
+from hybridnets_core.cli.arg_types import image_size as size_wh
 from hybridnets_core.data import ValDataset, checked_samples, load_project
 from hybridnets_core.evaluation import evaluate, format_summary
 from hybridnets_core.fileio import write_json
 from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.settings import DetectionSettings
 from hybridnets_core.synth import generate_dataset
 
 PROJECT = Path(__file__).resolve().parents[1] / "config" / "synthetic.yaml"
@@ -68,7 +69,7 @@ def main() -> None:
     parser.add_argument("-w", "--weights", default=None, help="checkpoint (default: random coef 0)")
     parser.add_argument("-b", "--batch", type=int, default=4)
     parser.add_argument("-n", "--workers", type=int, default=2)
-    parser.add_argument("--max-det", type=int, default=100)
+    parser.add_argument("--max-det", type=int, default=0, help="per-image cap; 0: none (paper)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/val_memory.json"))
     args = parser.parse_args()
@@ -85,11 +86,9 @@ def main() -> None:
             torch.manual_seed(0)
             model = HybridNets.from_config(config)
         samples, _ = checked_samples(project, "val", False, 4, args.images)
-        pipeline = Pipeline.from_model(
-            model, config, device=args.device, conf_threshold=0.001, iou_threshold=0.6,
-            max_detections=args.max_det,
-        )  # fmt: skip
-        dataset = ValDataset(samples, config.input_size, config.seg_mode == "multiclass")
+        detection = DetectionSettings(0.001, 0.6, args.max_det)
+        pipeline = Pipeline.from_model(model, config, device=args.device, detection=detection)
+        dataset = ValDataset(samples, pipeline.transform, config.seg_mode == "multiclass")
         sampler = RssSampler()
         start_rss = rss_mib()
         sampler.start()

@@ -93,6 +93,11 @@ class FrameResult:
             for name, label in zip(self.seg_names, self.labels)
         }
 
+    def network_mask(self, candidates: tuple[str, ...]) -> np.ndarray | None:
+        """The first class of `candidates` at network resolution without padding, or None."""
+        index = find_name(self.seg_names, candidates)
+        return None if index is None else self.letterbox.crop(self.labels[index])
+
     def _mask(self, candidates: tuple[str, ...]) -> np.ndarray | None:
         index = find_name(self.seg_names, candidates)
         return None if index is None else self.masks[self.seg_names[index]]

@@ -21,7 +21,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
@@ -105,6 +105,17 @@ class HybridNetsNode(Node):
             for name, msgtype in OUTPUT_TYPES.items()
         }
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        latched = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        self._label_info_pub = self.create_publisher(
+            message_class(messages.LABEL_INFO), "~/label_info", latched
+        )
+        stamp = self.get_clock().now().nanoseconds
+        threshold = self.settings.detection.conf_threshold
+        self._label_info_pub.publish(self.outputs.label_info(stamp, "", threshold))
 
     def _make_subscriptions(self) -> None:
         """Image (raw or compressed) and camera_info with the configured input QoS."""

@@ -21,6 +21,7 @@ from hybridnets_core.data.labels import exclusive_masks
 from hybridnets_core.data.numbers import parse_numbers
 from hybridnets_core.errors import ConfigError, DatasetError
 from hybridnets_core.letterbox import Letterbox
+from hybridnets_core.transform import ImageTransform
 
 
 def test_anchor_strings_are_parsed_without_eval() -> None:
@@ -165,7 +166,8 @@ def test_truth_masks_follow_the_paper_rule() -> None:
 def test_training_examples_are_reproducible(tmp_path, synthetic_dataset) -> None:  # noqa: F811
     project = load_project(write_project(tmp_path / "p.yaml", mosaic=0.5), synthetic_dataset)
     samples, _ = checked_samples(project, "train", skip_invalid=False)
-    dataset = TrainDataset(samples, (128, 256), True, project.augment, seed=7)
+    transform = ImageTransform((128, 256), project.mean, project.std)
+    dataset = TrainDataset(samples, transform, True, project.augment, seed=7)
     first = dataset[1]
     assert first["image"].shape == (3, 128, 256) and first["masks"].shape == (2, 128, 256)
     assert set(np.unique(first["masks"].numpy())) <= {0, 1}

@@ -195,7 +195,8 @@ def check_detections(
         (hypothesis,) = det.results
         assert hypothesis.hypothesis.class_id in classes
         assert 0.0 <= hypothesis.hypothesis.score <= 1.0
-    assert len({det.id for det in msg.detections}) == count
+    tracked = [det.id for det in msg.detections if det.id]  # confirmed tracks only
+    assert len(set(tracked)) == len(tracked) and all(ident.isdigit() for ident in tracked)
 
 
 def check_mask(msg: Any, frame: Any, width: int, height: int) -> None:
@@ -601,3 +602,80 @@ def test_node_runs_an_int8_export_with_native_ops(
         check_detections(listener.send(frame), frame, width, height, count=20)
         for name in ("drivable_mask", "lane_mask"):
             check_mask(listener.wait_for(name, stamp_ns_of(frame)), frame, width, height)
+
+
+def test_planner_outputs_follow_objects_and_lanes_of_a_drive(ros: Ros) -> None:
+    """Built-in model on a synthetic drive: objects on the ground with persistent track ids,
+    ego lane paths and markers, all stamped like the image, in grid_frame; latched labels."""
+    from diagnostic_msgs.msg import DiagnosticArray  # noqa: F401  (the listener imports it)
+    from nav_msgs.msg import Path as PathMsg
+    from vision_msgs.msg import Detection3DArray, LabelInfo
+    from visualization_msgs.msg import MarkerArray
+
+    from hybridnets_core.bag.drive import SyntheticDrive
+
+    drive = SyntheticDrive(seed=3, size=(640, 360), fps=10.0)
+    camera = drive.intrinsics
+    node = ros.start_node(
+        "",
+        "/planner",
+        conf_threshold=0.25,
+        max_detections=100,
+        **{"camera.fx": camera.fx, "camera.fy": camera.fy, "camera.cx": camera.cx},
+        **{"camera.cy": camera.cy, "camera.pitch": 0.0, "camera.z": 1.5},
+        **{"grid.x_max": 40.0, "grid.y_min": -10.0, "grid.y_max": 10.0, "grid.resolution": 0.2},
+    )
+    listener = ros.listener("/planner")
+    extra = {"objects": Detection3DArray, "ego_lane/center": PathMsg, "markers": MarkerArray}
+    received: dict[str, list[Any]] = {name: [] for name in extra}
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    subscriptions = [
+        listener.node.create_subscription(
+            kind, f"hybridnets_node/{name}", received[name].append, reliable
+        )
+        for name, kind in extra.items()
+    ]
+    latched = QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+    )
+    labels: list[Any] = []
+    subscriptions.append(
+        listener.node.create_subscription(
+            LabelInfo, "hybridnets_node/label_info", labels.append, latched
+        )
+    )
+    assert wait_until(lambda: labels, 10.0), "no latched label_info"
+    assert [c.class_name for c in labels[0].class_map] == node.pipeline.class_names
+    frames = []
+    for index in range(8):
+        image = np.ascontiguousarray(drive.render(index).image)
+        frame = Image(height=360, width=640, encoding="bgr8", step=640 * 3)
+        frame.data = image.tobytes()
+        stamp(frame, 1_800_000_000_000_000_000 + index * 100_000_000)
+        listener.send(frame, timeout=60.0)
+        frames.append(frame)
+        answered = partial(
+            lambda f: any(stamp_ns_of(m) == stamp_ns_of(f) for m in received["markers"]), frame
+        )
+        assert wait_until(answered, 30.0), "no markers for a frame"
+    ids_per_frame = []
+    for frame in frames:
+        detections = listener.wait_for("detections", stamp_ns_of(frame))
+        ids_per_frame.append({d.id for d in detections.detections if d.id})
+        for name in extra:
+            message = next(m for m in received[name] if stamp_ns_of(m) == stamp_ns_of(frame))
+            if name != "markers":
+                assert message.header.frame_id == "base_link"
+        objects = next(m for m in received["objects"] if stamp_ns_of(m) == stamp_ns_of(frame))
+        for det in objects.detections:
+            assert 0.0 < det.bbox.center.position.x < 40.0 and det.bbox.size.z > 0
+            assert det.results[0].pose.covariance[0] > 0
+    assert not ids_per_frame[0]  # tracks need a few frames before they are confirmed
+    persistent = set.intersection(*ids_per_frame[4:])
+    assert persistent, ids_per_frame  # the same objects keep their ids frame after frame
+    centre = [m for m in received["ego_lane/center"] if m.poses]
+    assert centre and all(p.header.frame_id == "base_link" for p in centre[-1].poses)
+    for subscription in subscriptions:
+        listener.node.destroy_subscription(subscription)

@@ -20,6 +20,7 @@ from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS, FrameOutputs
 from ..outputs.settings import OutputSettings
 from ..pipeline import Pipeline
 from .labels import LabelSource
+from .planner_metrics import PlannerMetrics, PlannerTruthTopics
 from .reader import BagReader
 from .typestore import RosbagsFactory
 from .writer import BagWriter
@@ -52,6 +53,7 @@ class ReplayOptions:
     node: str = NODE_NAME
     batch_size: int = 4
     fmt: str = "mcap"
+    gt_prefix: str = "/ground_truth"  # planner truth (objects, ego lane) is looked up here
 
 
 @dataclass
@@ -82,6 +84,7 @@ class ReplayResult:
     wall_s: float
     camera_info: str | None
     invalid_camera_info: int
+    planner: PlannerMetrics | None = None
 
 
 @dataclass
@@ -104,6 +107,7 @@ class _Replay:
         options: ReplayOptions,
         labels: LabelSource | None,
         metrics: MetricsAccumulator | None,
+        planner_truth: PlannerTruthTopics | None,
     ) -> None:
         self.pipeline = pipeline
         self.writer = writer
@@ -112,10 +116,17 @@ class _Replay:
         self.camera_infos = options.outputs.ground.camera_info.history()
         self.labels = labels
         self.metrics = metrics
+        self.planner_truth = planner_truth
+        self.planner = PlannerMetrics() if planner_truth is not None else None
         self.batch_size = options.batch_size
         self.pending: list[_Pending] = []
         self.records: list[FrameRecord] = []
         self.counts: dict[str, int] = {}
+
+    def _write(self, name: str, msgtype: str, log_ns: int, message: Any) -> None:
+        topic = f"{self.node}/{name}"
+        self.writer.write(topic, msgtype, log_ns, message)
+        self.counts[topic] = self.counts.get(topic, 0) + 1
 
     def add(self, frame: _Pending) -> None:
         """Queue a decoded frame; run the batch when full or when the colour order changes."""
@@ -139,10 +150,15 @@ class _Replay:
                 result, stamp, frame.header.frame_id, RECORDED_OUTPUTS, camera
             )
             for name, message in built.items():
-                topic = f"{self.node}/{name}"
-                self.writer.write(topic, OUTPUT_TYPES[name], frame.log_ns, message)
-                self.counts[topic] = self.counts.get(topic, 0) + 1
+                self._write(name, OUTPUT_TYPES[name], frame.log_ns, message)
             output_ms = (time.perf_counter() - begin) * 1000
+            if not self.records:  # the class map, once, as the node latches it
+                info = self.outputs.label_info(stamp, "", self.pipeline.detection.conf_threshold)
+                self._write("label_info", messages.LABEL_INFO, frame.log_ns, info)
+            if self.planner is not None:
+                planner_truth = self.planner_truth.get(stamp)
+                if planner_truth is not None:
+                    self.planner.update(self.outputs.last_context, planner_truth)
             truth = None
             if self.labels is not None:
                 truth = self.labels.get(frame.index, stamp, result.letterbox)
@@ -191,8 +207,11 @@ def replay_bag(
     skipped: list[tuple[int, str]] = []
     start = time.perf_counter()
     topics = [options.image_topic] + ([info_topic] if info_topic else [])
+    planner_truth = None
+    if PlannerTruthTopics.present(bag, options.gt_prefix):
+        planner_truth = PlannerTruthTopics(bag, options.gt_prefix)
     with BagWriter(out, options.fmt) as writer:
-        run = _Replay(pipeline, writer, options, labels, metrics)
+        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth)
         rectified = options.outputs.ground.camera_info.rectified
         index = invalid_info = 0
         bar = tqdm(
@@ -235,4 +254,5 @@ def replay_bag(
         wall_s=time.perf_counter() - start,
         camera_info=info_topic,
         invalid_camera_info=invalid_info,
+        planner=run.planner if run.planner is not None and run.planner.frames else None,
     )

@@ -67,6 +67,7 @@ def summary(
         "labels": result.label_source,
         "labelled_frames": sum(record.labelled for record in result.frames),
         "metrics": metrics,
+        "planner": result.planner.summary() if result.planner is not None else None,
         "published_metrics": published,
         "per_frame": [
             {
@@ -112,6 +113,46 @@ def plot_detections(result: ReplayResult, path: Path) -> bool:
     figure, axes = plt.subplots(figsize=(8, 3))
     axes.plot(_seconds(result), [r.detections for r in result.frames], marker=".")
     axes.set(xlabel="time since first frame (s)", ylabel="detections", title="detections over time")
+    save_figure(plt, figure, path)
+    return True
+
+
+def plot_position_error(result: ReplayResult, path: Path) -> bool:
+    """Median relative ground-position error per range bin; False without data/matplotlib."""
+    plt = pyplot_or_none()
+    if plt is None or result.planner is None:
+        return False
+    bins = result.planner.summary()["objects"]["position_error_rel"]
+    names = [name for name, row in bins.items() if row["median"] is not None]
+    if not names:
+        return False
+    figure, axes = plt.subplots(figsize=(6, 3.5))
+    axes.bar(names, [100 * bins[n]["median"] for n in names])
+    for index, name in enumerate(names):
+        axes.annotate(f"n={bins[name]['count']}", (index, 100 * bins[name]["median"]), ha="center")
+    axes.set(xlabel="true range (m)", ylabel="median error (% of range)", title="position error")
+    save_figure(plt, figure, path)
+    return True
+
+
+def plot_id_timeline(result: ReplayResult, path: Path) -> bool:
+    """Per true object, the frames it was tracked in, one colour per predicted id."""
+    plt = pyplot_or_none()
+    if plt is None or result.planner is None:
+        return False
+    timeline = result.planner.id_timeline()
+    if not timeline:
+        return False
+    figure, axes = plt.subplots(figsize=(8, max(2.5, 0.25 * len(timeline))))
+    colours = plt.get_cmap("tab20")
+    order = sorted(timeline, key=int)
+    for row, true_id in enumerate(order):
+        track = timeline[true_id]
+        for frame, predicted in zip(track["frames"], track["track_ids"]):
+            colour = "lightgray" if predicted is None else colours(int(predicted) % 20)
+            axes.plot([frame, frame + 1], [row, row], color=colour, linewidth=6)
+    axes.set_yticks(range(len(order)), order)
+    axes.set(xlabel="frame", ylabel="true vehicle id", title="track ids (grey: not tracked)")
     save_figure(plt, figure, path)
     return True
 
@@ -173,6 +214,26 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
     else:
         lines.append(f"Labels: {report['labels']}, {report['labelled_frames']} labelled frames.")
         lines += _metric_lines(report["metrics"])
+    planner = report["planner"]
+    if planner is not None:
+        tracking, lanes = planner["tracking"], planner["lanes"]
+        lines += ["", "## Planner outputs against the drive's ground truth", ""]
+        bins = planner["objects"]["position_error_rel"]
+        lines += _table(
+            [[name, row["count"], _fmt(row["median"])] for name, row in bins.items()],
+            ["range (m)", "objects", "median error / range"],
+        )
+        lines += [
+            "",
+            *_table(
+                [[key, _fmt(tracking[key])] for key in ("mota", "idf1", "id_switches")],
+                ["tracking", "value"],
+            ),
+        ]
+        lateral = lanes["lateral_error_m"]
+        rows = [[f"lateral error at {d} m", _fmt(v)] for d, v in lateral.items()]
+        rows.append(["ego lane found rate", _fmt(lanes["ego_lane_found_rate"])])
+        lines += ["", *_table(rows, ["lanes", "value"])]
     if report["published_metrics"] is not None:
         lines += ["", "## Metrics of the published messages (node thresholds)", ""]
         lines += _metric_lines(report["published_metrics"])
@@ -204,7 +265,12 @@ def write_bag_report(
     extra, published_metrics = _metrics_files(published, class_names, out_dir / "published")
     own = [
         out_dir / name
-        for name, plot in (("latency.png", plot_latency), ("detections.png", plot_detections))
+        for name, plot in (
+            ("latency.png", plot_latency),
+            ("detections.png", plot_detections),
+            ("position_error.png", plot_position_error),
+            ("id_timeline.png", plot_id_timeline),
+        )
         if plot(result, out_dir / name)
     ]
     figures = [str(p.relative_to(out_dir)) for p in (*own, *written, *extra) if p.suffix == ".png"]

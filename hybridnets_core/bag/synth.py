@@ -1,7 +1,9 @@
 """`hybridnets synth-bag`: a labelled synthetic drive as a rosbag2, optionally also as a dataset.
 
 Topics: camera images (raw bgr8, or jpeg CompressedImage), camera_info, and ground truth as
-the node's own message types (Detection2DArray with score 1, mono8 drivable and lane masks).
+the node's own message types (Detection2DArray with score 1 and persistent vehicle ids, mono8
+drivable and lane masks) and, in base_link, the planner outputs' truth (`truth_topics`:
+vehicles on the ground, the ego lane's paths, every lane line).
 The optional dataset folder holds the same frames in the HybridNets layout (stems are frame
 indices; png images for raw bags, the bag's jpeg bytes for compressed ones) with a project
 file, so `hybridnets val` and `hybridnets bag-eval --labels` score identical pixels and labels.
@@ -24,11 +26,13 @@ from ..outputs import messages
 from ..synth import Scene
 from ..synth.writer import bdd_record, check_image_size
 from .drive import SyntheticDrive
+from .truth_topics import truth_messages
 from .typestore import RosbagsFactory
 from .writer import BagWriter
 
 START_NS = 1_700_000_000 * messages.NS_PER_S  # fixed epoch: same seed, same bag
 CAMERA_FRAME = "camera"
+GRID_FRAME = "base_link"  # the node's default grid_frame: the truth is where its outputs are
 JPEG_QUALITY = 90
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast, lossless
 DATASET_SPLIT = "val"
@@ -102,7 +106,7 @@ def write_synth_bag(
     factory = RosbagsFactory()
     with BagWriter(out, fmt) as bag:
         for index in tqdm(range(frames), desc="synth-bag", unit="frame"):
-            scene = drive.render(index)
+            scene, truth = drive.render_with_truth(index)
             stamp = START_NS + round(index * messages.NS_PER_S / fps)
             header = messages.header(factory, stamp, CAMERA_FRAME)
             info = messages.camera_info(factory, drive.intrinsics, header)
@@ -117,9 +121,12 @@ def write_synth_bag(
                 bag.write(topics.image, messages.IMAGE, stamp, image)
             boxes = np.array([[b.x1, b.y1, b.x2, b.y2] for b in scene.boxes]).reshape(-1, 4)
             names = [b.category for b in scene.boxes]
-            ids = [str(rank) for rank in range(len(names))]
-            truth = messages.detections_2d(factory, boxes, np.ones(len(boxes)), names, ids, header)
-            bag.write(f"{topics.gt_prefix}/detections", messages.DETECTIONS, stamp, truth)
+            ids = [str(vehicle.id) for vehicle in truth.vehicles]  # persistent, label order
+            labels = messages.detections_2d(factory, boxes, np.ones(len(boxes)), names, ids, header)
+            bag.write(f"{topics.gt_prefix}/detections", messages.DETECTIONS, stamp, labels)
+            ground_header = messages.header(factory, stamp, GRID_FRAME)
+            for name, (msgtype, msg) in truth_messages(factory, truth, ground_header).items():
+                bag.write(f"{topics.gt_prefix}/{name}", msgtype, stamp, msg)
             for name, mask in (("drivable_mask", scene.drivable), ("lane_mask", scene.lane)):
                 msg = messages.mask_image(factory, mask > 0, header)
                 bag.write(f"{topics.gt_prefix}/{name}", messages.IMAGE, stamp, msg)

@@ -46,14 +46,44 @@ def typestore() -> Typestore:
     return store
 
 
+NUMPY_TYPES = {
+    "bool": np.bool_, "byte": np.uint8, "char": np.uint8, "int8": np.int8, "uint8": np.uint8,
+    "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
+    "int64": np.int64, "uint64": np.uint64, "float32": np.float32, "float64": np.float64,
+}  # fmt: skip
+
+
 class RosbagsFactory:
-    """`outputs.factory.MessageFactory` of rosbags dataclasses (for the bag writer)."""
+    """`outputs.factory.MessageFactory` of rosbags dataclasses (for the bag writer).
+
+    Fields a builder leaves out get the ROS defaults (zero, empty, nested defaults), as rclpy
+    gives them, so both transports produce the same message from the same builder call.
+    """
 
     def __init__(self) -> None:
-        self.types = typestore().types
+        self.store = typestore()
+        self.types = self.store.types
 
     def new(self, type_name: str, **fields: Any) -> Any:
-        return self.types[type_name](**fields)
+        _, definitions = self.store.fielddefs[type_name]
+        values = {
+            name: fields[name] if name in fields else self._default(kind)
+            for name, kind in definitions
+        }
+        return self.types[type_name](**values)
+
+    def _default(self, kind: tuple[Any, Any]) -> Any:
+        """The ROS default of a field given its rosbags type description."""
+        node, detail = kind
+        if node.name == "BASE":
+            base = detail[0]
+            return "" if base == "string" else NUMPY_TYPES[base](0).item()
+        if node.name == "NAME":
+            return self.new(detail)
+        element, length = detail
+        if element[0].name == "BASE" and element[1][0] != "string":
+            return np.zeros(length if node.name == "ARRAY" else 0, NUMPY_TYPES[element[1][0]])
+        return [self._default(element) for _ in range(length if node.name == "ARRAY" else 0)]
 
     def uint8_array(self, data: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(data).reshape(-1).view(np.uint8)

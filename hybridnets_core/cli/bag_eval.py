@@ -143,6 +143,7 @@ def _options(args: argparse.Namespace) -> ReplayOptions:
         node=args.node,
         batch_size=args.batch_size,
         fmt=args.format,
+        gt_prefix=args.gt_prefix,
     )
 
 

@@ -18,23 +18,40 @@ import numpy as np
 from ..camera import CameraIntrinsics, CameraModel
 from ..errors import ConfigError
 from ..ground import CachedProjector, GroundProjector
+from ..lanes import LaneEstimate
 from ..results import FrameResult
 from ..visualize import draw_overlay
 from . import messages
 from .factory import MessageFactory
+from .scene import SceneFrame, SceneState
 from .settings import OutputSettings
 
 # Output name -> message type; the node publishes each on `~/<name>`.
 OUTPUT_TYPES: dict[str, str] = {
     "detections": messages.DETECTIONS,
+    "objects": messages.DETECTIONS_3D,
     "drivable_mask": messages.IMAGE,
     "lane_mask": messages.IMAGE,
     "grid": messages.OCCUPANCY_GRID,
     "lane_points": messages.POINT_CLOUD,
+    "ego_lane/center": messages.PATH,
+    "ego_lane/left": messages.PATH,
+    "ego_lane/right": messages.PATH,
+    "markers": messages.MARKERS,
     "debug_image": messages.IMAGE,
 }
 RECORDED_OUTPUTS = tuple(name for name in OUTPUT_TYPES if name != "debug_image")
 GROUND_OUTPUTS = ("grid", "lane_points")
+LANE_OUTPUTS = ("ego_lane/center", "ego_lane/left", "ego_lane/right", "markers")
+Z_VARIANCE = 0.1**2  # m^2: flat ground puts each box on z = 0 of grid_frame
+MARKER_RGBA = {
+    "lane_lines": (1.0, 1.0, 1.0, 0.9),
+    "ego_lane": (0.1, 0.9, 0.2, 0.9),
+    "objects": (1.0, 0.6, 0.1, 0.5),
+    "track_ids": (1.0, 1.0, 1.0, 1.0),
+    "velocities": (0.2, 0.6, 1.0, 0.9),
+}
+LINE_STRIP, CUBE, ARROW, TEXT = 4, 1, 0, 9  # visualization_msgs/Marker types
 
 
 @dataclass
@@ -47,6 +64,8 @@ class FrameContext:
     image: np.ndarray | None
     color: str
     projector: GroundProjector | None
+    scene: SceneFrame
+    lanes: LaneEstimate | None
 
 
 class FrameOutputs:
@@ -64,8 +83,10 @@ class FrameOutputs:
         self.factory = factory
         self.settings = settings
         self.class_names = list(class_names)
+        self.scene = SceneState(settings.track_objects)
         self._projectors = CachedProjector()
         self.last_build_ms = 0.0
+        self.last_context: FrameContext | None = None  # the latest frame's scene and lanes
 
     @property
     def projector_builds(self) -> int:
@@ -114,14 +135,23 @@ class FrameOutputs:
         projector = None
         if any(name in GROUND_OUTPUTS for name in names):
             projector = self._projector(frame, camera_info)
+        camera = self.camera(frame, camera_info)
+        ground = self.settings.ground
+        scene = self.scene.update(frame, stamp, camera, ground, self.class_names)
+        lanes = None
+        if any(name in LANE_OUTPUTS for name in names):
+            lanes = self.scene.lanes(frame, camera, ground)
         context = FrameContext(
             frame,
             messages.header(self.factory, stamp, frame_id),
-            messages.header(self.factory, stamp, self.settings.ground.grid_frame),
+            messages.header(self.factory, stamp, ground.grid_frame),
             image,
             color,
             projector,
+            scene,
+            lanes,
         )
+        self.last_context = context
         built = {}
         for name in names:
             message = BUILDERS[name](self, context)
@@ -151,10 +181,80 @@ class FrameOutputs:
     def _detections(self, context: FrameContext) -> Any:
         frame = context.frame
         names = [self.class_names[i] for i in frame.class_ids]
-        ids = [str(rank) for rank in range(len(frame))]
+        ids = context.scene.track_ids(len(frame))
         return messages.detections_2d(
             self.factory, frame.boxes, frame.scores, names, ids, context.header
         )
+
+    def _objects(self, context: FrameContext) -> Any:
+        """Detections located on the ground; boxes without a position are left out."""
+        frame, objects = context.frame, context.scene.objects
+        if objects is None:
+            return None
+        keep = np.flatnonzero(objects.valid)
+        size = objects.size[keep]
+        centres = np.column_stack([objects.position[keep], size[:, 2] / 2])
+        covariances = [messages.pose_covariance(c, Z_VARIANCE) for c in objects.covariance[keep]]
+        ids = context.scene.track_ids(len(frame))
+        return messages.detections_3d(
+            self.factory,
+            centres,
+            objects.bearing[keep],
+            size,
+            covariances,
+            frame.scores[keep],
+            [self.class_names[frame.class_ids[i]] for i in keep],
+            [ids[i] for i in keep],
+            context.ground_header,
+        )
+
+    def _ego_lane(self, side: str, context: FrameContext) -> Any:
+        if context.lanes is None:
+            return None
+        points = getattr(context.lanes.ego, side)
+        return messages.path(self.factory, points, context.ground_header)
+
+    def _markers(self, context: FrameContext) -> Any:
+        """Lane polylines, the ego lane's centre, object boxes with track ids and velocities."""
+        hdr, markers = context.ground_header, []
+
+        def add(
+            namespace: str, kind: int, scale: tuple[float, float, float], **fields: Any
+        ) -> None:
+            rgba = MARKER_RGBA[namespace]
+            ident = sum(m.ns == namespace for m in markers)
+            markers.append(
+                messages.marker(self.factory, hdr, namespace, ident, kind, rgba, scale, **fields)
+            )
+
+        lanes = context.lanes
+        for line in lanes.lines if lanes is not None else ():
+            add("lane_lines", LINE_STRIP, (0.15, 0.0, 0.0), points=line.points)
+        if lanes is not None and lanes.ego.center is not None:
+            add("ego_lane", LINE_STRIP, (0.3, 0.0, 0.0), points=lanes.ego.center)
+        objects, tracks = context.scene.objects, context.scene.tracks
+        if objects is not None:
+            ids = context.scene.track_ids(len(context.frame))
+            for row in np.flatnonzero(objects.valid):
+                length, width, height = objects.size[row]
+                x, y = objects.position[row]
+                pose = messages.pose_at(self.factory, x, y, height / 2, objects.bearing[row])
+                add("objects", CUBE, (float(length), float(width), float(height)), pose=pose)
+                label = f"{self.class_names[context.frame.class_ids[row]]} {ids[row]}".strip()
+                text_pose = messages.pose_at(self.factory, x, y, height + 0.5, 0.0)
+                add("track_ids", TEXT, (0.0, 0.0, 0.8), pose=text_pose, text=label)
+        if tracks is not None:
+            moving = tracks.ground_valid & np.isfinite(tracks.ground_velocity).all(axis=1)
+            for row in np.flatnonzero(moving):
+                start = np.append(tracks.ground_xy[row], 0.5)
+                end = start + np.append(tracks.ground_velocity[row], 0.0)  # one second ahead
+                add("velocities", ARROW, (0.15, 0.3, 0.3), points=np.stack([start, end]))
+        return messages.marker_array(self.factory, hdr, markers)
+
+    def label_info(self, stamp: int, frame_id: str, threshold: float) -> Any:
+        """The class map of the detections (vision_msgs/LabelInfo, sent once, latched)."""
+        hdr = messages.header(self.factory, stamp, frame_id)
+        return messages.label_info(self.factory, self.class_names, threshold, hdr)
 
     def _mask(self, mask: np.ndarray | None, context: FrameContext) -> Any:
         return None if mask is None else messages.mask_image(self.factory, mask, context.header)
@@ -185,6 +285,11 @@ class FrameOutputs:
 
 BUILDERS: dict[str, Callable[[FrameOutputs, FrameContext], Any]] = {
     "detections": FrameOutputs._detections,
+    "objects": FrameOutputs._objects,
+    "ego_lane/center": lambda outputs, c: outputs._ego_lane("center", c),
+    "ego_lane/left": lambda outputs, c: outputs._ego_lane("left", c),
+    "ego_lane/right": lambda outputs, c: outputs._ego_lane("right", c),
+    "markers": FrameOutputs._markers,
     "drivable_mask": lambda outputs, c: outputs._mask(c.frame.drivable, c),
     "lane_mask": lambda outputs, c: outputs._mask(c.frame.lane, c),
     "grid": FrameOutputs._grid,

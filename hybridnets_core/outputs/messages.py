@@ -7,6 +7,7 @@ a node publishes equal the bytes a bag writer records for the same data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -211,3 +212,150 @@ def camera_model_from_camera_info(msg: Any, rectified: bool) -> CameraModel:
         rectified,
         list(msg.r),
     )
+
+
+DETECTIONS_3D = "vision_msgs/msg/Detection3DArray"
+PATH = "nav_msgs/msg/Path"
+MARKERS = "visualization_msgs/msg/MarkerArray"
+LABEL_INFO = "vision_msgs/msg/LabelInfo"
+UNKNOWN_ANGLE_VARIANCE = math.pi**2  # heading, roll and pitch of a box seen by one camera
+
+
+def yaw_quaternion(factory: MessageFactory, yaw: float) -> Any:
+    """geometry_msgs/Quaternion of a rotation about z."""
+    return factory.new(
+        "geometry_msgs/msg/Quaternion",
+        x=0.0,
+        y=0.0,
+        z=math.sin(yaw / 2),
+        w=math.cos(yaw / 2),
+    )
+
+
+def pose_at(factory: MessageFactory, x: float, y: float, z: float, yaw: float) -> Any:
+    return factory.new(
+        "geometry_msgs/msg/Pose",
+        position=factory.new("geometry_msgs/msg/Point", x=float(x), y=float(y), z=float(z)),
+        orientation=yaw_quaternion(factory, float(yaw)),
+    )
+
+
+def pose_covariance(xy: np.ndarray, z_variance: float) -> np.ndarray:
+    """Row-major 6x6 pose covariance: the (x, y) block given, z from `z_variance`, the angles
+    unknown (pi^2)."""
+    covariance = np.zeros((6, 6))
+    covariance[:2, :2] = xy
+    covariance[2, 2] = z_variance
+    covariance[3, 3] = covariance[4, 4] = covariance[5, 5] = UNKNOWN_ANGLE_VARIANCE
+    return covariance.reshape(-1)
+
+
+def detections_3d(
+    factory: MessageFactory,
+    centres: np.ndarray,
+    yaws: np.ndarray,
+    sizes: np.ndarray,
+    covariances: np.ndarray,
+    scores: np.ndarray,
+    class_names: Sequence[str],
+    ids: Sequence[str],
+    hdr: Any,
+) -> Any:
+    """Detection3DArray: box centre [N, 3] and size [N, 3] (length, width, height) in m, yaw
+    along the line of sight, pose covariance [N, 36], class name and score, track id."""
+    detections = []
+    for centre, yaw, size, covariance, score, name, ident in zip(
+        centres, yaws, sizes, covariances, scores, class_names, ids, strict=True
+    ):
+        centre_pose = pose_at(factory, *centre, yaw)
+        hypothesis = factory.new(
+            "vision_msgs/msg/ObjectHypothesisWithPose",
+            hypothesis=factory.new(
+                "vision_msgs/msg/ObjectHypothesis", class_id=name, score=float(score)
+            ),
+            pose=factory.new(
+                "geometry_msgs/msg/PoseWithCovariance",
+                pose=centre_pose,
+                covariance=factory.float64_array(covariance),
+            ),
+        )
+        extent = factory.new(
+            "geometry_msgs/msg/Vector3", x=float(size[0]), y=float(size[1]), z=float(size[2])
+        )
+        bbox = factory.new("vision_msgs/msg/BoundingBox3D", center=centre_pose, size=extent)
+        detections.append(
+            factory.new(
+                "vision_msgs/msg/Detection3D", header=hdr, results=[hypothesis], bbox=bbox, id=ident
+            )
+        )
+    return factory.new(DETECTIONS_3D, header=hdr, detections=detections)
+
+
+def path(factory: MessageFactory, points: np.ndarray | None, hdr: Any) -> Any:
+    """nav_msgs/Path through [M, 3] points, each pose facing along the path; empty when None."""
+    poses = []
+    if points is not None and len(points):
+        points = np.asarray(points, np.float64)
+        if len(points) > 1:
+            yaws = np.arctan2(np.gradient(points[:, 1]), np.gradient(points[:, 0]))
+        else:
+            yaws = np.zeros(1)
+        poses = [
+            factory.new("geometry_msgs/msg/PoseStamped", header=hdr, pose=pose_at(factory, *p, yaw))
+            for p, yaw in zip(points, yaws)
+        ]
+    return factory.new(PATH, header=hdr, poses=poses)
+
+
+def marker(
+    factory: MessageFactory,
+    hdr: Any,
+    namespace: str,
+    ident: int,
+    kind: int,
+    rgba: tuple[float, float, float, float],
+    scale: tuple[float, float, float],
+    pose: Any = None,
+    points: np.ndarray | None = None,
+    text: str = "",
+) -> Any:
+    """One visualization_msgs/Marker (ADD) with the fields RViz and Foxglove draw."""
+    r, g, b, a = rgba
+    return factory.new(
+        "visualization_msgs/msg/Marker",
+        header=hdr,
+        ns=namespace,
+        id=int(ident),
+        type=int(kind),
+        action=0,
+        pose=pose if pose is not None else pose_at(factory, 0.0, 0.0, 0.0, 0.0),
+        scale=factory.new("geometry_msgs/msg/Vector3", x=scale[0], y=scale[1], z=scale[2]),
+        color=factory.new("std_msgs/msg/ColorRGBA", r=r, g=g, b=b, a=a),
+        points=[
+            factory.new("geometry_msgs/msg/Point", x=float(p[0]), y=float(p[1]), z=float(p[2]))
+            for p in ([] if points is None else points)
+        ],
+        text=text,
+    )
+
+
+def marker_array(factory: MessageFactory, hdr: Any, markers: list[Any]) -> Any:
+    """MarkerArray that first deletes every earlier marker (DELETEALL), then adds `markers`."""
+    clear = factory.new(
+        "visualization_msgs/msg/Marker",
+        header=hdr,
+        action=3,
+        pose=pose_at(factory, 0.0, 0.0, 0.0, 0.0),
+    )
+    return factory.new(MARKERS, markers=[clear, *markers])
+
+
+def label_info(
+    factory: MessageFactory, class_names: Sequence[str], threshold: float, hdr: Any
+) -> Any:
+    """vision_msgs/LabelInfo: class id -> name of the detector, and its score threshold."""
+    classes = [
+        factory.new("vision_msgs/msg/VisionClass", class_id=index, class_name=name)
+        for index, name in enumerate(class_names)
+    ]
+    return factory.new(LABEL_INFO, header=hdr, class_map=classes, threshold=float(threshold))

@@ -67,6 +67,12 @@ class OutputSettings:
     )
     publish_grid: bool = setting(True, "Publish ~/grid (needs intrinsics).")
     publish_lane_points: bool = setting(True, "Publish ~/lane_points (needs intrinsics).")
+    track_objects: bool = setting(
+        True,
+        "Track detections over frames: Detection2D/3D.id then names the same object in every "
+        "frame (empty until a track is confirmed).",
+        runtime=False,
+    )
     ground: GroundSettings = group(GroundSettings)
 
     def __post_init__(self) -> None:

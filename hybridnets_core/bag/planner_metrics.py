@@ -1,0 +1,114 @@
+"""Scoring the planner outputs of a replay against a synthetic drive's ground truth.
+
+Truth comes from the bag's ground-truth topics (`truth_topics`, written by synth-bag): true
+boxes with persistent vehicle ids, their ground positions and the ego lane. Each replayed
+frame gives its tracked detections, their ground positions and the fitted ego lane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..evaluation.lanes import LaneAccumulator
+from ..evaluation.tracking import TrackingAccumulator
+from ..lanes import EgoLane
+from ..outputs import messages
+from ..outputs.frame import FrameContext
+from .reader import BagReader
+from .truth_topics import EGO_SIDES, objects_from_msg, path_points
+
+
+@dataclass(frozen=True)
+class PlannerTruth:
+    """One frame's truth: labelled boxes and their vehicle ids, positions, the ego lane."""
+
+    ids: list[str]
+    boxes: np.ndarray  # [N, 4] source pixels
+    ground_xy: np.ndarray  # [N, 2] grid_frame, NaN where unknown
+    ego: EgoLane
+
+
+class PlannerTruthTopics:
+    """The ground-truth topics under a prefix, read once and kept by stamp."""
+
+    def __init__(self, bag: BagReader, prefix: str) -> None:
+        self.topics = {
+            "detections": f"{prefix}/detections",
+            "objects": f"{prefix}/objects",
+            **{side: f"{prefix}/ego_lane/{side}" for side in EGO_SIDES},
+        }
+        by_topic = {topic: name for name, topic in self.topics.items()}
+        found: dict[int, dict[str, Any]] = {}
+        for topic, _, msg in bag.messages(list(self.topics.values())):
+            found.setdefault(messages.stamp_ns(msg.header), {})[by_topic[topic]] = msg
+        self._frames = {
+            stamp: self._truth(parts)
+            for stamp, parts in found.items()
+            if len(parts) == len(self.topics)
+        }
+
+    @staticmethod
+    def present(bag: BagReader, prefix: str) -> bool:
+        """Whether the bag carries the planner truth (a synth-bag drive)."""
+        return f"{prefix}/objects" in bag.topics and f"{prefix}/ego_lane/center" in bag.topics
+
+    @staticmethod
+    def _truth(parts: dict[str, Any]) -> PlannerTruth:
+        boxes, _, _ = messages.detections_from_msg(parts["detections"])
+        ids = [d.id for d in parts["detections"].detections]
+        object_ids, object_xy = objects_from_msg(parts["objects"])
+        where = {ident: row for row, ident in enumerate(object_ids)}
+        ground = np.full((len(ids), 2), np.nan)
+        for row, ident in enumerate(ids):
+            if ident in where:
+                ground[row] = object_xy[where[ident]]
+        ego = EgoLane(**{side: path_points(parts[side]) for side in EGO_SIDES})
+        return PlannerTruth(ids, boxes.reshape(-1, 4), ground, ego)
+
+    def get(self, stamp: int) -> PlannerTruth | None:
+        return self._frames.get(stamp)
+
+
+class PlannerMetrics:
+    """objects.position_error_rel, tracking MOTA/IDF1/id switches, lane lateral errors."""
+
+    def __init__(self) -> None:
+        self.tracking = TrackingAccumulator()
+        self.lanes = LaneAccumulator()
+        self.frames = 0
+
+    def update(self, context: FrameContext, truth: PlannerTruth) -> None:
+        """Add one replayed frame: its tracked detections and fitted ego lane."""
+        frame, scene = context.frame, context.scene
+        ids = scene.track_ids(len(frame))
+        tracked = np.array([bool(ident) for ident in ids], bool).reshape(-1)
+        positions = None
+        if scene.objects is not None:
+            positions = scene.objects.position[tracked]
+        self.tracking.update(
+            [ident for ident in ids if ident],
+            frame.boxes[tracked],
+            truth.ids,
+            truth.boxes,
+            positions,
+            truth.ground_xy,
+        )
+        predicted = context.lanes.ego if context.lanes is not None else EgoLane()
+        self.lanes.update(predicted, truth.ego)
+        self.frames += 1
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON report's planner section."""
+        tracking = self.tracking.summary()
+        return {
+            "frames": self.frames,
+            "objects": {"position_error_rel": tracking.pop("position_error_rel")},
+            "tracking": tracking,
+            "lanes": self.lanes.summary(),
+        }
+
+    def id_timeline(self) -> dict[str, dict[str, list]]:
+        return self.tracking.id_timeline()

@@ -1,0 +1,109 @@
+"""What a planner needs beyond pixels, kept from frame to frame: objects on the ground, their
+tracks, and the lane geometry.
+
+Ground positions and tracks are computed for every frame (tracks must see every frame to keep
+their ids); lanes only when an output needs them. Everything uses the ground outputs' camera
+model and pose, so objects, lanes and the grid agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..camera import CameraIntrinsics, CameraModel
+from ..errors import InputError
+from ..ground import CachedProjector, as_camera_model
+from ..lanes import LaneEstimate, LaneSettings, lanes_from_mask
+from ..objects import GroundObjects, ObjectSettings, locate_objects
+from ..results import LANE_NAMES, FrameResult
+from ..tracking import Tracker, TrackerSettings, TrackResult
+from .settings import GroundSettings
+
+
+@dataclass(frozen=True)
+class SceneFrame:
+    """One frame's objects (per detection, None without a camera) and tracks (None when
+    tracking is off)."""
+
+    objects: GroundObjects | None
+    tracks: TrackResult | None
+
+    def track_ids(self, count: int) -> list[str]:
+        """Each detection's track id ("" while unconfirmed or untracked)."""
+        return list(self.tracks.detection_track_ids) if self.tracks else [""] * count
+
+
+class SceneState:
+    """The tracker and the lane projector of one camera stream."""
+
+    def __init__(
+        self,
+        tracking: bool,
+        objects: ObjectSettings | None = None,
+        tracker: TrackerSettings | None = None,
+        lanes: LaneSettings | None = None,
+    ) -> None:
+        self.object_settings = objects or ObjectSettings()
+        self.lane_settings = lanes or LaneSettings()
+        self.tracker = Tracker(tracker or TrackerSettings()) if tracking else None
+        self.restarts = 0  # times the stream's stamps went backwards (tracks restarted)
+        self._lane_projectors = CachedProjector()
+        self._lane_grid = self.lane_settings.ground_grid()
+
+    def update(
+        self,
+        frame: FrameResult,
+        stamp: int,
+        camera: CameraModel | CameraIntrinsics | None,
+        ground: GroundSettings,
+        class_names: list[str],
+    ) -> SceneFrame:
+        """Locate this frame's detections on the ground (with a camera) and track them."""
+        objects = None
+        if camera is not None:
+            height, width = frame.image_size
+            source_camera = as_camera_model(camera).scaled_to(width, height)
+            objects = locate_objects(
+                frame.boxes,
+                frame.class_ids,
+                class_names,
+                source_camera,
+                ground.camera,
+                ground.grid,
+                self.object_settings,
+            )
+        return SceneFrame(objects, self._track(frame, stamp, objects))
+
+    def _track(
+        self, frame: FrameResult, stamp: int, objects: GroundObjects | None
+    ) -> TrackResult | None:
+        if self.tracker is None:
+            return None
+        ground = {}
+        if objects is not None:
+            ground = {
+                "ground_xy": objects.position,
+                "ground_cov": objects.covariance,
+                "ground_valid": objects.valid,
+            }
+        try:
+            return self.tracker.update(stamp, frame.boxes, frame.scores, frame.class_ids, **ground)
+        except InputError:  # stamps went backwards (a bag replayed again): start afresh
+            self.tracker.reset()
+            self.restarts += 1
+            return self.tracker.update(stamp, frame.boxes, frame.scores, frame.class_ids, **ground)
+
+    def lanes(
+        self,
+        frame: FrameResult,
+        camera: CameraModel | CameraIntrinsics | None,
+        ground: GroundSettings,
+    ) -> LaneEstimate | None:
+        """Lane lines and the ego lane from the network-resolution lane mask, or None."""
+        mask = frame.network_mask(LANE_NAMES)
+        if camera is None or mask is None:
+            return None
+        projector, _ = self._lane_projectors.get(camera, mask.shape, ground.camera, self._lane_grid)
+        return lanes_from_mask(projector, np.ascontiguousarray(mask), self.lane_settings)
