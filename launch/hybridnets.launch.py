@@ -1,77 +1,86 @@
-"""Launch hybridnets_node with config/hybridnets.yaml, remapped camera topics and LARGE_DATA.
+"""Launch hybridnets_node with a parameter file, remapped camera topics and LARGE_DATA.
 
 ros2 launch hybridnets_ros hybridnets.launch.py image:=/camera/image_raw device:=cuda
+
+Only the arguments given on the command line are layered over the parameter file, so a
+params_file with `input_mode: compressed` keeps it unless `input_mode:=...` is given.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.launch_context import LaunchContext
-from launch.launch_description import LaunchDescription
-from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
-
-DEFAULT_PARAMS = os.path.join(
-    get_package_share_directory("hybridnets_ros"), "config", "hybridnets.yaml"
-)
 ARGUMENTS = {
-    "params_file": (DEFAULT_PARAMS, "Parameter file (every node parameter is documented there)."),
-    "weights": ("", "Checkpoint file; empty: as in params_file (default: the built-in model)."),
+    "params_file": ("", "Parameter file (every node parameter is documented in it); empty: "
+                    "the installed config/hybridnets.yaml."),
+    "weights": ("", "Checkpoint or .onnx file; empty: as in params_file (the built-in model)."),
     "backend": ("", "torch or onnxruntime; empty: as in params_file."),
     "device": ("", "cpu, cuda or cuda:N; empty: as in params_file."),
-    "input_mode": ("raw", "raw (sensor_msgs/Image) or compressed (sensor_msgs/CompressedImage)."),
+    "input_mode": ("", "raw (sensor_msgs/Image) or compressed; empty: as in params_file."),
     "image": ("/camera/image_raw", "Raw image topic; compressed mode reads <image>/compressed."),
-    "camera_info": ("/camera/camera_info", "CameraInfo topic, used for the ground grid."),
+    "camera_info": ("/camera/camera_info", "CameraInfo topic, used for the ground outputs."),
     "namespace": ("", "Namespace of the node and so of its ~/ outputs."),
-    "use_sim_time": ("false", "Use /clock time (true when replaying bags)."),
+    "use_sim_time": ("", "true when replaying bags (/clock time); empty: as in params_file."),
     "log_level": ("info", "Logging level of the node (debug, info, warn, error)."),
-}
-OPTIONAL_OVERRIDES = ("weights", "backend", "device")
+}  # fmt: skip
+OVERRIDES = ("weights", "backend", "device", "input_mode")
+# Fast DDS loses most large best-effort images between processes without this; it is set
+# for the node's process only (exported in the launch terminal it also changes launch's own
+# participant, and discovery then failed in 2 of 5 measured launches).
+NODE_ENVIRONMENT = {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
 
 
-def _node(context: LaunchContext) -> list[Node]:
-    """The node: params_file, then the launch arguments that were given, layered over it."""
+def parameter_layers(given: dict[str, str], default_params: str) -> list[Any]:
+    """The node's parameters: the params file, then only the arguments that were given."""
+    overrides: dict[str, Any] = {name: given[name] for name in OVERRIDES if given.get(name)}
+    if given.get("use_sim_time"):
+        overrides["use_sim_time"] = given["use_sim_time"].lower() == "true"
+    layers: list[Any] = [given.get("params_file") or default_params]
+    return [*layers, overrides] if overrides else layers
 
-    def arg(name: str) -> str:
-        return LaunchConfiguration(name).perform(context)
 
-    overrides = {name: arg(name) for name in OPTIONAL_OVERRIDES if arg(name)}
-    image = arg("image")
+def remappings(given: dict[str, str]) -> list[tuple[str, str]]:
+    """The node's input topics remapped to the camera's."""
+    image = given["image"]
     return [
-        Node(
-            package="hybridnets_ros",
-            executable="hybridnets_node",
-            name="hybridnets_node",
-            namespace=arg("namespace"),
-            output="screen",
-            emulate_tty=True,
-            parameters=[
-                arg("params_file"),
-                {
-                    "input_mode": arg("input_mode"),
-                    "use_sim_time": arg("use_sim_time").lower() == "true",
-                    **overrides,
-                },
-            ],
-            remappings=[
-                ("image", image),
-                ("image/compressed", f"{image}/compressed"),
-                ("camera_info", arg("camera_info")),
-            ],
-            arguments=["--ros-args", "--log-level", arg("log_level")],
-            # Fast DDS loses most large best-effort images between processes without this.
-            additional_env={"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"},
-        )
+        ("image", image),
+        ("image/compressed", f"{image}/compressed"),
+        ("camera_info", given["camera_info"]),
     ]
 
 
-def generate_launch_description() -> LaunchDescription:
+def generate_launch_description() -> Any:
     """Declare the described arguments, then start hybridnets_node."""
+    from ament_index_python.packages import get_package_share_directory
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.launch_description import LaunchDescription
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    default_params = os.path.join(
+        get_package_share_directory("hybridnets_ros"), "config", "hybridnets.yaml"
+    )
+
+    def node(context: Any) -> list[Any]:
+        given = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+        return [
+            Node(
+                package="hybridnets_ros",
+                executable="hybridnets_node",
+                name="hybridnets_node",
+                namespace=given["namespace"],
+                output="screen",
+                emulate_tty=True,
+                parameters=parameter_layers(given, default_params),
+                remappings=remappings(given),
+                arguments=["--ros-args", "--log-level", given["log_level"]],
+                additional_env=NODE_ENVIRONMENT,
+            )
+        ]
+
     declared = [
         DeclareLaunchArgument(name, default_value=default, description=description)
         for name, (default, description) in ARGUMENTS.items()
     ]
-    return LaunchDescription([*declared, OpaqueFunction(function=_node)])
+    return LaunchDescription([*declared, OpaqueFunction(function=node)])

@@ -7,7 +7,6 @@ import math
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -34,10 +33,7 @@ from ros_fixtures import (
 
 require_ros()
 
-import rclpy
-from rcl_interfaces.srv import SetParameters
-from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
-from rclpy.parameter import Parameter
+from ros_session import FOCAL, GRID, HEIGHT, PITCH, Ros, next_stamp, set_parameters
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from hybridnets_core import msgcodec
@@ -53,77 +49,6 @@ from hybridnets_ros.stats import FrameStats
 REPO = Path(__file__).resolve().parent.parent
 ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
 CLASSES = {"car", "bus"}
-HEIGHT, PITCH, FOCAL = 1.5, 0.2, 400.0
-GRID = {"x_min": 0.0, "x_max": 20.0, "y_min": -5.0, "y_max": 5.0, "resolution": 0.1}
-NODE_PARAMS = {
-    "conf_threshold": 0.0,  # random weights: every anchor scores above 0, so N = max_detections
-    "max_detections": 20,
-    "camera.z": HEIGHT,
-    "camera.pitch": PITCH,
-    "camera.fx": FOCAL,
-    "camera.fy": FOCAL,
-    "camera.cx": 319.5,
-    "camera.cy": 239.5,
-    **{f"grid.{key}": value for key, value in GRID.items()},
-}
-
-
-class Ros:
-    """One rclpy context with a background executor; nodes added here are cleaned up."""
-
-    def __init__(self) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-        self._nodes: list[Any] = []
-
-    def _spin(self) -> None:
-        """Spin until shutdown. Tests create and destroy publishers and subscriptions from
-        their own thread; one destroyed while the executor builds its wait set raises
-        InvalidHandle, which must cost that one wait, not the executor thread."""
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.1)
-            except (ShutdownException, ExternalShutdownException):
-                return
-            except Exception as error:  # rclpy's InvalidHandle has no public import path
-                if type(error).__name__ != "InvalidHandle":
-                    raise
-
-    def add(self, node: Any) -> Any:
-        """Spin `node` in the background executor and destroy it at the end."""
-        self._nodes.append(node)
-        self.executor.add_node(node)
-        return node
-
-    def start_node(self, weights: Path, namespace: str = "/", **overrides: Any) -> HybridNetsNode:
-        """An in-process HybridNetsNode with the test parameters plus `overrides`."""
-        values = {"weights": str(weights), **NODE_PARAMS, **overrides}
-        node = HybridNetsNode(
-            context=self.context,
-            namespace=namespace,
-            parameter_overrides=[Parameter(k, value=v) for k, v in values.items()],
-        )
-        return self.add(node)
-
-    def listener(self, namespace: str = "/") -> Listener:
-        """A test camera and output recorder in `namespace`."""
-        listener = Listener(self.context, namespace)
-        self.add(listener.node)
-        return listener
-
-    def close(self) -> None:
-        """Stop the workers, the executor and the context."""
-        for node in self._nodes:
-            if isinstance(node, HybridNetsNode):
-                node.stop()
-        self.executor.shutdown()
-        for node in self._nodes:
-            node.destroy_node()
-        rclpy.shutdown(context=self.context)
-        self._thread.join(timeout=5.0)
 
 
 @pytest.fixture(scope="module")
@@ -147,29 +72,6 @@ def node(ros: Ros, weights: Path) -> HybridNetsNode:
 @pytest.fixture(scope="module")
 def listener(ros: Ros, node: HybridNetsNode) -> Listener:
     return ros.listener()
-
-
-_stamps = iter(range(1_000_000_000, 10**18, 1_000_000))
-
-
-def next_stamp() -> int:
-    """A fresh stamp (ns) so every frame's outputs can be told apart."""
-    return next(_stamps)
-
-
-def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[Any]:
-    """Set parameters through the node's parameter service, as `ros2 param set` does."""
-    client = listener.node.create_client(SetParameters, f"{node_name}/set_parameters")
-    try:
-        assert client.wait_for_service(timeout_sec=10.0)
-        request = SetParameters.Request(
-            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
-        )
-        future = client.call_async(request)
-        assert wait_until(future.done, 10.0), "set_parameters timed out"
-        return list(future.result().results)
-    finally:
-        listener.node.destroy_client(client)
 
 
 def idle(node: HybridNetsNode) -> bool:

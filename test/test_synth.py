@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hybridnets_core.bag.drive import FrameTruth, SyntheticDrive
+from hybridnets_core.bag.drive import DriveTruth, SyntheticDrive
 from hybridnets_core.cli import synth as synth_cli
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.ground import CameraIntrinsics, CameraPose
@@ -276,7 +276,7 @@ def pinhole(intrinsics: CameraIntrinsics, pose: CameraPose, points: np.ndarray) 
 
 
 @pytest.fixture(scope="module")
-def drive_frames() -> list[tuple[SyntheticDrive, Scene, FrameTruth]]:
+def drive_frames() -> list[tuple[SyntheticDrive, Scene, DriveTruth]]:
     frames = []
     for seed in range(6):
         drive = SyntheticDrive(seed, HD, DRIVE_FPS)

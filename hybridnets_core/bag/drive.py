@@ -57,7 +57,7 @@ def _sample_motion(rng: np.random.Generator, scene: SceneParams) -> DriveMotion:
 
 
 @dataclass(frozen=True)
-class FrameTruth:
+class DriveTruth:
     """Ground truth of one drive frame in grid_frame: labelled vehicles (label order) and lanes."""
 
     index: int
@@ -141,13 +141,13 @@ class SyntheticDrive:
         """Image and labels of frame `index`; sensor noise differs per frame."""
         return self.render_with_truth(index)[0]
 
-    def render_with_truth(self, index: int) -> tuple[Scene, FrameTruth]:
+    def render_with_truth(self, index: int) -> tuple[Scene, DriveTruth]:
         """Image, labels and ground truth of frame `index` from one render."""
         params, ids = self._frame(index)
         scene = render_scene(np.random.default_rng([self.seed, 1, index]), self.size, params)
         vehicles, lanes = scene_truth(params, self.size, scene, ids)
-        return scene, FrameTruth(index, index / self.fps, vehicles, lanes)
+        return scene, DriveTruth(index, index / self.fps, vehicles, lanes)
 
-    def truth(self, index: int) -> FrameTruth:
+    def truth(self, index: int) -> DriveTruth:
         """Ground truth of frame `index` (renders the frame to know which vehicles show)."""
         return self.render_with_truth(index)[1]

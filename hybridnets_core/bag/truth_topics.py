@@ -13,7 +13,7 @@ import numpy as np
 
 from ..outputs import messages
 from ..outputs.factory import MessageFactory
-from ..synth.truth import FrameTruth
+from .drive import DriveTruth
 
 EGO_SIDES = ("left", "right", "center")
 LINE_STRIP = 4
@@ -21,7 +21,7 @@ LINE_RGBA = (1.0, 1.0, 0.0, 0.9)
 
 
 def truth_messages(
-    factory: MessageFactory, truth: FrameTruth, hdr: Any
+    factory: MessageFactory, truth: DriveTruth, hdr: Any
 ) -> dict[str, tuple[str, Any]]:
     """Topic suffix -> (type, message) of one frame's truth; `hdr` names grid_frame."""
     vehicles = truth.vehicles

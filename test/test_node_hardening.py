@@ -1,0 +1,230 @@
+"""The node against hostile input and signals: nothing kills it, nothing hangs it, and it always
+stops cleanly; the launch file layers only the arguments given over the parameter file."""
+
+# ruff: noqa: E402  (ROS imports must follow the skip-or-fail check)
+from __future__ import annotations
+
+import importlib.util
+import math
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from ros_fixtures import (
+    compressed_frame,
+    make_weights,
+    node_command,
+    raw_frame,
+    require_ros,
+    ros_environment,
+    stamp,
+    wait_until,
+)
+
+require_ros()
+
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.msg import ParameterValue
+from rcl_interfaces.srv import SetParameters
+from ros_session import Ros, next_stamp, set_parameters
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def ros(tmp_path_factory: pytest.TempPathFactory):
+    with ros_environment(tmp_path_factory.mktemp("ros_log")):
+        session = Ros()
+        yield session
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights") / "full_masks.pth")
+
+
+def camera_info(fx: float, width: int, height: int, when: int) -> CameraInfo:
+    info = CameraInfo(width=width, height=height)
+    info.k = [fx, 0.0, width / 2, 0.0, fx, height / 2, 0.0, 0.0, 1.0]
+    info.p = [fx, 0.0, width / 2, 0.0, 0.0, fx, height / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+    stamp(info, when)
+    return info
+
+
+def header_bomb(fmt: str, side: int) -> CompressedImage:
+    """A tiny valid-looking image whose header declares side x side pixels."""
+    _, encoded = cv2.imencode(".png" if fmt == "png" else ".jpg", np.zeros((8, 8, 3), np.uint8))
+    data = bytearray(encoded.tobytes())
+    if fmt == "png":
+        data[16:24] = side.to_bytes(4, "big") * 2
+    else:
+        at = data.find(b"\xff\xc0")
+        data[at + 5 : at + 9] = side.to_bytes(2, "big") * 2
+    msg = CompressedImage(format=fmt)
+    msg.data = bytes(data)
+    stamp(msg, next_stamp())
+    return msg
+
+
+def malformed_frames(rng: np.random.Generator, count: int) -> list[Any]:
+    """Raw and compressed frames the node must reject, of every kind found so far."""
+    kinds = []
+    for index in range(count):
+        kind = index % 8
+        if kind == 0:
+            msg = raw_frame(64, 48, "bgr8", next_stamp())
+            msg.encoding = rng.choice(["32FC1", "yuv422", "", "bayer_rggb8"])
+        elif kind == 1:
+            msg = raw_frame(64, 48, "rgb8", next_stamp())
+            msg.data = bytes(msg.data[: int(rng.integers(0, 64 * 48 * 3))])
+        elif kind == 2:
+            msg = raw_frame(64, 48, "rgb8", next_stamp())
+            msg.step = int(rng.integers(0, 64 * 3))
+        elif kind == 3:  # extreme aspect ratios: vanish in the letterbox
+            width, height = [(16384, 2), (8000, 2), (2, 8000)][index % 3]
+            msg = raw_frame(width, height, "mono8", next_stamp())
+        elif kind == 4:
+            msg = Image(encoding="bgr8", width=100000, height=100000, step=300000)
+            stamp(msg, next_stamp())
+        elif kind == 5:
+            msg = header_bomb("png" if index % 2 else "jpeg", int(rng.choice([20000, 32000])))
+        elif kind == 6:
+            msg = CompressedImage(format="jpeg")
+            msg.data = rng.integers(0, 256, int(rng.integers(1, 600)), dtype=np.uint8).tobytes()
+            stamp(msg, next_stamp())
+        else:
+            msg = compressed_frame(64, 48, "jpeg", next_stamp())
+            msg.data = bytes(msg.data[: len(msg.data) // 3])
+        kinds.append(msg)
+    return kinds
+
+
+def test_fuzzed_inputs_never_stop_the_node(ros: Ros, weights: Path) -> None:
+    """A few hundred malformed images, camera_info messages and parameter requests; valid
+    frames are still answered, with their ground outputs."""
+    rng = np.random.default_rng(12)
+    raw_node = ros.start_node(weights, "/fuzz_raw")
+    compressed_node = ros.start_node(weights, "/fuzz_compressed", input_mode="compressed")
+    raw, compressed = ros.listener("/fuzz_raw"), ros.listener("/fuzz_compressed")
+    info_pub = raw.node.create_publisher(CameraInfo, "camera_info", 10)
+    assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
+    for bad in (1e308, math.nan, -5.0, 0.0, 1e-300):  # accepted before, then every frame failed
+        info_pub.publish(camera_info(bad, 1, 1, next_stamp()))
+        info_pub.publish(camera_info(bad, 640, 480, next_stamp()))
+    for msg in malformed_frames(rng, 320):
+        listener = compressed if isinstance(msg, CompressedImage) else raw
+        (listener.compressed if isinstance(msg, CompressedImage) else listener.raw).publish(msg)
+        time.sleep(0.003)
+    name = raw_node.get_fully_qualified_name()
+    for key, value in (("max_rate", 1e-10), ("grid.x_max", -1.0), ("camera.z", 0.0)):
+        (result,) = set_parameters(raw, name, **{key: value})
+        assert not result.successful and result.reason, key
+    for node, listener, frame in (
+        (raw_node, raw, raw_frame(640, 480, "bgr8", next_stamp())),
+        (compressed_node, compressed, compressed_frame(640, 480, "jpeg", next_stamp())),
+    ):
+        assert wait_until(lambda n=node: n.stats.counts["rejected"] > 100, 60.0)
+        answer = listener.send(frame, timeout=60.0)
+        assert len(answer.detections) == 20
+        assert node.stats.counts["failed"] == 0, node.stats.last_error
+    assert raw.wait_for("grid", answer_stamp(raw, 640, 480), 30.0) is not None
+
+
+def answer_stamp(listener: Any, width: int, height: int) -> int:
+    """Send one more valid frame and return its stamp once its detections arrived."""
+    frame = raw_frame(width, height, "rgb8", next_stamp())
+    listener.send(frame, timeout=60.0)
+    return frame.header.stamp.sec * 1_000_000_000 + frame.header.stamp.nanosec
+
+
+def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
+    ros: Ros, weights: Path
+) -> None:
+    node = ros.start_node(weights, "/bad_request")
+    listener = ros.listener("/bad_request")
+    client = listener.node.create_client(
+        SetParameters, f"{node.get_fully_qualified_name()}/set_parameters"
+    )
+    assert client.wait_for_service(timeout_sec=10.0)
+    bogus = ParameterMsg(name="conf_threshold", value=ParameterValue(type=42))
+    client.call_async(SetParameters.Request(parameters=[bogus]))
+    time.sleep(1.0)
+    answer = listener.send(raw_frame(320, 240, "bgr8", next_stamp()), timeout=30.0)
+    assert len(answer.detections) == 20
+    (result,) = set_parameters(listener, node.get_fully_qualified_name(), conf_threshold=0.5)
+    assert result.successful
+    listener.node.destroy_client(client)
+
+
+def start_process(weights: Path, namespace: str) -> subprocess.Popen:
+    command = node_command()
+    assert command is not None, "hybridnets_node entry point not installed"
+    args = ["--ros-args", "-r", f"__ns:={namespace}", "-p", f"weights:={weights}"]
+    return subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("signals", "streaming"),
+    [
+        ((signal.SIGINT, signal.SIGINT), False),  # the terminal's Ctrl-C plus launch's own
+        ((signal.SIGINT, signal.SIGINT), True),
+        ((signal.SIGTERM, signal.SIGINT), True),
+    ],
+    ids=["sigint-twice-idle", "sigint-twice-streaming", "sigterm-then-sigint-streaming"],
+)
+def test_two_quick_signals_stop_the_node_cleanly(
+    ros: Ros, weights: Path, signals: tuple[int, int], streaming: bool
+) -> None:
+    namespace = f"/signals_{signals[0]}_{int(streaming)}"
+    process = start_process(weights, namespace)
+    try:
+        listener = ros.listener(namespace)
+        assert wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0), "no node"
+        if streaming:
+            for _ in range(3):
+                listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
+                time.sleep(0.1)
+        for signum in signals:
+            process.send_signal(signum)
+            time.sleep(0.02)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "Traceback" not in output and "terminate called" not in output, output
+
+
+def load_launch_file() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "hybridnets_launch", REPO / "launch" / "hybridnets.launch.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_launch_layers_only_given_arguments_over_the_params_file() -> None:
+    launch = load_launch_file()
+    defaults = {name: default for name, (default, _) in launch.ARGUMENTS.items()}
+    assert launch.parameter_layers(defaults, "/share/hybridnets.yaml") == [
+        "/share/hybridnets.yaml"
+    ]  # a params file with input_mode: compressed keeps it
+    given = {**defaults, "params_file": "/mine.yaml", "input_mode": "compressed", "device": "cuda"}
+    given["use_sim_time"] = "True"
+    assert launch.parameter_layers(given, "/share/hybridnets.yaml") == [
+        "/mine.yaml",
+        {"device": "cuda", "input_mode": "compressed", "use_sim_time": True},
+    ]
+    assert ("image/compressed", "/camera/image_raw/compressed") in launch.remappings(defaults)
+    assert launch.NODE_ENVIRONMENT == {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
