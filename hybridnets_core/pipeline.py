@@ -42,6 +42,25 @@ class _NetworkDetections:
         return Detections(letterbox.boxes_to_source(self.boxes), self.scores, self.class_ids)
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A normalised NCHW batch, each image's letterbox, and seconds spent per stage so far."""
+
+    batch: np.ndarray
+    letterboxes: list[Letterbox]
+    seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class InferredBatch:
+    """Raw (or end-to-end) network outputs of a batch, for the thresholds and scoring sets."""
+
+    letterboxes: list[Letterbox]
+    outputs: NetworkOutputs | EndToEndOutputs
+    scoring_outputs: NetworkOutputs | EndToEndOutputs
+    seconds: dict[str, float]
+
+
 class Pipeline:
     """Letterbox + normalise, run a runtime, decode boxes/NMS and labels, map to source pixels.
 
@@ -133,27 +152,42 @@ class Pipeline:
         """True when the runtime returns final detections (an end-to-end ONNX export)."""
         return bool(getattr(self.runtime, "end_to_end", False))
 
-    def run_batch(self, images: Sequence[np.ndarray], color: str = "bgr") -> list[FrameResult]:
+    def run_batch(
+        self, images: Sequence[np.ndarray], color: str | Sequence[str] = "bgr"
+    ) -> list[FrameResult]:
         """Process several images in one forward pass; timings are each frame's share."""
+        return self.finish(self.infer(self.prepare(images, color)))
+
+    def prepare(
+        self, images: Sequence[np.ndarray], color: str | Sequence[str] = "bgr"
+    ) -> PreparedBatch:
+        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward)."""
         if len(images) == 0:
             raise InputError("no images given")
         start = time.perf_counter()
         batch, letterboxes = self.transform.batch(images, color)
-        preprocessed = time.perf_counter()
-        outputs = self._forward(batch, self.detection)
-        forwarded = time.perf_counter()
-        detections, labels = self._decode(outputs, len(images), self.detection)
+        return PreparedBatch(batch, letterboxes, {"preprocess": time.perf_counter() - start})
+
+    def infer(self, prepared: PreparedBatch) -> InferredBatch:
+        """Stage 2: the forward pass(es) (an end-to-end graph runs again for `scoring`)."""
+        start = time.perf_counter()
+        outputs = self._forward(prepared.batch, self.detection)
+        scoring_outputs = outputs
+        if self.scoring is not None and self.end_to_end:
+            scoring_outputs = self._forward(prepared.batch, self.scoring)
+        seconds = {**prepared.seconds, "forward": time.perf_counter() - start}
+        return InferredBatch(prepared.letterboxes, outputs, scoring_outputs, seconds)
+
+    def finish(self, inferred: InferredBatch) -> list[FrameResult]:
+        """Stage 3: decode boxes and labels per image and map them to source pixels."""
+        start = time.perf_counter()
+        count = len(inferred.letterboxes)
+        detections, labels = self._decode(inferred.outputs, count, self.detection)
         scored = None
         if self.scoring is not None:
-            scoring_outputs = self._forward(batch, self.scoring) if self.end_to_end else outputs
-            scored = self._decode(scoring_outputs, len(images), self.scoring)[0]
-        finished = time.perf_counter()
-        share = 1000.0 / len(images)
-        timings = {
-            "preprocess": (preprocessed - start) * share,
-            "forward": (forwarded - preprocessed) * share,
-            "postprocess": (finished - forwarded) * share,
-        }
+            scored = self._decode(inferred.scoring_outputs, count, self.scoring)[0]
+        seconds = {**inferred.seconds, "postprocess": time.perf_counter() - start}
+        timings = {stage: value * 1000.0 / count for stage, value in seconds.items()}
         return [
             FrameResult(
                 detections=detections[index].to_source(letterbox),
@@ -165,7 +199,7 @@ class Pipeline:
                 scored=None if scored is None else scored[index].to_source(letterbox),
                 timings=dict(timings),
             )
-            for index, letterbox in enumerate(letterboxes)
+            for index, letterbox in enumerate(inferred.letterboxes)
         ]
 
     def __call__(

@@ -75,16 +75,20 @@ class ImageTransform:
         letterbox = self.fit(validate_image(image).shape[:2])
         return letterbox.apply(image), letterbox
 
-    def batch(self, images: Sequence[np.ndarray], color: str) -> tuple[np.ndarray, list[Letterbox]]:
-        """float32 RGB NCHW network input of uint8 HxWx3 images, and each one's letterbox."""
-        if color not in COLOR_ORDERS:
-            raise InputError(f"color must be 'bgr' or 'rgb', got {color!r}")
+    def batch(
+        self, images: Sequence[np.ndarray], color: str | Sequence[str]
+    ) -> tuple[np.ndarray, list[Letterbox]]:
+        """float32 RGB NCHW network input of uint8 HxWx3 images, and each one's letterbox;
+        `color` is the colour order of all images, or one per image (cameras may differ)."""
+        colors = [color] * len(images) if isinstance(color, str) else list(color)
+        if len(colors) != len(images) or any(c not in COLOR_ORDERS for c in colors):
+            raise InputError(f"color must be 'bgr' or 'rgb' (one, or one per image), got {color!r}")
         scale, shift = self.scale_shift
         batch = np.empty((len(images), 3, *self.network_size), dtype=np.float32)
         letterboxes = []
-        for index, image in enumerate(images):
+        for index, (image, order) in enumerate(zip(images, colors)):
             padded, letterbox = self.letterboxed(image)
-            if color == "bgr":
+            if order == "bgr":
                 padded = padded[..., ::-1]
             batch[index] = (padded.astype(np.float32) * scale - shift).transpose(2, 0, 1)
             letterboxes.append(letterbox)

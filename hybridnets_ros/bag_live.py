@@ -19,7 +19,7 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from hybridnets_core.bag.reader import BagReader, deserialize
 from hybridnets_core.bag.replay import IMAGE_TYPES, FrameRecord, ReplayResult, follow_camera_info
@@ -70,6 +70,24 @@ class _Player(Node):
             self.create_subscription(
                 message_class(msgtype), topic, self._keeper(topic), keep, raw=True
             )
+        self.label_info_topic = f"{node}/label_info"
+        self.label_info: bytes | None = None  # latched by the node: arrives once
+        latched = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        self.create_subscription(
+            message_class(messages.LABEL_INFO),
+            self.label_info_topic,
+            self._keep_label_info,
+            latched,
+            raw=True,
+        )
+
+    def _keep_label_info(self, raw: bytes) -> None:
+        with self.lock:
+            self.label_info = raw
 
     def _keeper(self, topic: str) -> Any:
         def keep(raw: bytes) -> None:
@@ -220,11 +238,17 @@ def _record(
     for topic, arrived, raw in player.received:
         msgtype = player.outputs[topic]
         message = deserialize(raw, msgtype, topic)
-        stamp = messages.stamp_ns(message.header)
+        stamp = messages.stamp_ns(messages.header_of(message))
         if stamp in sent and (topic, stamp) not in kept:
             boxes = len(message.detections) if msgtype == messages.DETECTIONS else 0
             kept[topic, stamp] = (sent[stamp][1], msgtype, arrived, raw, boxes)
     with BagWriter(out, fmt) as writer:
+        if player.label_info is not None and sent:  # the class map, at the first frame
+            first_log = min(log_ns for _, log_ns, _ in sent.values())
+            writer.write_raw(
+                player.label_info_topic, messages.LABEL_INFO, first_log, player.label_info
+            )
+            counts[player.label_info_topic] = 1
         for (topic, stamp), (log_ns, msgtype, arrived, raw, boxes) in sorted(
             kept.items(), key=lambda item: item[1][0]
         ):

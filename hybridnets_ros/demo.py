@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init()
     executor = MultiThreadedExecutor()
     nodes: list[Node] = []
+    spinner = threading.Thread(target=executor.spin, daemon=True)
     try:
         frames = load_frames(args.source, args.frames)
         overrides = [
@@ -140,19 +141,22 @@ def main(argv: list[str] | None = None) -> int:
         nodes = [perception, viewer, camera]
         for node in nodes:
             executor.add_node(node)
-        threading.Thread(target=executor.spin, daemon=True).start()
+        spinner.start()
         answered = play(camera, viewer, frames, args.rate)
     except HybridNetsError as exc:
         print(f"hybridnets_demo: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    finally:
+    finally:  # stop the workers and the executor before any node goes away
         for node in nodes:
             if isinstance(node, HybridNetsNode):
                 node.stop()
-            node.destroy_node()
         executor.shutdown()
+        if spinner.is_alive():
+            spinner.join(timeout=10.0)
+        for node in nodes:
+            node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
     print(f"{answered} of {len(frames)} frames answered; overlays in {args.out}")

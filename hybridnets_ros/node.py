@@ -1,25 +1,30 @@
-"""ROS 2 node: camera images in; detections, masks, a ground grid, lane points, diagnostics out.
+"""ROS 2 lifecycle node: one network for one or several cameras; detections, objects, tracks,
+masks, a ground grid, lane geometry and diagnostics out.
 
-The subscription only stores the newest frame; a worker thread runs the Pipeline, so a slow
-model never queues stale images (a frame replaced before it is processed counts as dropped).
-All perception, and the building of every output message, is in `hybridnets_core`; this module
-only moves data between it and ROS.
+Managed as Nav2 nodes are: configure loads the weights and builds the runtime, activate starts
+the subscriptions, deactivate stops them, cleanup frees the model; `autostart` (default) walks
+to active by itself. Each camera keeps only its newest frame; the newest frames of all cameras
+go through the network as one batch (a slow camera holds the others back at most
+`batch_timeout`), and with `overlap` the next batch is decoded and preprocessed and the last one
+published while the network runs. All perception and every message is built in hybridnets_core.
 """
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import SetParametersResult
-from rclpy.exceptions import ParameterException
+from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
+from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -28,22 +33,58 @@ from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
 from hybridnets_core.msgcodec import compressed_to_array, image_to_array
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
+from hybridnets_core.outputs.settings import OutputSettings
+from hybridnets_core.streams import Arrival, FrameBatcher, StagedRunner
 
 from . import params
 from .messages import RclpyFactory, message_class
 from .stats import FrameStats
+from .tf import CameraPoseSource
 
 if TYPE_CHECKING:
-    from hybridnets_core.pipeline import Pipeline
-    from hybridnets_core.results import FrameResult
+    from hybridnets_core.camera import CameraModelHistory
+    from hybridnets_core.pipeline import InferredBatch, Pipeline, PreparedBatch
 
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
 TORCH_HINT = "pip install torch efficientnet-pytorch (or rosdep install --from-paths src)"
+OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
 
 
-class HybridNetsNode(Node):
-    """Runs hybridnets_core.Pipeline on the newest camera frame and publishes its results."""
+@dataclass
+class CameraStream:
+    """One camera: its topics' prefix, output settings and outputs (with its own tracker),
+    camera_info history, publishers and subscriptions."""
+
+    name: str
+    prefix: str  # "" for the single unnamed camera, else "<name>/"
+    outputs: FrameOutputs
+    camera_infos: CameraModelHistory
+    publishers: dict[str, Any] = field(default_factory=dict)
+    subscriptions: list[Any] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class Batch:
+    """One batch on its way through the stages: the frames that decoded, their cameras,
+    messages and arrival times, and the network input (then its outputs)."""
+
+    streams: list[CameraStream]
+    messages: list[Any]
+    received: list[float]
+    images: list[Any]
+    colors: list[str]
+    started: float
+    decoded: float = 0.0
+    network: PreparedBatch | InferredBatch | None = None
+
+
+class HybridNetsNode(LifecycleNode):
+    """Runs hybridnets_core.Pipeline on the newest frame of each camera and publishes results."""
 
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NODE_NAME, **node_options)
@@ -54,32 +95,153 @@ class HybridNetsNode(Node):
                 for name, (default, _) in params.PARAMETERS.items()
             ],
         )
+        self.declare_parameter(
+            params.CAMERAS,
+            Parameter.Type.STRING_ARRAY,
+            ParameterDescriptor(
+                type=ParameterType.PARAMETER_STRING_ARRAY,
+                description=params.CAMERAS_DESCRIPTION,
+                read_only=True,
+            ),
+        )
         self.settings = params.settings_from(
             {name: self.get_parameter(name).value for name in params.PARAMETERS}
         )
-        self.pipeline = self._load_pipeline()
-        names = params.class_names(self.settings.model, self.pipeline.class_names)
-        self.outputs = FrameOutputs(RclpyFactory(), self.settings.outputs, names)
+        try:
+            self.camera_names = list(self.get_parameter(params.CAMERAS).value or [""])
+        except ParameterUninitializedException:  # unset: one camera on image / camera_info
+            self.camera_names = [""]
+        self._declare_camera_parameters()
         self.stats = FrameStats()
-        self.debug_images = 0  # overlays rendered (only while ~/debug_image has subscribers)
-        self._camera_infos = self.settings.outputs.ground.camera_info.history()
-        self._camera_lock = threading.Lock()
-        self._latest: tuple[Any, float] | None = None
-        self._wake = threading.Condition()
-        self._stopping = False
-        self._last_start = 0.0
-        self._make_publishers()
-        self._make_subscriptions()
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.debug_images = 0  # overlays rendered (only while a ~/debug_image has subscribers)
+        self.state = "unconfigured"  # lifecycle state label, for diagnostics and start()
+        self.configure_error = ""
+        self.pipeline: Pipeline | None = None
+        self.streams: dict[str, CameraStream] = {}
+        self._batcher: FrameBatcher[tuple[Any, float]] | None = None
+        self._runner: StagedRunner | None = None
+        self._poses = CameraPoseSource(self)
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
-        self._worker = threading.Thread(target=self._work, name="hybridnets_worker", daemon=True)
-        self._worker.start()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        if self.settings.behaviour.autostart:
+            self._autostart()
+
+    def _autostart(self) -> None:
+        """Walk to active (ros2 run / launch); HybridNetsError (one line) if configuring fails."""
+        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            raise ConfigError(self.configure_error or "configuration failed")
+        self.trigger_activate()
+
+    def _declare_camera_parameters(self) -> None:
+        """<camera>.<setting> for every named camera, defaulting to the flat parameter."""
+        for camera in filter(None, self.camera_names):
+            for name, setting in params.camera_parameters(camera).items():
+                default = self.get_parameter(setting).value
+                descriptor = params.descriptor(setting)
+                descriptor.name = name
+                self.declare_parameter(name, default, descriptor)
+
+    def _camera_settings(
+        self, camera: str, base: OutputSettings, updates: dict[str, Any] | None = None
+    ) -> OutputSettings:
+        """A camera's output settings: its <camera>.* parameters (or `updates` of them) over
+        `base`; the unnamed single camera uses `base` itself."""
+        if not camera:
+            return base
+        values = {
+            setting: (updates or {}).get(name, self.get_parameter(name).value)
+            for name, setting in params.camera_parameters(camera).items()
+        }
+        return params.camera_outputs(base, values)
+
+    # --- lifecycle transitions -------------------------------------------------------------
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Load the weights, build the runtime, the streams and their publishers."""
+        try:
+            self.pipeline = self._load_pipeline()
+            names = params.class_names(self.settings.model, self.pipeline.class_names)
+            for camera in self.camera_names:
+                self.streams[camera] = self._make_stream(camera, names)
+        except HybridNetsError as exc:
+            self.configure_error = str(exc)
+            self.get_logger().error(f"cannot configure: {exc}")
+            self._release()
+            return TransitionCallbackReturn.FAILURE
         size = self.pipeline.input_size
         self.get_logger().info(
-            f"ready: {self.pipeline.backend_name} on {self.pipeline.device}, "
-            f"input {size[1]}x{size[0]}, listening on {self._image_subscription.topic_name} "
-            f"({self.settings.input.input_mode})"
+            f"configured: {self.pipeline.backend_name} on {self.pipeline.device}, input "
+            f"{size[1]}x{size[0]}, cameras {', '.join(c or '(one)' for c in self.camera_names)}"
         )
+        self.state = "inactive"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Start the workers and subscribe to every camera."""
+        behaviour, rate = self.settings.behaviour, self.settings.input.max_rate
+        self._batcher = FrameBatcher(
+            list(self.streams), behaviour.batch_timeout, 1.0 / rate if rate > 0 else 0.0
+        )
+        stages = [self._decode_and_prepare, self._infer, self._publish_batch]
+        self._runner = StagedRunner(
+            self._batcher.take, stages, self._on_stage_error, overlap=behaviour.overlap
+        )
+        self._runner.start()
+        for stream in self.streams.values():
+            self._subscribe(stream)
+        topics = ", ".join(s.subscriptions[0].topic_name for s in self.streams.values())
+        self.get_logger().info(f"active: listening on {topics} ({self.settings.input.input_mode})")
+        self.state = "active"
+        activated = super().on_activate(state)  # lifecycle publishers publish from here on
+        now = self.get_clock().now().nanoseconds
+        threshold = self.settings.detection.conf_threshold
+        for stream in self.streams.values():
+            stream.publishers["label_info"].publish(stream.outputs.label_info(now, "", threshold))
+        return activated
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Stop subscribing and processing; publishers stay, silent."""
+        self._stop_processing()
+        self.state = "inactive"
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Free the model (GPU memory on CUDA) and the publishers."""
+        self._release()
+        self.state = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """From any state: stop everything."""
+        self._stop_processing()
+        self._release()
+        self.state = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_processing(self) -> None:
+        for stream in self.streams.values():
+            for subscription in stream.subscriptions:
+                self.destroy_subscription(subscription)
+            stream.subscriptions.clear()
+        if self._batcher is not None:
+            self._batcher.close()
+        if self._runner is not None:
+            self._runner.stop()
+        self._batcher = self._runner = None
+
+    def _release(self) -> None:
+        for stream in self.streams.values():
+            for publisher in stream.publishers.values():
+                self.destroy_lifecycle_publisher(publisher)
+        self.streams.clear()
+        device = self.pipeline.device if self.pipeline is not None else "cpu"
+        self.pipeline = None
+        gc.collect()
+        if device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
 
     def _load_pipeline(self) -> Pipeline:
         """Build the Pipeline from weights/backend/device; HybridNetsError if impossible."""
@@ -97,27 +259,26 @@ class HybridNetsNode(Node):
             mask_resolution=self.settings.outputs.mask_resolution,
         )
 
-    def _make_publishers(self) -> None:
-        """Reliable outputs, so both reliable and best-effort subscribers match."""
-        out = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
-        self._output_publishers = {
-            name: self.create_publisher(message_class(msgtype), f"~/{name}", out)
-            for name, msgtype in OUTPUT_TYPES.items()
-        }
-        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        latched = QoSProfile(
-            depth=1,
-            reliability=ReliabilityPolicy.RELIABLE,
-            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    def _make_stream(self, camera: str, names: list[str]) -> CameraStream:
+        settings = self._camera_settings(camera, self.settings.outputs)
+        prefix = f"{camera}/" if camera else ""
+        stream = CameraStream(
+            camera,
+            prefix,
+            FrameOutputs(RclpyFactory(), settings, names),
+            settings.ground.camera_info.history(),
         )
-        self._label_info_pub = self.create_publisher(
-            message_class(messages.LABEL_INFO), "~/label_info", latched
+        for name, msgtype in OUTPUT_TYPES.items():
+            stream.publishers[name] = self.create_lifecycle_publisher(
+                message_class(msgtype), f"~/{prefix}{name}", OUTPUT_QOS
+            )
+        label_info = self.create_lifecycle_publisher(
+            message_class(messages.LABEL_INFO), f"~/{prefix}label_info", LATCHED_QOS
         )
-        stamp = self.get_clock().now().nanoseconds
-        threshold = self.settings.detection.conf_threshold
-        self._label_info_pub.publish(self.outputs.label_info(stamp, "", threshold))
+        stream.publishers["label_info"] = label_info
+        return stream
 
-    def _make_subscriptions(self) -> None:
+    def _subscribe(self, stream: CameraStream) -> None:
         """Image (raw or compressed) and camera_info with the configured input QoS."""
         inputs = self.settings.input
         reliability = {
@@ -129,159 +290,194 @@ class HybridNetsNode(Node):
         )
         compressed = inputs.input_mode == "compressed"
         msg_type = CompressedImage if compressed else Image
-        topic = "image/compressed" if compressed else "image"
-        self._image_subscription = self.create_subscription(msg_type, topic, self._on_image, qos)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos)
+        topic = f"{stream.prefix}image" + ("/compressed" if compressed else "")
+
+        def on_image(msg: Any) -> None:
+            self.stats.count("received")
+            if self._batcher is not None and self._batcher.put(
+                stream.name, (msg, time.perf_counter())
+            ):
+                self.stats.count("dropped")
+
+        def on_camera_info(msg: CameraInfo) -> None:
+            self._on_camera_info(stream, msg)
+
+        stream.subscriptions = [
+            self.create_subscription(msg_type, topic, on_image, qos),
+            self.create_subscription(
+                CameraInfo, f"{stream.prefix}camera_info", on_camera_info, qos
+            ),
+        ]
 
     # --- callbacks (executor thread) -------------------------------------------------------
 
-    def _on_image(self, msg: Image | CompressedImage) -> None:
-        """Keep only the newest frame; one that was still waiting counts as dropped."""
-        self.stats.count("received")
-        with self._wake:
-            if self._latest is not None:
-                self.stats.count("dropped")
-            self._latest = (msg, time.perf_counter())
-            self._wake.notify()
-
-    def _on_camera_info(self, msg: CameraInfo) -> None:
+    def _on_camera_info(self, stream: CameraStream, msg: CameraInfo) -> None:
         """Keep recent valid camera models by stamp, to pair each image with its own."""
-        rectified = self.settings.outputs.ground.camera_info.rectified
+        rectified = stream.outputs.settings.ground.camera_info.rectified
         try:
             model = messages.camera_model_from_camera_info(msg, rectified)
         except HybridNetsError as exc:
             self.get_logger().warning(
-                f"ignoring camera_info: {exc}", throttle_duration_sec=WARN_EVERY_S
+                f"ignoring camera_info of {stream.prefix or 'the camera'}: {exc}",
+                throttle_duration_sec=WARN_EVERY_S,
             )
             return
-        with self._camera_lock:
-            self._camera_infos.add(messages.stamp_ns(msg.header), model)
+        with stream.lock:
+            stream.camera_infos.add(messages.stamp_ns(msg.header), model)
+        self._poses.remember_frame(stream.name, msg.header.frame_id)
 
     def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
         """Accept a change only if the resulting settings are valid; apply them at once."""
-        values = params.parameter_values(self.settings)
-        values.update({p.name: p.value for p in changes if p.name in values})
+        flat = params.parameter_values(self.settings)
+        updates = {p.name: p.value for p in changes}
         try:
-            settings = params.settings_from(values)
+            settings = params.settings_from(
+                {**flat, **{k: v for k, v in updates.items() if k in flat}}
+            )
+            cameras = {
+                camera: self._camera_settings(camera, settings.outputs, updates)
+                for camera in self.streams
+            }
         except HybridNetsError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self.settings = settings
-        self.pipeline.detection = settings.detection
-        self.outputs.settings = settings.outputs
-        with self._camera_lock:
-            tolerance = settings.outputs.ground.camera_info.info_tolerance
-            self._camera_infos.tolerance_ns = round(tolerance * 1e9)
-        with self._wake:
-            self._wake.notify()
+        if self.pipeline is not None:
+            self.pipeline.detection = settings.detection
+        for camera, stream in self.streams.items():
+            stream.outputs.settings = cameras[camera]
+            tolerance = cameras[camera].ground.camera_info.info_tolerance
+            with stream.lock:
+                stream.camera_infos.tolerance_ns = round(tolerance * 1e9)
+        if self._batcher is not None:
+            rate = settings.input.max_rate
+            self._batcher.timeout_s = settings.behaviour.batch_timeout
+            self._batcher.set_interval(1.0 / rate if rate > 0 else 0.0)
         return SetParametersResult(successful=True)
 
-    # --- worker thread ---------------------------------------------------------------------
+    # --- the stages (worker threads) -------------------------------------------------------
 
-    def _next_frame(self) -> tuple[Any, float] | None:
-        """Block until a frame is due (respecting max_rate); None when stopping."""
-        with self._wake:
-            while not self._stopping:
-                rate = self.settings.input.max_rate
-                wait = self._last_start + 1.0 / rate - time.perf_counter() if rate > 0 else 0.0
-                if self._latest is not None and wait <= 0:
-                    frame, self._latest = self._latest, None
-                    self._last_start = time.perf_counter()
-                    return frame
-                self._wake.wait(timeout=min(wait, 0.5) if self._latest is not None else 0.5)
-        return None
-
-    def _work(self) -> None:
-        """Worker loop: process frames until stopped; a failing frame is counted, never fatal."""
-        while True:
+    def _decode_and_prepare(self, arrivals: dict[str, Arrival[tuple[Any, float]]]) -> Batch | None:
+        """Stage 1: decode each camera's frame (a malformed one is counted and left out),
+        letterbox and normalise them into one network input."""
+        batch = Batch([], [], [], [], [], time.perf_counter())
+        for camera, arrival in arrivals.items():
+            msg, arrived = arrival.item
             try:
-                frame = self._next_frame()
-                if frame is None:
-                    return
-                self._process(*frame)
+                if isinstance(msg, CompressedImage):
+                    image, color = compressed_to_array(msg), "bgr"
+                else:
+                    image, color = image_to_array(msg)
+                self.pipeline.transform.fit(image.shape[:2])  # rejects what would vanish
             except InputError as exc:
-                self.stats.count("rejected", f"bad input: {exc}")
-                self.get_logger().warning(
-                    f"skipping frame: {exc}", throttle_duration_sec=WARN_EVERY_S
-                )
-            except Exception as exc:  # one bad frame must not stop the node
-                if not self.context.ok():
-                    return  # shutting down (Ctrl-C) while a frame was in flight
-                self.stats.count("failed", f"{type(exc).__name__}: {exc}")
-                self.get_logger().error(
-                    f"frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=WARN_EVERY_S
-                )
+                self._reject(exc)
+                continue
+            batch.streams.append(self.streams[camera])
+            batch.messages.append(msg)
+            batch.received.append(arrived)
+            batch.images.append(image)
+            batch.colors.append(color)
+        if not batch.streams:
+            return None
+        batch.decoded = time.perf_counter()
+        batch.network = self.pipeline.prepare(batch.images, batch.colors)
+        return batch
 
-    def _process(self, msg: Image | CompressedImage, received: float) -> None:
-        """Decode, run the Pipeline, publish, and record the stage latencies of one frame."""
-        start = time.perf_counter()
-        if isinstance(msg, CompressedImage):
-            image, color = compressed_to_array(msg), "bgr"
-        else:
-            image, color = image_to_array(msg)
-        decoded = time.perf_counter()
-        result = self.pipeline(image, color=color)
-        inferred = time.perf_counter()
-        self._publish(result, msg.header, image, color)
-        done = time.perf_counter()
-        self.stats.count("processed")
-        self.stats.record(
-            {
-                "wait": (start - received) * 1000,
-                "decode": (decoded - start) * 1000,
-                **result.timings,
-                "publish": (done - inferred) * 1000,
-                "total": (done - received) * 1000,
-            }
+    def _infer(self, batch: Batch) -> Batch:
+        """Stage 2: the forward pass."""
+        batch.network = self.pipeline.infer(batch.network)
+        return batch
+
+    def _publish_batch(self, batch: Batch) -> bool:
+        """Stage 3: postprocess, then each camera's outputs with its own stamp."""
+        inferred_at = time.perf_counter()
+        results = self.pipeline.finish(batch.network)
+        for stream, msg, received, result, image, color in zip(
+            batch.streams, batch.messages, batch.received, results, batch.images, batch.colors
+        ):
+            self._publish(stream, result, msg.header, image, color)
+            done = time.perf_counter()
+            self.stats.count("processed")
+            self.stats.record(
+                {
+                    "wait": (batch.started - received) * 1000,
+                    "decode": (batch.decoded - batch.started) * 1000 / len(results),
+                    **result.timings,
+                    "publish": (done - inferred_at) * 1000,
+                    "total": (done - received) * 1000,
+                }
+            )
+        return True
+
+    def _reject(self, exc: Exception) -> None:
+        self.stats.count("rejected", f"bad input: {exc}")
+        self.get_logger().warning(f"skipping frame: {exc}", throttle_duration_sec=WARN_EVERY_S)
+
+    def _on_stage_error(self, exc: BaseException) -> None:
+        """A batch that failed inside a stage: counted, logged, the node goes on."""
+        if isinstance(exc, InputError):
+            self._reject(exc)
+            return
+        if not self.context.ok():
+            return  # shutting down (Ctrl-C) while a batch was in flight
+        self.stats.count("failed", f"{type(exc).__name__}: {exc}")
+        self.get_logger().error(
+            f"frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=WARN_EVERY_S
         )
 
-    def _publish(self, result: FrameResult, header: Any, image: Any, color: str) -> None:
-        """Detections always; the other outputs only for topics with subscribers."""
-        publishers = self._output_publishers
+    def _publish(
+        self, stream: CameraStream, result: Any, header: Any, image: Any, color: str
+    ) -> None:
+        """Detections always (tracks need every frame); other outputs only when subscribed."""
         wanted = {"detections"} | {
-            name for name, pub in publishers.items() if pub.get_subscription_count() > 0
+            name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
         }
         stamp = messages.stamp_ns(header)
-        with self._camera_lock:
-            camera = self._camera_infos.for_image(stamp)
-        builds = self.outputs.projector_builds
-        if wanted & {"grid", "lane_points"} and self.outputs.camera(result, camera) is None:
+        with stream.lock:
+            camera = stream.camera_infos.for_image(stamp)
+        outputs = stream.outputs
+        if wanted & {"grid", "lane_points"} and outputs.camera(result, camera) is None:
             self.get_logger().warning(
                 "no intrinsics (camera_info within camera.info_tolerance of the image, or "
-                "camera.fx/fy parameters): grid and lane points off",
+                "camera.fx/fy parameters): ground outputs off",
                 throttle_duration_sec=WARN_EVERY_S * 6,
             )
-        built = self.outputs.build(result, stamp, header.frame_id, wanted, camera, image, color)
-        if self.outputs.projector_builds != builds:
-            grid = self.settings.outputs.ground.grid
+        pose = self._poses.lookup(stream.name, outputs.settings.ground.grid_frame, header)
+        builds = outputs.projector_builds
+        built = outputs.build(result, stamp, header.frame_id, wanted, camera, image, color, pose)
+        if outputs.projector_builds != builds:
+            grid = outputs.settings.ground.grid
             self.get_logger().info(
-                f"ground mapping built in {self.outputs.last_build_ms:.1f} ms: "
+                f"ground mapping built in {outputs.last_build_ms:.1f} ms: "
                 f"{grid.width}x{grid.height} cells"
             )
         for name, message in built.items():
-            self._output_publishers[name].publish(message)
+            stream.publishers[name].publish(message)
         self.debug_images += "debug_image" in built
 
     @property
     def ground_builds(self) -> int:
-        """Pixel-to-cell mappings computed so far (once per calibration)."""
-        return self.outputs.projector_builds
+        """Pixel-to-cell mappings computed so far, all cameras (once per calibration each)."""
+        return sum(stream.outputs.projector_builds for stream in self.streams.values())
 
     # --- diagnostics -----------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
-        """One DiagnosticStatus with rates, counts, stage latencies and the last error."""
+        """One DiagnosticStatus with the lifecycle state, rates, counts, latencies, last error."""
         totals, rates = self.stats.rates()
+        backend = self.pipeline.backend_name if self.pipeline else "none"
+        device = self.pipeline.device if self.pipeline else "none"
         status = DiagnosticStatus(
-            name=f"{self.get_fully_qualified_name()}: perception",
-            hardware_id=f"{self.pipeline.backend_name}:{self.pipeline.device}",
+            name=f"{self.get_fully_qualified_name()}: perception", hardware_id=f"{backend}:{device}"
         )
         status.level, status.message = self._health(totals, rates)
         values = {
+            "state": self.state,
             "input_rate_hz": f"{rates['received']:.2f}",
             "processed_rate_hz": f"{rates['processed']:.2f}",
             **{f"frames_{name}": str(count) for name, count in totals.items()},
-            "backend": self.pipeline.backend_name,
-            "device": self.pipeline.device,
+            "backend": backend,
+            "device": device,
+            "cameras": ",".join(c or "(one)" for c in self.camera_names),
             "last_error": self.stats.last_error,
             "latency_window_s": f"{self.stats.window_s:g}",
         }
@@ -293,9 +489,10 @@ class HybridNetsNode(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
 
-    @staticmethod
-    def _health(totals: dict[str, int], rates: dict[str, float]) -> tuple[bytes, str]:
+    def _health(self, totals: dict[str, int], rates: dict[str, float]) -> tuple[bytes, str]:
         """Diagnostic level and summary for the last period."""
+        if self.state != "active":
+            return DiagnosticStatus.WARN, f"{self.state}: not processing"
         if rates["failed"] > 0:
             return DiagnosticStatus.ERROR, "frames failed in the pipeline"
         if rates["rejected"] > 0:
@@ -307,14 +504,11 @@ class HybridNetsNode(Node):
         return DiagnosticStatus.OK, "ok"
 
     def stop(self) -> None:
-        """Stop the worker thread (waits for the frame in progress)."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
-        self._worker.join(timeout=10.0)
+        """Stop the workers (waits for the batch in progress)."""
+        self._stop_processing()
 
 
-def spin_until_shutdown(node: Node, executor: SingleThreadedExecutor) -> None:
+def spin_until_shutdown(node: Any, executor: SingleThreadedExecutor) -> None:
     """Spin until shutdown; an exception escaping a callback (e.g. rclpy's parameter service
     on a request it cannot parse) is logged and the node keeps running."""
     executor.add_node(node)

@@ -93,18 +93,69 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class Behaviour:
+    """How the node runs: its lifecycle at start and the work it overlaps or batches."""
+
+    autostart: bool = setting(
+        True,
+        "Configure and activate at start (ros2 run / launch); false: wait for a lifecycle manager.",
+        runtime=False,
+    )
+    overlap: bool = setting(
+        True,
+        "Decode and preprocess the next batch and publish the last while the network runs.",
+        runtime=False,
+    )
+    batch_timeout: float = setting(
+        0.05,
+        "With several cameras: longest wait (s) for the others once one camera's frame is in.",
+        low=0.0,
+        high=10.0,
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+@dataclass(frozen=True)
 class NodeSettings:
-    """Every parameter of hybridnets_node, typed."""
+    """Every parameter of hybridnets_node, typed (per-camera ones in `camera_parameters`)."""
 
     model: ModelSource = group(ModelSource)
     detection: DetectionSettings = group(DetectionSettings)
     input: InputSettings = group(InputSettings)
     outputs: OutputSettings = group(OutputSettings)
+    behaviour: Behaviour = group(Behaviour)
 
 
 PARAMETERS: dict[str, tuple[Any, SettingInfo]] = {
     name: (default, info) for name, default, info in described(NodeSettings)
 }
+CAMERAS = "cameras"  # string array, unset by default: one camera on image / camera_info
+CAMERAS_DESCRIPTION = (
+    "Camera names; each has <name>/image and <name>/camera_info inputs, ~/<name>/... outputs "
+    "and <name>.* parameters (defaults: the flat ones). Unset: one camera, no prefix."
+)
+# The output settings a camera may override: every one but the pipeline's mask resolution
+CAMERA_SETTINGS = tuple(
+    name for name, _, _ in described(OutputSettings) if name != "mask_resolution"
+)
+
+
+def camera_parameters(camera: str) -> dict[str, str]:
+    """Parameter name -> the output setting it holds, for one named camera."""
+    return {f"{camera}.{name}": name for name in CAMERA_SETTINGS}
+
+
+def camera_outputs(base: OutputSettings, values: dict[str, Any]) -> OutputSettings:
+    """A camera's OutputSettings: its own values (setting name -> value) over `base`."""
+    merged = {**flatten(base), **values}
+    for name, value in values.items():
+        default, info = PARAMETERS[name]
+        reason = info.problem(name, value, type(default))
+        if reason:
+            raise ConfigError(reason)
+    return rebuild(OutputSettings, merged)
 
 
 def descriptor(name: str) -> ParameterDescriptor:

@@ -24,6 +24,7 @@ from hybridnets_core.cli.main import main
 from hybridnets_core.letterbox import Letterbox
 from hybridnets_core.msgcodec import compressed_to_array, image_to_array
 from hybridnets_core.outputs import messages
+from hybridnets_core.outputs.frame import RECORDED_OUTPUTS
 from hybridnets_core.settings import DetectionSettings
 
 FRAMES, FPS, SIZE = 8, 10.0, (640, 360)
@@ -111,11 +112,17 @@ def test_synth_bag_is_a_coherent_labelled_drive(raw_drive) -> None:
             "/ground_truth/detections": messages.DETECTIONS,
             "/ground_truth/drivable_mask": messages.IMAGE,
             "/ground_truth/lane_mask": messages.IMAGE,
+            "/ground_truth/objects": messages.DETECTIONS_3D,
+            "/ground_truth/ego_lane/left": messages.PATH,
+            "/ground_truth/ego_lane/right": messages.PATH,
+            "/ground_truth/ego_lane/center": messages.PATH,
+            "/ground_truth/lane_lines": messages.MARKERS,
         }
     step = round(1e9 / FPS)
     assert [t for t, _ in found[RAW]] == [START_NS + i * step for i in range(FRAMES)]
     for topic, items in found.items():
-        assert [messages.stamp_ns(m.header) for _, m in items] == [t for t, _ in items], topic
+        stamps = [messages.stamp_ns(messages.header_of(m)) for _, m in items]
+        assert stamps == [t for t, _ in items], topic
     info = found["/camera/camera_info"][0][1]
     assert (info.width, info.height) == SIZE and info.k[0] > 0 and info.k[2] == SIZE[0] / 2
     images = [image_to_array(m)[0] for _, m in found[RAW]]
@@ -245,12 +252,23 @@ def test_folder_labels_keyed_by_timestamp(raw_drive, tmp_path) -> None:
 def test_output_bag_mirrors_the_node(weights, raw_drive, raw_eval) -> None:
     inputs = read_all(raw_drive[0])[RAW]
     outputs = read_all(raw_eval / "bag")
-    names = ("detections", "drivable_mask", "lane_mask", "grid", "lane_points")
-    assert set(outputs) == {f"{NODE}/{name}" for name in names}
+    assert set(outputs) == {f"{NODE}/{name}" for name in (*RECORDED_OUTPUTS, "label_info")}
+    (_, label_info), *more = outputs.pop(f"{NODE}/label_info")  # once, as the node latches it
+    assert not more and [c.class_name for c in label_info.class_map] == ["car"]
+    markers = outputs.pop(f"{NODE}/markers")  # MarkerArray has no header of its own
+    assert [t for t, _ in markers] == [t for t, _ in inputs]
+    ground = (
+        "grid",
+        "lane_points",
+        "objects",
+        "ego_lane/center",
+        "ego_lane/left",
+        "ego_lane/right",
+    )
     for topic, items in outputs.items():
         assert [t for t, _ in items] == [t for t, _ in inputs], topic
         assert [messages.stamp_ns(m.header) for _, m in items] == [t for t, _ in inputs]
-        frame = "base_link" if topic.endswith(("grid", "lane_points")) else "camera"
+        frame = "base_link" if topic.endswith(ground) else "camera"
         assert {m.header.frame_id for _, m in items} == {frame}
     # Detections are the Pipeline's on the same batches (conf 0: max_detections boxes each).
     pipeline = Pipeline.from_weights(

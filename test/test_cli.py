@@ -168,3 +168,27 @@ def test_weights_slim_half_keeps_results(tmp_path, small_checkpoint, dashcam_fra
     np.testing.assert_allclose(half.scores, full.scores, atol=2e-3)
     road_agreement = (half.masks["road"] == full.masks["road"]).mean()
     assert road_agreement > 0.99
+
+
+def test_output_flags_are_derived_from_the_output_settings() -> None:
+    """bag-eval's node-mirroring flags: one per output setting, with the settings' defaults, so
+    a replay with default flags makes what the node makes with default parameters."""
+    from hybridnets_core.cli.main import build_parser
+    from hybridnets_core.cli.output_options import output_settings_from_args
+    from hybridnets_core.outputs.settings import OutputSettings
+
+    parser = build_parser()
+    base = ["bag-eval", "--bag", "b", "--topic", "/t", "--out", "o"]
+    assert output_settings_from_args(parser.parse_args(base)) == OutputSettings()
+    changed = output_settings_from_args(
+        parser.parse_args(
+            [*base, "--no-track-objects", "--no-camera-rectified", "--camera-info-tolerance",
+             "0.2", "--grid", "0,30,-5,5,0.5", "--camera-pose", "1,0,2,0,0.1,0",
+             "--grid-frame", "odom", "--no-publish-grid"]
+        )
+    )  # fmt: skip
+    assert (changed.track_objects, changed.publish_grid) == (False, False)
+    assert changed.ground.camera_info.rectified is False
+    assert changed.ground.camera_info.info_tolerance == 0.2
+    assert (changed.ground.grid.x_max, changed.ground.camera.pitch) == (30.0, 0.1)
+    assert changed.ground.grid_frame == "odom"

@@ -295,11 +295,11 @@ def test_project_loader_refuses_hostile_yaml_and_keeps_normal_anchors(tmp_path) 
 
 
 def test_node_reads_projects_with_the_same_loader(tmp_path) -> None:
-    from hybridnets_ros.params import class_names
+    from hybridnets_ros.params import ModelSource, class_names
 
-    values = {"class_names": "", "project": str(alias_bomb(tmp_path / "bomb.yaml"))}
+    source = ModelSource(project=str(alias_bomb(tmp_path / "bomb.yaml")))
     with pytest.raises(ConfigError, match="expands to more than"):
-        class_names(values, ["car"])
+        class_names(source, ["car"])
 
 
 # ---------------------------------------------------------------- labels and the box limit

@@ -506,6 +506,11 @@ def test_node_runs_an_int8_export_with_native_ops(
             check_mask(listener.wait_for(name, stamp_ns_of(frame)), frame, width, height)
 
 
+def marker_stamp(markers: Any) -> int:
+    """The stamp of a MarkerArray (of its first marker: the array has no header)."""
+    return stamp_ns_of(markers.markers[0])
+
+
 def test_planner_outputs_follow_objects_and_lanes_of_a_drive(ros: Ros) -> None:
     """Built-in model on a synthetic drive: objects on the ground with persistent track ids,
     ego lane paths and markers, all stamped like the image, in grid_frame; latched labels."""
@@ -559,7 +564,7 @@ def test_planner_outputs_follow_objects_and_lanes_of_a_drive(ros: Ros) -> None:
         listener.send(frame, timeout=60.0)
         frames.append(frame)
         answered = partial(
-            lambda f: any(stamp_ns_of(m) == stamp_ns_of(f) for m in received["markers"]), frame
+            lambda f: any(marker_stamp(m) == stamp_ns_of(f) for m in received["markers"]), frame
         )
         assert wait_until(answered, 30.0), "no markers for a frame"
     ids_per_frame = []
@@ -567,9 +572,10 @@ def test_planner_outputs_follow_objects_and_lanes_of_a_drive(ros: Ros) -> None:
         detections = listener.wait_for("detections", stamp_ns_of(frame))
         ids_per_frame.append({d.id for d in detections.detections if d.id})
         for name in extra:
-            message = next(m for m in received[name] if stamp_ns_of(m) == stamp_ns_of(frame))
-            if name != "markers":
-                assert message.header.frame_id == "base_link"
+            stamp_of = marker_stamp if name == "markers" else stamp_ns_of
+            message = next(m for m in received[name] if stamp_of(m) == stamp_ns_of(frame))
+            header = message.markers[0].header if name == "markers" else message.header
+            assert header.frame_id == "base_link"
         objects = next(m for m in received["objects"] if stamp_ns_of(m) == stamp_ns_of(frame))
         for det in objects.detections:
             assert 0.0 < det.bbox.center.position.x < 40.0 and det.bbox.size.z > 0

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 
 from ..ground import CameraPose, GridSpec, PinholeParameters
-from ..outputs.settings import GroundSettings, OutputSettings
-from ..settings import setting_fields
+from ..outputs.settings import OutputSettings
+from ..settings import described, rebuild, setting_fields
 
 
 def floats(count: int, what: str) -> Callable[[str], tuple[float, ...]]:
@@ -37,35 +36,43 @@ def _vector(cls: type) -> tuple[str, tuple[float, ...]]:
     return ",".join(names), tuple(defaults)
 
 
-VECTOR_FLAGS: dict[str, type] = {
-    "--camera-pose": CameraPose,
-    "--grid": GridSpec,
-    "--intrinsics": PinholeParameters,
+VECTOR_FLAGS: dict[str, tuple[type, str]] = {
+    "--camera-pose": (CameraPose, "camera."),
+    "--grid": (GridSpec, "grid."),
+    "--intrinsics": (PinholeParameters, "camera."),
+}
+VECTOR_SETTINGS = {
+    f"{prefix}{name}" for cls, prefix in VECTOR_FLAGS.values() for name, _, _ in setting_fields(cls)
 }
 
 
+def _flag(name: str) -> str:
+    """The flag of a dotted setting name: camera.info_tolerance -> --camera-info-tolerance."""
+    return "--" + name.replace(".", "-").replace("_", "-")
+
+
 def add_output_options(parser: argparse.ArgumentParser | Any) -> None:
-    """--mask-resolution, --[no-]publish-grid, --[no-]publish-lane-points, --grid-frame and the
-    vector flags --camera-pose X,Y,Z,ROLL,PITCH,YAW, --grid X_MIN,...,RESOLUTION and
-    --intrinsics FX,FY,CX,CY (used while no valid camera_info was seen)."""
-    for name, default, info in setting_fields(OutputSettings):
-        flag = f"--{name.replace('_', '-')}"
+    """One flag per output setting (--mask-resolution, --[no-]publish-grid, --grid-frame,
+    --[no-]camera-rectified, --camera-info-tolerance, ...), plus the vector flags
+    --camera-pose X,Y,Z,ROLL,PITCH,YAW, --grid X_MIN,...,RESOLUTION and --intrinsics FX,FY,CX,CY
+    (used while no valid camera_info was seen); defaults and help from the settings."""
+    for name, default, info in described(OutputSettings):
+        if name in VECTOR_SETTINGS:
+            continue
         if isinstance(default, bool):
             parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=default, help=info.description
-            )
+                _flag(name), action=argparse.BooleanOptionalAction, default=default,
+                help=info.description,
+            )  # fmt: skip
         else:
             parser.add_argument(
-                flag,
+                _flag(name),
+                type=type(default),
                 choices=info.choices or None,
                 default=default,
                 help=f"{info.description} ({default})",
             )
-    for name, default, info in setting_fields(GroundSettings):
-        parser.add_argument(
-            f"--{name.replace('_', '-')}", default=default, help=f"{info.description} ({default})"
-        )
-    for flag, cls in VECTOR_FLAGS.items():
+    for flag, (cls, _) in VECTOR_FLAGS.items():
         names, values = _vector(cls)
         parser.add_argument(
             flag,
@@ -78,21 +85,13 @@ def add_output_options(parser: argparse.ArgumentParser | Any) -> None:
 
 def output_settings_from_args(args: argparse.Namespace) -> OutputSettings:
     """The OutputSettings the `add_output_options` flags describe (validated)."""
-    groups = {
-        cls: cls(
-            **dict(zip((f.name for f in fields(cls)), getattr(args, flag[2:].replace("-", "_"))))
-        )
-        for flag, cls in VECTOR_FLAGS.items()
+    values = {
+        name: getattr(args, _flag(name)[2:].replace("-", "_"))
+        for name, _, _ in described(OutputSettings)
+        if name not in VECTOR_SETTINGS
     }
-    ground = GroundSettings(
-        grid_frame=args.grid_frame,
-        grid=groups[GridSpec],
-        camera=groups[CameraPose],
-        intrinsics=groups[PinholeParameters],
-    )
-    return OutputSettings(
-        mask_resolution=args.mask_resolution,
-        publish_grid=args.publish_grid,
-        publish_lane_points=args.publish_lane_points,
-        ground=ground,
-    )
+    for flag, (cls, prefix) in VECTOR_FLAGS.items():
+        given = getattr(args, flag[2:].replace("-", "_"))
+        names = [name for name, _, _ in setting_fields(cls)]
+        values.update({f"{prefix}{name}": value for name, value in zip(names, given)})
+    return rebuild(OutputSettings, values)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..camera import CameraIntrinsics, CameraModel
 from ..errors import ConfigError
-from ..ground import CachedProjector, GroundProjector
+from ..ground import CachedProjector, CameraPose, GroundProjector, OpticalPose
 from ..lanes import LaneEstimate
 from ..results import FrameResult
 from ..visualize import draw_overlay
@@ -125,22 +125,25 @@ class FrameOutputs:
         camera_info: CameraModel | None = None,
         image: np.ndarray | None = None,
         color: str = "bgr",
+        pose: OpticalPose | None = None,
     ) -> dict[str, Any]:
         """Messages of the wanted, enabled outputs this frame can make, by output name.
 
         Every message carries the input's stamp and frame_id; the ground outputs carry the
         stamp in the vehicle frame. `image` (the source pixels) is needed for debug_image.
+        `pose` (the camera's optical frame in grid_frame, from TF) replaces the settings' pose.
         """
         names = [name for name in OUTPUT_TYPES if name in wanted and self.enabled(name)]
+        ground = self.settings.ground
+        placement = pose if pose is not None else ground.camera
         projector = None
         if any(name in GROUND_OUTPUTS for name in names):
-            projector = self._projector(frame, camera_info)
+            projector = self._projector(frame, camera_info, placement)
         camera = self.camera(frame, camera_info)
-        ground = self.settings.ground
-        scene = self.scene.update(frame, stamp, camera, ground, self.class_names)
+        scene = self.scene.update(frame, stamp, camera, placement, ground.grid, self.class_names)
         lanes = None
         if any(name in LANE_OUTPUTS for name in names):
-            lanes = self.scene.lanes(frame, camera, ground)
+            lanes = self.scene.lanes(frame, camera, placement)
         context = FrameContext(
             frame,
             messages.header(self.factory, stamp, frame_id),
@@ -160,17 +163,19 @@ class FrameOutputs:
         return built
 
     def _projector(
-        self, frame: FrameResult, camera_info: CameraModel | None
+        self,
+        frame: FrameResult,
+        camera_info: CameraModel | None,
+        placement: CameraPose | OpticalPose,
     ) -> GroundProjector | None:
         """The cached projector for this frame's masks, or None without a camera or masks."""
         camera = self.camera(frame, camera_info)
         reference = frame.drivable if frame.drivable is not None else frame.lane
         if camera is None or reference is None:
             return None
-        ground = self.settings.ground
         start = time.perf_counter()
         projector, rebuilt = self._projectors.get(
-            camera, reference.shape, ground.camera, ground.grid
+            camera, reference.shape, placement, self.settings.ground.grid
         )
         if rebuilt:
             self.last_build_ms = (time.perf_counter() - start) * 1000

@@ -37,6 +37,11 @@ def stamp_ns(header: Any) -> int:
     return int(header.stamp.sec) * NS_PER_S + int(header.stamp.nanosec)
 
 
+def header_of(msg: Any) -> Any:
+    """A message's header; a MarkerArray's is its first marker's (ours always has one)."""
+    return msg.markers[0].header if hasattr(msg, "markers") else msg.header
+
+
 def header(factory: MessageFactory, stamp: int, frame_id: str) -> Any:
     """std_msgs/Header for a time in nanoseconds."""
     sec, nanosec = divmod(int(stamp), NS_PER_S)

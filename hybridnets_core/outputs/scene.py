@@ -14,12 +14,11 @@ import numpy as np
 
 from ..camera import CameraIntrinsics, CameraModel
 from ..errors import InputError
-from ..ground import CachedProjector, as_camera_model
+from ..ground import CachedProjector, CameraPose, GridSpec, OpticalPose, as_camera_model
 from ..lanes import LaneEstimate, LaneSettings, lanes_from_mask
 from ..objects import GroundObjects, ObjectSettings, locate_objects
 from ..results import LANE_NAMES, FrameResult
 from ..tracking import Tracker, TrackerSettings, TrackResult
-from .settings import GroundSettings
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,8 @@ class SceneState:
         frame: FrameResult,
         stamp: int,
         camera: CameraModel | CameraIntrinsics | None,
-        ground: GroundSettings,
+        pose: CameraPose | OpticalPose,
+        grid: GridSpec,
         class_names: list[str],
     ) -> SceneFrame:
         """Locate this frame's detections on the ground (with a camera) and track them."""
@@ -70,8 +70,8 @@ class SceneState:
                 frame.class_ids,
                 class_names,
                 source_camera,
-                ground.camera,
-                ground.grid,
+                pose,
+                grid,
                 self.object_settings,
             )
         return SceneFrame(objects, self._track(frame, stamp, objects))
@@ -99,11 +99,11 @@ class SceneState:
         self,
         frame: FrameResult,
         camera: CameraModel | CameraIntrinsics | None,
-        ground: GroundSettings,
+        pose: CameraPose | OpticalPose,
     ) -> LaneEstimate | None:
         """Lane lines and the ego lane from the network-resolution lane mask, or None."""
         mask = frame.network_mask(LANE_NAMES)
         if camera is None or mask is None:
             return None
-        projector, _ = self._lane_projectors.get(camera, mask.shape, ground.camera, self._lane_grid)
+        projector, _ = self._lane_projectors.get(camera, mask.shape, pose, self._lane_grid)
         return lanes_from_mask(projector, np.ascontiguousarray(mask), self.lane_settings)
