@@ -114,6 +114,7 @@ def _increment(counts: dict[str, int], camera: str) -> None:
 
 
 Stage = Callable[[Any], Any]
+_END = object()  # passed down the stages after the last item
 
 
 class StagedRunner:
@@ -162,7 +163,7 @@ class StagedRunner:
                     return slot.get(timeout=0.2)
                 except queue.Empty:
                     continue
-            return None
+            return _END
 
         return get
 
@@ -174,11 +175,13 @@ class StagedRunner:
         return item
 
     def _loop(
-        self, take: Callable[[], Any], stage: Stage, give: Callable[[Any], None] | None
+        self, take: Callable[[], Any], stage: Stage, give: Callable[..., None] | None
     ) -> None:
+        """Run one stage until its input ends; the end is handed on after the last item, so
+        later stages finish what is in flight."""
         while not self._stop.is_set():
             item = take()
-            if item is None:
+            if item is None or item is _END:
                 break
             try:
                 result = stage(item)
@@ -187,7 +190,8 @@ class StagedRunner:
                 continue
             if result is not None and give is not None:
                 self._hand_over(give, result)
-        self._stop.set()
+        if give is not None:
+            self._hand_over(give, _END)
 
     def _hand_over(self, give: Callable[..., None], result: Any) -> None:
         while not self._stop.is_set():
@@ -198,7 +202,7 @@ class StagedRunner:
                 continue
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop every thread (the source must also return None, e.g. a closed batcher)."""
+        """Stop every thread now (items in flight are dropped; close the source first)."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=timeout_s)

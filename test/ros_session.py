@@ -70,9 +70,10 @@ class Ros:
         )
         return self.add(node)
 
-    def listener(self, namespace: str = "/") -> Listener:
-        """A test camera and output recorder in `namespace`."""
-        listener = Listener(self.context, namespace)
+    def listener(self, namespace: str = "/", node_name: str = "hybridnets_node") -> Listener:
+        """A test camera and output recorder in `namespace`; `node_name` is where the outputs
+        are (relative to the namespace, or absolute, e.g. one camera of a multi-camera node)."""
+        listener = Listener(self.context, namespace, node_name)
         self.add(listener.node)
         return listener
 
