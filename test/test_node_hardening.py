@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import signal
 import subprocess
 import time
@@ -281,3 +282,30 @@ def test_launch_layers_only_given_arguments_over_the_params_file() -> None:
     ]
     assert ("image/compressed", "/camera/image_raw/compressed") in launch.remappings(defaults)
     assert launch.NODE_ENVIRONMENT == {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
+
+
+def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> None:
+    """A vehicle image without torch (rosdep not run): one FATAL line naming the fix, exit 1."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(
+        "import sys\n\n"
+        "class BlockTorch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'efficientnet_pytorch'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "        return None\n\n"
+        "sys.meta_path.insert(0, BlockTorch())\n"
+    )
+    command = node_command()
+    assert command is not None, "hybridnets_node entry point not installed"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    fatal = [line for line in output.splitlines() if "FATAL" in line]
+    assert len(fatal) == 1 and "torch" in fatal[0] and "pip install" in fatal[0], output
+    assert "Traceback" not in output, output
