@@ -160,9 +160,7 @@ def run_case(context: Any, args: Any, weights: str, mode: str, count: int, overl
         else:
             topics = {"cam0": (f"{namespace}/image", f"{namespace}/hybridnets_node/detections")}
     else:
-        processes = [
-            start_node(f"{namespace}/{c}", [""], weights, args, overlap) for c in names
-        ]
+        processes = [start_node(f"{namespace}/{c}", [""], weights, args, overlap) for c in names]
         topics = {c: (f"{namespace}/{c}/image", f"{namespace}/{c}/hybridnets_node/detections")
                   for c in names}  # fmt: skip
     rig = Rig(context, topics)
