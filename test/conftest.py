@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -44,3 +46,24 @@ def dashcam_paths() -> list[Path]:
 @pytest.fixture(scope="session")
 def dashcam_frame(dashcam_paths: list[Path]):
     return read_image(dashcam_paths[0])
+
+
+@pytest.fixture(scope="module")
+def ros(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real rclpy session per node-test module, with a private domain and log folder
+    (ROS is imported here, after the module's require_ros())."""
+    from ros_fixtures import ros_environment
+    from ros_session import Ros
+
+    with ros_environment(tmp_path_factory.mktemp("ros_log")):
+        session = Ros()
+        yield session
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random coef-0 weights whose masks cover every pixel (ros_fixtures.make_weights)."""
+    from ros_fixtures import make_weights
+
+    return make_weights(tmp_path_factory.mktemp("weights") / "full_masks.pth")

@@ -19,11 +19,9 @@ import pytest
 from ros_fixtures import (
     compressed_frame,
     diagnostic_values,
-    make_weights,
     node_command,
     raw_frame,
     require_ros,
-    ros_environment,
     stamp,
     stamp_ns_of,
     wait_until,
@@ -38,19 +36,6 @@ from ros_session import Ros, next_stamp, set_parameters
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def ros(tmp_path_factory: pytest.TempPathFactory):
-    with ros_environment(tmp_path_factory.mktemp("ros_log")):
-        session = Ros()
-        yield session
-        session.close()
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_weights(tmp_path_factory.mktemp("weights") / "full_masks.pth")
 
 
 def camera_info(fx: float, width: int, height: int, when: int) -> CameraInfo:

@@ -15,10 +15,8 @@ import numpy as np
 import pytest
 from ros_fixtures import (
     Listener,
-    make_weights,
     raw_frame,
     require_ros,
-    ros_environment,
     stamp,
     stamp_ns_of,
     wait_until,
@@ -29,37 +27,11 @@ require_ros()
 from geometry_msgs.msg import Transform
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
-from rclpy.parameter import Parameter
 from ros_session import NODE_PARAMS, Ros, next_stamp
 from sensor_msgs.msg import CameraInfo
 
 from hybridnets_core.ground import CameraPose
-from hybridnets_ros.node import HybridNetsNode
 from hybridnets_ros.tf import CameraPoseSource, pose_of_transform
-
-
-@pytest.fixture(scope="module")
-def ros(tmp_path_factory: pytest.TempPathFactory):
-    with ros_environment(tmp_path_factory.mktemp("ros_log")):
-        session = Ros()
-        yield session
-        session.close()
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_weights(tmp_path_factory.mktemp("weights") / "full_masks.pth")
-
-
-def node_with(ros: Ros, weights: Path, namespace: str, **values: Any) -> HybridNetsNode:
-    """An in-process node with the test parameters, `values` (lists allowed) on top."""
-    merged = {"weights": str(weights), **NODE_PARAMS, **values}
-    node = HybridNetsNode(
-        context=ros.context,
-        namespace=namespace,
-        parameter_overrides=[Parameter(k, value=v) for k, v in merged.items()],
-    )
-    return ros.add(node)
 
 
 def call(listener: Listener, service: Any, name: str, request: Any) -> Any:
@@ -83,7 +55,7 @@ def lifecycle_state(listener: Listener, node: str) -> str:
 
 
 def test_lifecycle_transitions_through_the_services(ros: Ros, weights: Path) -> None:
-    node = node_with(ros, weights, "/managed", autostart=False)
+    node = ros.start_node(weights, "/managed", autostart=False)
     listener = ros.listener("/managed")
     name = "/managed/hybridnets_node"
     assert lifecycle_state(listener, name) == "unconfigured" and node.pipeline is None
@@ -127,7 +99,7 @@ def test_lifecycle_transitions_through_the_services(ros: Ros, weights: Path) -> 
 
 def test_a_failing_configure_leaves_the_node_unconfigured(ros: Ros, tmp_path: Path) -> None:
     missing = tmp_path / "missing.pth"
-    node = node_with(ros, missing, "/misconfigured", autostart=False)
+    node = ros.start_node(missing, "/misconfigured", autostart=False)
     listener = ros.listener("/misconfigured")
     name = "/misconfigured/hybridnets_node"
     assert not transition(listener, name, Transition.TRANSITION_CONFIGURE)
@@ -158,7 +130,7 @@ def test_several_cameras_share_one_forward_pass(
     ros: Ros, weights: Path, cameras: list[str]
 ) -> None:
     namespace = f"/multi{len(cameras)}"
-    node = node_with(ros, weights, namespace, cameras=cameras, batch_timeout=2.0)
+    node = ros.start_node(weights, namespace, cameras=cameras, batch_timeout=2.0)
     for camera in cameras:  # each camera has its own parameters, defaulting to the flat ones
         assert node.get_parameter(f"{camera}.camera.z").value == NODE_PARAMS["camera.z"]
     listeners = camera_listeners(ros, namespace, cameras)
@@ -177,7 +149,7 @@ def test_several_cameras_share_one_forward_pass(
 
 def test_a_stopped_camera_does_not_stall_the_others(ros: Ros, weights: Path) -> None:
     cameras = ["front", "left", "right"]
-    node = node_with(ros, weights, "/stalled", cameras=cameras, batch_timeout=0.3)
+    node = ros.start_node(weights, "/stalled", cameras=cameras, batch_timeout=0.3)
     listeners = camera_listeners(ros, "/stalled", cameras)
     send_all(listeners, 320, 240)  # every camera once, then "right" stops
     moving = {c: listeners[c] for c in ("front", "left")}
@@ -191,7 +163,7 @@ def test_a_stopped_camera_does_not_stall_the_others(ros: Ros, weights: Path) -> 
 
 def test_camera_info_is_matched_to_the_image_by_stamp(ros: Ros, weights: Path) -> None:
     no_fallback = {"camera.fx": 0.0, "camera.fy": 0.0, "camera.info_tolerance": 0.05}
-    node_with(ros, weights, "/stamped", **no_fallback)
+    ros.start_node(weights, "/stamped", **no_fallback)
     listener = ros.listener("/stamped")
     info_pub = listener.node.create_publisher(CameraInfo, "camera_info", 10)
     assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
@@ -224,7 +196,7 @@ def test_raw_images_are_undistorted_for_the_ground_outputs(ros: Ros, weights: Pa
     from hybridnets_core.ground import GridSpec, GroundProjector
 
     params = {"camera.fx": 0.0, "camera.fy": 0.0, "camera.rectified": False}
-    node_with(ros, weights, "/raw_lens", **params)
+    ros.start_node(weights, "/raw_lens", **params)
     listener = ros.listener("/raw_lens")
     info_pub = listener.node.create_publisher(CameraInfo, "camera_info", 10)
     assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,9 @@ from ros_fixtures import (
     Listener,
     compressed_frame,
     diagnostic_values,
-    make_weights,
     node_command,
     raw_frame,
     require_ros,
-    ros_environment,
     stamp,
     stamp_ns_of,
     wait_until,
@@ -49,19 +46,6 @@ from hybridnets_ros.stats import FrameStats
 REPO = Path(__file__).resolve().parent.parent
 ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
 CLASSES = {"car", "bus"}
-
-
-@pytest.fixture(scope="module")
-def ros(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ros]:
-    with ros_environment(tmp_path_factory.mktemp("ros_log")):
-        session = Ros()
-        yield session
-        session.close()
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_weights(tmp_path_factory.mktemp("weights") / "full_masks.pth")
 
 
 @pytest.fixture(scope="module")

@@ -112,6 +112,23 @@ def pose(factory: MessageFactory, x: float = 0.0, y: float = 0.0, z: float = 0.0
     )
 
 
+def hypothesis(
+    factory: MessageFactory, class_name: str, score: float, at: Any, covariance: np.ndarray
+) -> Any:
+    """vision_msgs/ObjectHypothesisWithPose: a class name with its score and a pose."""
+    return factory.new(
+        "vision_msgs/msg/ObjectHypothesisWithPose",
+        hypothesis=factory.new(
+            "vision_msgs/msg/ObjectHypothesis", class_id=class_name, score=float(score)
+        ),
+        pose=factory.new(
+            "geometry_msgs/msg/PoseWithCovariance",
+            pose=at,
+            covariance=factory.float64_array(covariance),
+        ),
+    )
+
+
 def detections_2d(
     factory: MessageFactory,
     boxes: np.ndarray,
@@ -125,17 +142,7 @@ def detections_2d(
     for (cx, cy, sx, sy), score, name, ident in zip(
         box_geometry(boxes), scores, class_names, ids, strict=True
     ):
-        hypothesis = factory.new(
-            "vision_msgs/msg/ObjectHypothesisWithPose",
-            hypothesis=factory.new(
-                "vision_msgs/msg/ObjectHypothesis", class_id=name, score=float(score)
-            ),
-            pose=factory.new(
-                "geometry_msgs/msg/PoseWithCovariance",
-                pose=pose(factory),
-                covariance=factory.float64_array(np.zeros(36)),
-            ),
-        )
+        guess = hypothesis(factory, name, score, pose(factory), np.zeros(36))
         centre = factory.new(
             "vision_msgs/msg/Pose2D",
             position=factory.new("vision_msgs/msg/Point2D", x=float(cx), y=float(cy)),
@@ -146,7 +153,7 @@ def detections_2d(
         )
         detections.append(
             factory.new(
-                "vision_msgs/msg/Detection2D", header=hdr, results=[hypothesis], bbox=bbox, id=ident
+                "vision_msgs/msg/Detection2D", header=hdr, results=[guess], bbox=bbox, id=ident
             )
         )
     return factory.new(DETECTIONS, header=hdr, detections=detections)
@@ -273,24 +280,14 @@ def detections_3d(
         centres, yaws, sizes, covariances, scores, class_names, ids, strict=True
     ):
         centre_pose = pose_at(factory, *centre, yaw)
-        hypothesis = factory.new(
-            "vision_msgs/msg/ObjectHypothesisWithPose",
-            hypothesis=factory.new(
-                "vision_msgs/msg/ObjectHypothesis", class_id=name, score=float(score)
-            ),
-            pose=factory.new(
-                "geometry_msgs/msg/PoseWithCovariance",
-                pose=centre_pose,
-                covariance=factory.float64_array(covariance),
-            ),
-        )
+        guess = hypothesis(factory, name, score, centre_pose, covariance)
         extent = factory.new(
             "geometry_msgs/msg/Vector3", x=float(size[0]), y=float(size[1]), z=float(size[2])
         )
         bbox = factory.new("vision_msgs/msg/BoundingBox3D", center=centre_pose, size=extent)
         detections.append(
             factory.new(
-                "vision_msgs/msg/Detection3D", header=hdr, results=[hypothesis], bbox=bbox, id=ident
+                "vision_msgs/msg/Detection3D", header=hdr, results=[guess], bbox=bbox, id=ident
             )
         )
     return factory.new(DETECTIONS_3D, header=hdr, detections=detections)
