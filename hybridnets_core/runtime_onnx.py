@@ -15,7 +15,7 @@ import onnxruntime as ort
 from .anchors import anchors_for
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError
-from .export.end2end import END2END_OUTPUTS, IMAGE_IDS, THRESHOLD_INPUTS
+from .export.end2end import END2END_OUTPUTS, IMAGE_IDS, SEG_LABELS, THRESHOLD_INPUTS
 from .export.metadata import OnnxInfo
 from .export.raw import INPUT_NAME
 from .native import BUILD_HINT, DOMAIN, register_ops
@@ -171,13 +171,23 @@ class _OnnxBackend:
         self.config: ModelConfig = session.info.config
         self.fixed_input_size = tuple(self.config.input_size)
 
-    def _chunks(self, batch: np.ndarray) -> list[np.ndarray]:
-        """The batch as the file takes it: whole with a dynamic batch axis, else one image at
-        a time (so val and bag replay can batch any export)."""
+    def _chunks(self, batch: np.ndarray) -> list[tuple[np.ndarray, int]]:
+        """The batch as the file takes it, as (chunk, images of the batch in it): whole with a
+        dynamic batch axis, else chunks of the graph's fixed batch, the last one padded by
+        repeating its last image (so val, bag replay and a multi-camera node batch any export)."""
         batch = batch.astype(np.float32, copy=False)
-        if self.session.info.dynamic_batch:
-            return [batch]
-        return [batch[index : index + 1] for index in range(len(batch))]
+        info = self.session.info
+        if info.dynamic_batch:
+            return [(batch, len(batch))]
+        size = info.batch_size
+        chunks = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            real = len(chunk)
+            if real < size:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - real, axis=0)])
+            chunks.append((chunk, real))
+        return chunks
 
 
 class OnnxRuntime(_OnnxBackend):
@@ -186,7 +196,10 @@ class OnnxRuntime(_OnnxBackend):
     end_to_end = False
 
     def __call__(self, batch: np.ndarray) -> NetworkOutputs:
-        runs = [self.session.run({INPUT_NAME: chunk}) for chunk in self._chunks(batch)]
+        runs = []
+        for chunk, real in self._chunks(batch):
+            outputs = self.session.run({INPUT_NAME: chunk})
+            runs.append(outputs if real == len(chunk) else [o[:real] for o in outputs])
         return tuple(_join(runs))  # type: ignore[return-value]
 
 
@@ -205,13 +218,16 @@ class OnnxEndToEndRuntime(_OnnxBackend):
         }
         runs: list[list[np.ndarray]] = []
         first_image = 0
-        for chunk in self._chunks(batch):
+        for chunk, real in self._chunks(batch):
             outputs = self.session.run({INPUT_NAME: chunk, **thresholds})
             named = dict(zip(self.session.output_names, outputs))
+            if real < len(chunk):  # drop the padding images' rows
+                rows = named[IMAGE_IDS] < real
+                named = {k: v[:real] if k == SEG_LABELS else v[rows] for k, v in named.items()}
             if first_image:  # chunk-local image ids -> batch index
                 named[IMAGE_IDS] = named[IMAGE_IDS] + first_image
             runs.append([named[name] for name in END2END_OUTPUTS])
-            first_image += len(chunk)
+            first_image += real
         return EndToEndOutputs(*_join(runs))
 
 

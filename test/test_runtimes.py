@@ -139,6 +139,32 @@ def test_fixed_batch_exports_run_batches_image_by_image(
                 np.testing.assert_array_equal(together.masks[name], mask)
 
 
+@pytest.mark.parametrize("graph", ["raw", "end2end"])
+def test_a_fixed_batch_export_takes_any_batch(
+    tmp_path,
+    varied_checkpoint: Path,  # noqa: F811
+    dashcam_paths: list[Path],
+    graph: str,
+) -> None:
+    """Exported for 2 cameras (--batch 2): 3 images run as 2 + 1 padded, like one at a time."""
+    from hybridnets_core.media import read_image
+
+    extra = ["--batch", "2"] + (["--end2end"] if graph == "end2end" else [])
+    export = export_cli(varied_checkpoint, tmp_path / f"{graph}_batch2.onnx", *extra)
+    pipeline = Pipeline.from_weights(export, backend="onnxruntime", detection=CONF_005)
+    assert pipeline.runtime.session.info.batch_size == 2
+    images = [read_image(path) for path in dashcam_paths[:3]]
+    for image, together in zip(images, pipeline.run_batch(images)):
+        alone = pipeline(image)
+        assert len(together) == len(alone) > 0
+        np.testing.assert_allclose(together.boxes, alone.boxes, atol=1e-3)
+        for name, mask in alone.masks.items():
+            np.testing.assert_array_equal(together.masks[name], mask)
+    bad = ["export", "-w", str(varied_checkpoint), "-o", str(tmp_path / "bad.onnx"), "--batch"]
+    assert main([*bad, "0"]) == 2  # a batch is at least 1: one usage line
+    assert main([*bad, "2", "--dynamic-batch"]) == 2
+
+
 def test_predict_cli_with_onnxruntime(tmp_path, end2end_export, dashcam_paths) -> None:  # noqa: F811
     out = tmp_path / "out"
     argv = ["predict", "-w", str(end2end_export), "--backend", "onnxruntime",

@@ -44,6 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--half", action="store_true", help="fp16 weights (fp32 inputs/outputs)")
     parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch dimension")
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        default=1,
+        help="fixed batch of the graph, e.g. the number of cameras a node batches (1)",
+    )
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"({DEFAULT_OPSET})")
     parser.add_argument("--int8", action="store_true", help="static INT8 quantization (CPU)")
     parser.add_argument(
@@ -100,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         end2end=args.end2end,
         half=args.half,
         dynamic_batch=args.dynamic_batch,
+        batch_size=args.batch,
         opset=args.opset,
         int8=args.int8,
         calib=args.calib,
@@ -116,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {result.onnx_path} ({info.graph}, {info.precision}, input "
         f"{options.input_size[1]}x{options.input_size[0]}, "
-        f"batch {'dynamic' if info.dynamic_batch else 1}, opset {args.opset}"
+        f"batch {'dynamic' if info.dynamic_batch else info.batch_size}, opset {args.opset}"
         f"{', native ops' if options.uses_native_ops else ''}) "
         f"and {result.anchors_path}"
     )

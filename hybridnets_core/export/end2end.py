@@ -21,7 +21,8 @@ from .raw import OUTPUT_NAMES
 
 THRESHOLD_INPUTS = ("conf_threshold", "iou_threshold", "max_detections")
 IMAGE_IDS = "det_image"  # the output naming each detection's image in the batch
-END2END_OUTPUTS = ("det_boxes", "det_scores", "det_classes", IMAGE_IDS, "seg_labels")
+SEG_LABELS = "seg_labels"
+END2END_OUTPUTS = ("det_boxes", "det_scores", "det_classes", IMAGE_IDS, SEG_LABELS)
 MIN_OPSET = 13  # Split/Squeeze/ReduceSum take their axes as inputs from opset 13 on
 
 
@@ -159,7 +160,7 @@ def _segmentation(g: _GraphBuilder, seg_mode: str) -> None:
         labels = g.op("ArgMax", logits, axis=1, keepdims=0)
     else:
         labels = g.op("Greater", logits, g.const(0.0, np.float32))
-    g.rename(g.op("Cast", labels, to=TensorProto.UINT8), "seg_labels")
+    g.rename(g.op("Cast", labels, to=TensorProto.UINT8), SEG_LABELS)
 
 
 def postprocess_graph(config: ModelConfig, opset: int) -> onnx.ModelProto:
@@ -188,7 +189,7 @@ def postprocess_graph(config: ModelConfig, opset: int) -> onnx.ModelProto:
         helper.make_tensor_value_info("det_scores", TensorProto.FLOAT, ["detections"]),
         helper.make_tensor_value_info("det_classes", TensorProto.INT64, ["detections"]),
         helper.make_tensor_value_info(IMAGE_IDS, TensorProto.INT64, ["detections"]),
-        helper.make_tensor_value_info("seg_labels", TensorProto.UINT8, label_shape),
+        helper.make_tensor_value_info(SEG_LABELS, TensorProto.UINT8, label_shape),
     ]
     graph = helper.make_graph(g.nodes, "hybridnets_postprocess", inputs, outputs, g.initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])

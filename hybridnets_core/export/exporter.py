@@ -42,6 +42,7 @@ class ExportOptions:
     end2end: bool = False
     half: bool = False
     dynamic_batch: bool = False
+    batch_size: int = 1  # fixed batch of the graph (e.g. the camera count); 1 with dynamic_batch
     opset: int = DEFAULT_OPSET
     int8: bool = False
     calib: Path | None = None
@@ -67,6 +68,11 @@ class ExportOptions:
             raise ConfigError(
                 f"opset {self.opset} is not supported; use {MIN_OPSET}..{MAX_OPSET} "
                 f"(default {DEFAULT_OPSET})"
+            )
+        if self.batch_size < 1 or (self.dynamic_batch and self.batch_size != 1):
+            raise ConfigError(
+                f"--batch {self.batch_size}: a fixed batch is at least 1 and excludes "
+                "--dynamic-batch (which takes any batch)"
             )
         if self.int8 and self.half:
             raise ConfigError("--int8 and --half exclude each other; pick one precision")
@@ -116,13 +122,17 @@ def export_model(
     if output.suffix.lower() != ".onnx":
         raise ConfigError(f"output {output} must end in .onnx")
     config = ModelConfig.from_dict({**config.to_dict(), "input_size": list(options.input_size)})
-    graph = export_raw(model, config.input_size, options.opset, options.dynamic_batch)
+    graph = export_raw(
+        model, config.input_size, options.opset, options.dynamic_batch, options.batch_size
+    )
     if options.int8:
         images = calibration_images(options.calib, options.calib_images)
         transform = ImageTransform.for_config(config)
 
         def preprocess(batch: list[np.ndarray]) -> np.ndarray:
-            return transform.batch(batch, "bgr")[0]  # letterbox + normalise as inference does
+            """Letterbox + normalise as inference does; repeated to the graph's fixed batch."""
+            inputs = transform.batch(batch, "bgr")[0]
+            return np.repeat(inputs, options.batch_size, axis=0)
 
         graph = quantize_int8(graph, images, preprocess, options.calib_method, options.int8_float)
     if options.half:
@@ -138,6 +148,7 @@ def export_model(
         graph="end2end" if options.end2end else "raw",
         precision=options.precision,
         dynamic_batch=options.dynamic_batch,
+        batch_size=options.batch_size,
     )
     set_properties(graph, info.to_properties())
     graph.producer_name = "hybridnets_ros"

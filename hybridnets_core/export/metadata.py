@@ -31,6 +31,7 @@ class OnnxInfo:
     graph: str
     precision: str
     dynamic_batch: bool
+    batch_size: int = 1  # the graph's fixed batch (ignored with dynamic_batch)
 
     @property
     def end_to_end(self) -> bool:
@@ -44,6 +45,7 @@ class OnnxInfo:
             "hybridnets.graph": self.graph,
             "hybridnets.precision": self.precision,
             "hybridnets.dynamic_batch": json.dumps(self.dynamic_batch),
+            "hybridnets.batch_size": json.dumps(self.batch_size),
             "hybridnets.config": json.dumps(config.to_dict()),
             "hybridnets.strides": json.dumps(config.strides),
             "hybridnets.letterbox": json.dumps(LETTERBOX),
@@ -67,6 +69,7 @@ class OnnxInfo:
                 graph=properties["hybridnets.graph"],
                 precision=properties["hybridnets.precision"],
                 dynamic_batch=bool(json.loads(properties["hybridnets.dynamic_batch"])),
+                batch_size=int(json.loads(properties.get("hybridnets.batch_size", "1"))),
             )
         except (KeyError, ValueError) as exc:
             raise CheckpointError(

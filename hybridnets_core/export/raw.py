@@ -17,15 +17,19 @@ BATCH_AXIS = "batch"
 
 
 def export_raw(
-    model: HybridNets, input_size: tuple[int, int], opset: int, dynamic_batch: bool
+    model: HybridNets,
+    input_size: tuple[int, int],
+    opset: int,
+    dynamic_batch: bool,
+    batch_size: int = 1,
 ) -> onnx.ModelProto:
-    """Trace `model` at a fixed HxW (batch 1, or a symbolic batch) into an fp32 ModelProto.
+    """Trace `model` at a fixed HxW (batch `batch_size`, or a symbolic batch) into fp32 ONNX.
 
     Height and width are fixed: the 'same' max-pool padding depends on them and is traced as
     constants, which is exact for the exported size.
     """
     model = copy.deepcopy(model).eval().float().to("cpu")  # the caller's model stays as it is
-    example = torch.zeros(1, 3, *input_size)
+    example = torch.zeros(batch_size, 3, *input_size)
     dynamic_axes = None
     if dynamic_batch:
         dynamic_axes = {name: {0: BATCH_AXIS} for name in (INPUT_NAME, *OUTPUT_NAMES)}
