@@ -11,6 +11,7 @@ published while the network runs. All perception and every message is built in h
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import signal
 import sys
@@ -533,12 +534,14 @@ def _ignore_further_signals() -> None:
 def main(args: list[str] | None = None) -> None:
     """Entry point `hybridnets_node`: exit 1 with one fatal line when the node cannot start,
     exit 0 on Ctrl-C or SIGTERM (however many arrive), idle or while streaming."""
+    faulthandler.enable()  # a crash in native code prints every thread's Python stack
     rclpy.init(args=args)
     node = None
+    executor = SingleThreadedExecutor()
     code = 0
     try:
         node = HybridNetsNode()
-        spin_until_shutdown(node, SingleThreadedExecutor())
+        spin_until_shutdown(node, executor)
     except (HybridNetsError, ParameterException) as exc:
         rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
         code = 1
@@ -546,11 +549,11 @@ def main(args: list[str] | None = None) -> None:
         pass
     finally:
         _ignore_further_signals()
+        executor.shutdown(timeout_sec=5.0)
         if node is not None:
             node.stop()
             node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        rclpy.try_shutdown()
     sys.exit(code)
 
 

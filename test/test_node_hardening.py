@@ -164,16 +164,19 @@ def send_until_answered(listener: Any, frame: Any, tries: int = 5) -> Any:
     raise AssertionError(f"the node never answered frame {stamp_ns_of(frame)}")
 
 
-def stop_processes(*processes: subprocess.Popen) -> None:
+def stop_processes(*processes: subprocess.Popen) -> str:
+    """Ctrl-C each process (kill it after 30 s); their output, joined."""
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
+    outputs = []
     for process in processes:
         try:
-            process.communicate(timeout=30)
+            outputs.append(process.communicate(timeout=30)[0] or "")
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            outputs.append(process.communicate()[0] or "")
+    return "\n".join(outputs)
 
 
 def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
@@ -198,8 +201,8 @@ def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
         assert result.successful
         listener.node.destroy_client(client)
     finally:
-        stop_processes(process)
-    assert process.returncode == 0
+        output = stop_processes(process)
+    assert process.returncode == 0, output
 
 
 def start_process(weights: Path, namespace: str, *extra: str) -> subprocess.Popen:
@@ -227,7 +230,8 @@ def test_two_quick_signals_stop_the_node_cleanly(
     process = start_process(weights, namespace)
     try:
         listener = ros.listener(namespace)
-        assert wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0), "no node"
+        if not wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0):
+            pytest.fail(f"the node never subscribed:\n{stop_processes(process)}")
         if streaming:
             for _ in range(3):
                 listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
