@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from machine import machine_info
 
 from hybridnets_core.bag.drive import SyntheticDrive
 from hybridnets_core.evaluation.lanes import LaneAccumulator
@@ -146,10 +146,7 @@ def main() -> int:
             "repeats": args.repeats,
             "cores": 1,
             "results": results,
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "cpu": platform.processor() or platform.machine(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
+            "machine": machine_info(),
         },
     )
     print(f"wrote {args.json}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine import machine_info
 
 FRAME_SIZE = (640, 360)
 
@@ -232,7 +232,7 @@ def main() -> None:
         "duration_s": args.duration,
         "batch_timeout_s": args.batch_timeout,
         "device": args.device,
-        "machine": {"processor": platform.processor(), "cpu_count": os.cpu_count()},
+        "machine": machine_info(),
         "runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from machine import machine_info
 
 from hybridnets_core import nms
 from hybridnets_core.anchors import decode_boxes, generate_anchors
@@ -129,10 +128,7 @@ def main() -> None:
         {
             "cases": results,
             "compared": str(args.compare) if args.compare else None,
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "load_average": [round(v, 2) for v in os.getloadavg()],
-            "numpy": np.__version__,
+            "machine": machine_info(),
         },
     )
 

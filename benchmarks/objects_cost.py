@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from machine import machine_info
 
 from hybridnets_core.camera import CameraModel
 from hybridnets_core.fileio import write_json
@@ -108,10 +108,7 @@ def main() -> int:
             "cores": 1,
             "budget_us_objects_tracking_lanes": 3000,
             "per_frame": results,
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "cpu": platform.processor() or platform.machine(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
+            "machine": machine_info(),
             "opencv": cv2.__version__,
         },
     )

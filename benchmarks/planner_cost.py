@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info
 
 from hybridnets_core.bag.drive import SyntheticDrive
 from hybridnets_core.outputs.scene import SceneState
@@ -85,11 +84,7 @@ def main() -> None:
             }
             for name, values in stages.items()
         },
-        "machine": {
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "load_average_1m": os.getloadavg()[0],
-        },
+        "machine": machine_info(),
     }
     print(json.dumps(report["stages_ms"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)

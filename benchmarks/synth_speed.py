@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from machine import machine_info
 
 from hybridnets_core.fileio import write_json
 from hybridnets_core.synth import generate_dataset, render_scene
@@ -69,10 +69,7 @@ def main() -> int:
             "cores": 1,
             "render_images_per_s": {"wall": round(render[0], 2), "cpu": round(render[1], 2)},
             "dataset_images_per_s": {"wall": round(full[0], 2), "cpu": round(full[1], 2)},
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "cpu": platform.processor() or platform.machine(),
-            "python": sys.version.split()[0],
-            "opencv": cv2.__version__,
+            "machine": machine_info(),
         },
     )
     print(f"wrote {args.json}")

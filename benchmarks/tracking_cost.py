@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info
 
 from hybridnets_core.evaluation.tracking import TrackingAccumulator
 from hybridnets_core.fileio import write_json
@@ -171,10 +171,7 @@ def main() -> int:
                 key: summary[key]
                 for key in ("mota", "idf1", "id_switches", "num_objects", "position_error_rel")
             },
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "cpu": platform.processor() or platform.machine(),
-            "python": sys.version.split()[0],
-            "numpy": np.__version__,
+            "machine": machine_info(),
         },
     )
     print(f"wrote {args.json}")

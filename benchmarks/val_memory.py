@@ -10,7 +10,6 @@ flattens after the first batches instead of growing with the number of images.
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
 import tempfile
 import threading
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import machine_info
 
 from hybridnets_core import HybridNets
 from hybridnets_core.checkpoint import load_model
@@ -115,8 +115,7 @@ def main() -> None:
             "peak_main_process": round(peak, 1),
             "peak_largest_loader_worker": round(children, 1),
         },
-        "machine": f"{platform.machine()} {platform.processor()}".strip(),
-        "torch": torch.__version__,
+        "machine": machine_info(),
     }
     write_json(args.out, result)
     print(result)
