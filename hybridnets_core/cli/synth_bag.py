@@ -46,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render the drive into the bag and say what was written."""
     from ..bag.synth import SynthTopics, write_synth_bag
+    from ..bag.truth_topics import EGO_SIDES
 
     height, width = args.size
     write_synth_bag(
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {args.frames} frames of {width}x{height} at {args.fps:g} Hz to {args.out} "
         f"({args.format}): {topics.image_topic(args.compressed)}, {topics.camera_info}, "
-        f"{topics.gt_prefix}/{{detections,drivable_mask,lane_mask}}"
+        f"{topics.gt_prefix}/{{detections,drivable_mask,lane_mask,objects,"
+        f"ego_lane/{{{','.join(EGO_SIDES)}}},lane_lines}}"
     )
     if args.dataset is not None:
         print(f"wrote the same frames and labels to {args.dataset} (project.yaml inside)")
