@@ -62,13 +62,19 @@ def frame_bytes() -> bytes:
 
 def start_node(namespace: str, cameras: list[str], weights: str, args: Any, overlap: bool):
     command = [node_executable(), "--ros-args", "-r", f"__ns:={namespace}"]
-    values = {"weights": weights, "device": args.device, "batch_timeout": args.batch_timeout}
+    values = {"device": args.device, "batch_timeout": args.batch_timeout}
+    if weights:  # else the built-in model (rcl refuses an empty `-p weights:=`)
+        values["weights"] = weights
     values["overlap"] = str(overlap).lower()
     if cameras != [""]:
         values["cameras"] = "[" + ",".join(cameras) + "]"
     for key, value in values.items():
         command += ["-p", f"{key}:={value}"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    log_path = Path(tempfile.mkstemp(prefix="hybridnets_node_", suffix=".log")[1])
+    with log_path.open("w") as log:  # the node keeps its own copy of the descriptor
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path  # read back if the node dies
+    return process
 
 
 class Rig:
@@ -175,13 +181,20 @@ def run_case(context: Any, args: Any, weights: str, mode: str, count: int, overl
         while time.monotonic() < ready and any(
             p.get_subscription_count() == 0 for p in rig.publishers.values()
         ):
+            for process in processes:
+                if process.poll() is not None:
+                    log = process.log_path.read_text()
+                    sys.exit(f"a node exited ({process.returncode}):\n{log}")
             time.sleep(0.2)
+        if any(p.get_subscription_count() == 0 for p in rig.publishers.values()):
+            sys.exit(f"{mode}, {count} cameras: the nodes did not subscribe within 180 s")
         per_camera = measure(rig, frame_bytes(), args.rate, args.duration, warmup_s=5.0)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+            process.log_path.unlink(missing_ok=True)
         executor.shutdown()
         rig.node.destroy_node()
     fps = [v["fps"] for v in per_camera.values()]
@@ -202,7 +215,7 @@ def run_case(context: Any, args: Any, weights: str, mode: str, count: int, overl
 def main() -> None:
     args = parse_args()
     os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
-    os.environ.setdefault("ROS_DOMAIN_ID", str(50 + os.getpid() % 40))
+    os.environ.setdefault("ROS_DOMAIN_ID", str(50 + os.getpid() % 30))
     import rclpy
 
     with tempfile.TemporaryDirectory(prefix="multi_camera_") as scratch:
@@ -214,17 +227,21 @@ def main() -> None:
             config = ModelConfig(compound_coef=args.random_coef)
             weights = str(Path(scratch) / "random.pth")
             save_checkpoint(weights, HybridNets.from_config(config), config)
-        context = rclpy.Context()
-        rclpy.init(context=context)
         runs = []
-        try:
-            for count in args.cameras:
-                runs.append(run_case(context, args, weights, "one_node", count, True))
-                if count > 1 and not args.skip_separate:
-                    runs.append(run_case(context, args, weights, "separate_nodes", count, True))
-            runs.append(run_case(context, args, weights, "one_node", 1, False))  # no overlap
-        finally:
-            rclpy.shutdown(context=context)
+        cases = [(count, "one_node", True) for count in args.cameras]
+        if not args.skip_separate:
+            cases += [(count, "separate_nodes", True) for count in args.cameras if count > 1]
+        cases.append((1, "one_node", False))  # no overlap
+        base_domain = int(os.environ["ROS_DOMAIN_ID"])
+        for index, (count, mode, overlap) in enumerate(cases):
+            # a fresh DDS domain per case: no discovery state left by the previous nodes
+            os.environ["ROS_DOMAIN_ID"] = str(base_domain + index)
+            context = rclpy.Context()
+            rclpy.init(context=context, domain_id=base_domain + index)
+            try:
+                runs.append(run_case(context, args, weights, mode, count, overlap))
+            finally:
+                rclpy.shutdown(context=context)
     report = {
         "model": f"random coef {args.random_coef}" if args.random_coef is not None else "built-in",
         "frame_size": list(FRAME_SIZE),

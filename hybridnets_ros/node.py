@@ -25,6 +25,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
 from rclpy.exceptions import ParameterException, ParameterUninitializedException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -41,6 +42,8 @@ from . import params
 from .messages import RclpyFactory, message_class
 from .stats import FrameStats
 from .tf import CameraPoseSource
+
+RCLError = rclpy_implementation.RCLError
 
 if TYPE_CHECKING:
     from hybridnets_core.camera import CameraModelHistory
@@ -535,7 +538,10 @@ def main(args: list[str] | None = None) -> None:
     """Entry point `hybridnets_node`: exit 1 with one fatal line when the node cannot start,
     exit 0 on Ctrl-C or SIGTERM (however many arrive), idle or while streaming."""
     faulthandler.enable()  # a crash in native code prints every thread's Python stack
-    rclpy.init(args=args)
+    try:
+        rclpy.init(args=args)
+    except RCLError as exc:  # e.g. an unparseable `-p name:=value`
+        sys.exit(f"hybridnets_node: cannot start: {str(exc).split(', at ')[0]}")
     node = None
     executor = SingleThreadedExecutor()
     code = 0

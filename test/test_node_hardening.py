@@ -298,3 +298,16 @@ def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> Non
     fatal = [line for line in output.splitlines() if "FATAL" in line]
     assert len(fatal) == 1 and "torch" in fatal[0] and "pip install" in fatal[0], output
     assert "Traceback" not in output, output
+
+
+def test_unparseable_ros_arguments_get_one_line_not_a_traceback() -> None:
+    """`-p weights:=` (an empty value rcl cannot parse): exit 1 with the rule rcl refused."""
+    command = node_command()
+    assert command is not None, "hybridnets_node entry point not installed"
+    done = subprocess.run(
+        [*command, "--ros-args", "-p", "weights:="], capture_output=True, text=True, timeout=120
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "hybridnets_node: cannot start:" in output and "weights:=" in output, output
+    assert "Traceback" not in output, output
