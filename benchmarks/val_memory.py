@@ -1,8 +1,8 @@
 """Peak memory of `hybridnets val` over N synthetic images at conf 0.001 (the worst case).
 
-A randomly initialised network scores nearly every anchor above 0.001, so every image keeps
-the full detection cap. RSS is sampled while validation runs: with streaming metrics it
-flattens after the first batches instead of growing with the number of images.
+A randomly initialised network scores nearly every anchor above 0.001, so with no cap (the
+paper protocol, the default here) every image keeps about 37,000 boxes at 640x384. RSS is
+sampled while validation runs, to show whether it grows with the number of images.
 
     python benchmarks/val_memory.py --images 2000 --out benchmarks/results/val_memory.json
 """
