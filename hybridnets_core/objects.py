@@ -3,18 +3,30 @@
 The geometry is the ground grid's: the same CameraModel (camera.py, lens distortion
 included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame.
 
-- Contact point: the bottom centre of the box is where the object stands on the ground.
-  Boxes are (x1, y1, x2, y2) in source pixels with edges at integers, as
+- Contact point: where the middle of the object's face nearest the camera stands on the
+  ground. Boxes are (x1, y1, x2, y2) in source pixels with edges at integers, as
   Letterbox.boxes_to_source gives them (a whole-image box is (0, 0, W, H)); the camera
-  model puts pixel centres at integers, so the contact point is ((x1 + x2)/2 - 0.5, y2 - 0.5).
-  Its ray meets the ground at the position (x, y) in grid_frame.
+  model puts pixel centres at integers, so the bottom row is y2 - 0.5 and the bottom corners
+  are at columns x1 - 0.5 and x2 - 0.5. Their rays meet the ground at two points on the
+  object's near edge. An object off to one side (both points on the same side of the camera
+  in grid_frame y) also shows the side face that looks at the camera, which widens its box
+  towards the image centre, so the bottom centre would pull it towards the camera's axis.
+  Its position is instead the outer point moved towards the inner one by half the class's
+  width prior, when the two points lie further apart than that prior (otherwise the box
+  shows no more than the near face, and the bottom centre's ray is used). An object
+  straddling the camera's axis shows only its near face: its position is the bottom
+  centre's. Side faces are taken parallel to grid_frame x (traffic moving along the
+  vehicle's direction).
 - Range and bearing: horizontal distance r and direction atan2(dy, dx) from the camera's
   foot point (camera x, y) to the position, in grid_frame axes (0 along +x, positive left).
 - Not located (status other than OK, NaN outputs), never guessed: a box whose bottom is within
-  bottom_margin_px of the image's bottom edge (the true contact is out of view), whose
-  contact ray does not meet the ground in front (at, above or within 0.05 px of the horizon,
-  or outside the lens model's invertible range), or whose position lies outside the grid's
-  extent; checked in that order, the first that applies is the status.
+  bottom_margin_px of the image's bottom edge (the true contact is out of view), whose left or
+  right edge is within side_margin_px of the image's side (the outer edge the position is
+  measured from is out of view; on a 300-frame synthetic drive such boxes of a passing car
+  were 22 % of the range off, the others 5 %), whose contact ray does not meet the ground in
+  front (at, above or within 0.05 px of the horizon, or outside the lens model's invertible
+  range), or whose position lies outside the grid's extent; checked in that order, the first
+  that applies is the status.
 - Covariance of (x, y): first-order propagation of three independent errors.
   * Pixel error of the contact point, sigma_u (column) and sigma_v (row): the Jacobian
     J = d(x, y)/d(u, v) by central differences of the ground intersection, +-0.05 px through
@@ -30,7 +42,8 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
 - Size (length, width, height), with length along the line of sight: the width is the
   distance between the rays through the box's bottom corners where they cross the vertical
   plane through the position facing the camera (d_3d (x2 - x1) / fx where a corner has no
-  ray); height and length are per-class priors.
+  ray); height and length are per-class priors. The width prior only places the contact
+  point.
 """
 
 from __future__ import annotations
@@ -56,19 +69,19 @@ from .ground import (
 
 _STEP_PX = 0.05  # central-difference step of the pixel Jacobian
 
-# (class name, height m, length m): typical road users; BDD100K and common alias names.
-DEFAULT_CLASS_SIZES: tuple[tuple[str, float, float], ...] = (
-    ("car", 1.5, 4.5),
-    ("truck", 3.0, 8.0),
-    ("bus", 3.2, 12.0),
-    ("train", 3.8, 20.0),
-    ("person", 1.7, 0.5),
-    ("pedestrian", 1.7, 0.5),
-    ("rider", 1.7, 1.8),
-    ("motor", 1.4, 2.0),
-    ("motorcycle", 1.4, 2.0),
-    ("bike", 1.4, 1.8),
-    ("bicycle", 1.4, 1.8),
+# (class name, height m, length m, width m): typical road users; BDD100K and common alias names.
+DEFAULT_CLASS_SIZES: tuple[tuple[str, float, float, float], ...] = (
+    ("car", 1.5, 4.5, 1.8),
+    ("truck", 3.0, 8.0, 2.5),
+    ("bus", 3.2, 12.0, 2.55),
+    ("train", 3.8, 20.0, 3.0),
+    ("person", 1.7, 0.5, 0.6),
+    ("pedestrian", 1.7, 0.5, 0.6),
+    ("rider", 1.7, 1.8, 0.7),
+    ("motor", 1.4, 2.0, 0.8),
+    ("motorcycle", 1.4, 2.0, 0.8),
+    ("bike", 1.4, 1.8, 0.6),
+    ("bicycle", 1.4, 1.8, 0.6),
 )
 
 
@@ -79,6 +92,7 @@ class ObjectStatus(IntEnum):
     CUT_AT_BOTTOM = 1  # box reaches the image's bottom edge: the contact is not visible
     ABOVE_HORIZON = 2  # contact ray does not meet the ground in front of the camera
     OUTSIDE_GRID = 3  # on the ground but outside the grid's extent
+    CUT_AT_SIDE = 4  # box reaches the image's left or right edge: its outer edge is not visible
 
 
 @dataclass(frozen=True)
@@ -89,31 +103,39 @@ class ObjectSettings:
     sigma_v_px: float = 2.0
     sigma_pitch_rad: float = 0.01
     bottom_margin_px: float = 2.0
-    class_sizes: tuple[tuple[str, float, float], ...] = DEFAULT_CLASS_SIZES
+    side_margin_px: float = 2.0
+    class_sizes: tuple[tuple[str, float, float, float], ...] = DEFAULT_CLASS_SIZES
     default_height_m: float = 1.5
     default_length_m: float = 1.5
+    default_width_m: float = 1.5
 
     def __post_init__(self) -> None:
-        sigmas = (self.sigma_u_px, self.sigma_v_px, self.sigma_pitch_rad, self.bottom_margin_px)
+        sigmas = (self.sigma_u_px, self.sigma_v_px, self.sigma_pitch_rad)
+        sigmas += (self.bottom_margin_px, self.side_margin_px)
         if not all(math.isfinite(s) and s >= 0 for s in sigmas):
-            raise ConfigError(f"object sigmas and bottom margin must be finite and >= 0: {sigmas}")
-        sizes = [(self.default_height_m, self.default_length_m)]
-        sizes += [(height, length) for _, height, length in self.class_sizes]
-        if not all(math.isfinite(s) and s > 0 for pair in sizes for s in pair):
-            raise ConfigError(f"object size priors must be finite and > 0 m: {self.class_sizes}")
+            raise ConfigError(f"object sigmas and edge margins must be finite and >= 0: {sigmas}")
+        sizes = [(self.default_height_m, self.default_length_m, self.default_width_m)]
+        sizes += [tuple(entry[1:]) for entry in self.class_sizes]
+        if any(len(entry) != 3 for entry in sizes) or not all(
+            math.isfinite(s) and s > 0 for entry in sizes for s in entry
+        ):
+            raise ConfigError(
+                "object size priors must be (name, height, length, width) with sizes finite and "
+                f"> 0 m: {self.class_sizes}"
+            )
 
     def size_priors(self, class_names: Sequence[str]) -> np.ndarray:
-        """[C, 2] (height, length) per class name, the defaults for names without a prior."""
+        """[C, 3] (height, length, width) per class name, the defaults for names without one."""
         return _size_priors(self, tuple(class_names))
 
 
 @functools.lru_cache(maxsize=16)
 def _size_priors(settings: ObjectSettings, class_names: tuple[str, ...]) -> np.ndarray:
     """ObjectSettings.size_priors, remembered (read-only) for the per-frame path."""
-    table = {name: (height, length) for name, height, length in settings.class_sizes}
-    default = (settings.default_height_m, settings.default_length_m)
+    table = {name: tuple(sizes) for name, *sizes in settings.class_sizes}
+    default = (settings.default_height_m, settings.default_length_m, settings.default_width_m)
     priors = np.array([table.get(name, default) for name in class_names], dtype=np.float64)
-    priors = priors.reshape(-1, 2)
+    priors = priors.reshape(-1, 3)
     priors.flags.writeable = False
     return priors
 
@@ -180,10 +202,14 @@ def locate_objects(
     ground, hits = intersect_ground(rays, origin)
     ground, rays = ground.reshape(7, n, 2), rays.reshape(7, n, 3)
 
-    position = ground[0].copy()
+    priors = settings.size_priors(class_names)[class_ids]
+    position = _near_face_centres(ground[0], ground[5], ground[6], origin, priors[:, 2])
     status = np.zeros(n, dtype=np.int8)
     status[~grid.contains(position[:, 0], position[:, 1])] = ObjectStatus.OUTSIDE_GRID
     status[~hits.reshape(7, n)[:5].all(axis=0)] = ObjectStatus.ABOVE_HORIZON
+    margin = settings.side_margin_px
+    side_cut = (boxes[:, 0] <= margin) | (boxes[:, 2] >= model.width - margin)
+    status[side_cut] = ObjectStatus.CUT_AT_SIDE
     status[boxes[:, 3] >= model.height - settings.bottom_margin_px] = ObjectStatus.CUT_AT_BOTTOM
 
     dx, dy = position[:, 0] - origin[0], position[:, 1] - origin[1]
@@ -194,7 +220,6 @@ def locate_objects(
     np.sin(bearing, out=along[1])
     covariance = _covariance(ground, ranges, along, placement.height, settings)
     size = np.empty((n, 3))
-    priors = settings.size_priors(class_names)[class_ids]
     size[:, 0], size[:, 2] = priors[:, 1], priors[:, 0]
     size[:, 1] = _widths(rays[5], rays[6], ranges, along, placement.height, boxes, model)
 
@@ -203,6 +228,23 @@ def locate_objects(
         for values in (position, ranges, bearing, covariance, size):
             values[lost] = np.nan
     return GroundObjects(status, position, ranges, bearing, covariance, size)
+
+
+def _near_face_centres(
+    centre: np.ndarray, left: np.ndarray, right: np.ndarray, origin: np.ndarray, widths: np.ndarray
+) -> np.ndarray:
+    """[N, 2] ground points under the middle of each object's near face (see the module
+    docstring): from the outer bottom corner half the width prior towards the inner one;
+    the bottom centre's point where the box is not wider than the prior."""
+    lateral_left, lateral_right = left[:, 1] - origin[1], right[:, 1] - origin[1]
+    outer_is_left = (np.abs(lateral_left) >= np.abs(lateral_right))[:, None]
+    outer = np.where(outer_is_left, left, right)
+    span = np.where(outer_is_left, right, left) - outer
+    length = np.hypot(span[:, 0], span[:, 1])
+    # False where a corner has no ground point (NaN)
+    side_view = (lateral_left * lateral_right > 0) & (length > widths)
+    fraction = widths * 0.5 / np.maximum(length, 1e-9)
+    return np.where(side_view[:, None], outer + span * fraction[:, None], centre)
 
 
 def _covariance(

@@ -74,13 +74,17 @@ def test_each_status_case_has_no_position() -> None:
         box_on(CAM.cx, CAM.cy - 10.0),  # above the horizon
         box_on(CAM.cx, CAM.cy),  # on the horizon
         box_on(CAM.cx, CAM.cy + 10.0),  # 150 m ahead: beyond x_max = 80
-        box_on(0.0, CAM.cy + 12.0),  # 125 m ahead, to the left: outside the grid
+        box_on(25.0, CAM.cy + 12.0),  # 125 m ahead, to the left: outside the grid
+        [1.5, 400.0, 200.0, 500.0],  # left edge within the 2 px margin: cut at the side
+        [W - 300.0, 400.0, W - 2.0, 500.0],  # right edge within it
+        [0.0, 400.0, 200.0, H],  # cut at the bottom and the side: the bottom comes first
     ]
     found = locate(boxes)
     expected = [ObjectStatus.OK, ObjectStatus.CUT_AT_BOTTOM, ObjectStatus.CUT_AT_BOTTOM]
     expected += [ObjectStatus.ABOVE_HORIZON] * 2 + [ObjectStatus.OUTSIDE_GRID] * 2
+    expected += [ObjectStatus.CUT_AT_SIDE] * 2 + [ObjectStatus.CUT_AT_BOTTOM]
     assert found.status.tolist() == expected
-    assert found.valid.tolist() == [True] + [False] * 6
+    assert found.valid.tolist() == [True] + [False] * 9
     for values in (found.position, found.range, found.bearing, found.covariance, found.size):
         assert np.isfinite(values[0]).all() and np.isnan(values[1:]).all()
 
@@ -133,6 +137,41 @@ def test_width_comes_from_the_box_at_that_range_and_height_from_the_class() -> N
     settings = ObjectSettings()
     assert found.size[:, 2].tolist() == [1.5, 1.7, settings.default_height_m]  # car, person, ?
     assert found.size[:, 0].tolist() == [4.5, 0.5, settings.default_length_m]
+
+
+def seen_from_level_camera(lateral: float, near: float, width: float, length: float):
+    """Edge-convention box of a cuboid (near face at x = near, centre line y = lateral) seen by
+    the level camera CAM at HEIGHT: its near face and, off to the side, the side facing it."""
+    corners = [(near, lateral + width / 2), (near, lateral - width / 2)]
+    corners += [(near + length, lateral + width / 2), (near + length, lateral - width / 2)]
+    columns = [CAM.cx - F * y / x for x, y in corners]
+    return [min(columns) + 0.5, CAM.cy - 50.0, max(columns) + 0.5, CAM.cy + F * HEIGHT / near + 0.5]
+
+
+@pytest.mark.parametrize("lateral", [4.0, -3.5, 5.0])
+def test_an_object_off_to_the_side_is_placed_under_its_near_face(lateral: float) -> None:
+    # car prior 1.8 m wide; the box also spans the side face, which the bottom centre would
+    # wrongly take as part of the object's width
+    box = seen_from_level_camera(lateral, 10.0, 1.8, 4.5)
+    found = locate([box])
+    np.testing.assert_allclose(found.position, [[10.0, lateral]], atol=1e-9)
+    bottom_centre = (box[0] + box[2]) / 2 - 0.5
+    assert abs(-(bottom_centre - CAM.cx) * 10.0 / F) < abs(lateral) - 0.2  # the old bias
+
+
+def test_the_near_face_uses_the_class_width_prior() -> None:
+    # a person-sized prior (0.6 m) placed at a box drawn for a 1.8 m wide object lands 0.6 m
+    # further out: the outer edge minus half of 0.6 m instead of half of 1.8 m
+    box = seen_from_level_camera(4.0, 10.0, 1.8, 4.5)
+    found = locate([box] * 3, ids=[0, 1, 2])
+    expected_y = [4.0, 4.0 + 0.9 - 0.3, 4.0 + 0.9 - ObjectSettings().default_width_m / 2]
+    np.testing.assert_allclose(found.position[:, 1], expected_y, atol=1e-9)
+
+
+def test_an_object_straddling_the_axis_is_placed_at_its_bottom_centre() -> None:
+    box = seen_from_level_camera(0.4, 12.0, 2.5, 8.0)  # only the near face shows
+    found = locate([box])  # wider than the car prior, yet on both sides of the camera
+    np.testing.assert_allclose(found.position, [[12.0, 0.4]], atol=1e-9)
 
 
 def test_box_width_for_a_yawed_camera_is_measured_across_the_line_of_sight() -> None:
@@ -216,8 +255,11 @@ def test_bad_detections_are_input_errors(boxes, ids, message) -> None:
     "build",
     [
         lambda: ObjectSettings(sigma_v_px=-1.0),
+        lambda: ObjectSettings(side_margin_px=-0.5),
         lambda: ObjectSettings(sigma_pitch_rad=float("nan")),
         lambda: ObjectSettings(class_sizes=(("car", 0.0, 4.5),)),
+        lambda: ObjectSettings(class_sizes=(("car", 1.5, 4.5, 0.0),)),
+        lambda: ObjectSettings(default_width_m=float("inf")),
         lambda: ObjectSettings(default_length_m=-2.0),
     ],
 )

@@ -104,8 +104,8 @@ def test_position_error_by_true_range_bin() -> None:
 
 
 def test_tracker_output_scored_against_its_simulated_truth() -> None:
-    """Two objects moving apart: the tracker reports them from their third frame on (min_hits
-    3), so the first two frames are 4 misses and nothing else is wrong."""
+    """Two objects moving apart: the tracker reports them from their second frame on (min_hits
+    2), so the first frame is 2 misses and nothing else is wrong."""
     tracker, accumulator = Tracker(), TrackingAccumulator()
     for k in range(10):
         truth = np.array(
@@ -114,10 +114,10 @@ def test_tracker_output_scored_against_its_simulated_truth() -> None:
         result = tracker.update(k * 100_000_000, truth, np.array([0.9, 0.8]), np.array([0, 0]))
         accumulator.update(result.track_ids, result.boxes, ["left", "right"], truth)
     summary = accumulator.summary()
-    assert (summary["misses"], summary["false_positives"], summary["id_switches"]) == (4, 0, 0)
-    assert summary["mota"] == pytest.approx(1 - 4 / 20)
-    assert summary["idf1"] == pytest.approx(2 * 16 / (20 + 16))
-    assert accumulator.id_timeline()["right"]["track_ids"] == [None, None] + ["2"] * 8
+    assert (summary["misses"], summary["false_positives"], summary["id_switches"]) == (2, 0, 0)
+    assert summary["mota"] == pytest.approx(1 - 2 / 20)
+    assert summary["idf1"] == pytest.approx(2 * 18 / (20 + 18))
+    assert accumulator.id_timeline()["right"]["track_ids"] == [None] + ["2"] * 9
 
 
 def test_empty_accumulator_summary_is_defined() -> None:

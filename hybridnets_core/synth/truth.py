@@ -35,11 +35,10 @@ class VehicleTruth:
 
     (x_m, y_m) is its ground contact point in the vehicle frame: where the near edge of its
     lowest part (the chassis, CHASSIS_INSET_M behind the face nearest to the camera) meets
-    the ground, on the vehicle's centre line. The labelled box's bottom edge is that edge,
-    so this is the point a detection's bottom-centre refers to. Vertically it projects to
-    the box's last row (within a pixel); horizontally the box also spans the visible side
-    face of a vehicle off to the side, so the box's bottom centre lies between this point
-    and the side face, by up to half that face's image width.
+    the ground, on the vehicle's centre line: the point `objects.locate_objects` estimates.
+    Vertically it projects to the box's last row (within a pixel); horizontally the box also
+    spans the visible side face of a vehicle off to the side, so the box's bottom centre lies
+    between this point and the side face, by up to half that face's image width.
     heading_rad: the direction the vehicle faces (its road direction, plus pi if oncoming).
     """
 

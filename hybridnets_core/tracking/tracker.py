@@ -80,7 +80,9 @@ class TrackerSettings:
     min_iou: float = 0.2  # first stage (and tentative tracks)
     min_iou_low: float = 0.5  # second stage
     class_aware: bool = False  # True: a track only takes detections of its own class
-    min_hits: int = 3  # detections in consecutive frames before a track is confirmed
+    # detections in consecutive frames before a track is confirmed; 2 as ByteTrack, which
+    # activates a new track when it is matched again in the next frame
+    min_hits: int = 2
     max_age_s: float = 1.0  # a confirmed track lives this long after its last detection
     # image box filter; units are the box's own width (x terms) or height (y terms)
     box_position_accel: float = 4.0  # centre acceleration noise, sizes / s^2
