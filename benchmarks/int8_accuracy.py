@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import machine_info
+
 from hybridnets_core.checkpoint import load_model
 from hybridnets_core.data import ValDataset, checked_samples, load_project
 from hybridnets_core.evaluation import evaluate
@@ -110,8 +112,10 @@ def main() -> None:
     for name, milliseconds in forward_ms(pipelines, dataset, args.runs).items():
         report[name]["forward_median_ms"] = milliseconds
     report["speedup"] = report["fp32"]["forward_median_ms"] / report["int8"]["forward_median_ms"]
-    for key in ("mAP50", "drivable_miou"):
+    for key in ("mAP50", "drivable_miou", "lane_iou"):
         report[f"{key}_points_lost"] = 100 * (report["fp32"][key] - report["int8"][key])
+    report["input_size"] = list(config.input_size)
+    report["machine"] = machine_info()
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps({k: v for k, v in report.items() if k not in ("fp32", "int8")}))
 
