@@ -61,6 +61,19 @@ def ros(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         session.close()
 
 
+@pytest.fixture
+def private_ros(tmp_path: Path) -> Iterator[Any]:
+    """A real rclpy session in a DDS domain of its own (ros_fixtures.private_domain_id), for a
+    test that starts node processes; the processes inherit the domain."""
+    from ros_fixtures import private_domain_id, ros_environment
+    from ros_session import Ros
+
+    with ros_environment(tmp_path / "ros_log", private_domain_id()):
+        session = Ros()
+        yield session
+        session.close()
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Random coef-0 weights whose masks cover every pixel (ros_fixtures.make_weights)."""

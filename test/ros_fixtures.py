@@ -6,6 +6,7 @@ fails under CI (CI=true), where the ROS tests must run.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
@@ -38,12 +39,32 @@ def require_ros() -> None:
         )
 
 
+_private_domains = itertools.count()
+
+
+def session_domain_id() -> int:
+    """The DDS domain of this test process's shared sessions."""
+    return 1 + os.getpid() % 100
+
+
+def private_domain_id() -> int:
+    """A DDS domain other than the session's that no recent test of this process used, within
+    1-101 (above 101 Fast DDS ports fall into Linux's ephemeral range). Tests that start node
+    processes take one each: in a long-lived shared domain, Fast DDS at times never discovers
+    a newly started process (seen in CI after earlier node processes had come and gone)."""
+    while True:
+        domain = 1 + (os.getpid() + 1 + next(_private_domains)) % 101
+        if domain != session_domain_id():
+            return domain
+
+
 @contextmanager
-def ros_environment(log_dir: Path) -> Iterator[dict[str, str]]:
-    """Private ROS_DOMAIN_ID, ROS_LOG_DIR in tmp and large-data transport, restored afterwards."""
+def ros_environment(log_dir: Path, domain_id: int | None = None) -> Iterator[dict[str, str]]:
+    """Private ROS_DOMAIN_ID (the session's, or `domain_id`), ROS_LOG_DIR in tmp and large-data
+    transport, restored afterwards. Node processes started inside inherit them."""
     wanted = {
         "ROS_LOG_DIR": str(log_dir),
-        "ROS_DOMAIN_ID": str(1 + os.getpid() % 100),
+        "ROS_DOMAIN_ID": str(session_domain_id() if domain_id is None else domain_id),
         "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA",
         "RCUTILS_COLORIZED_OUTPUT": "0",
     }

@@ -102,7 +102,7 @@ def latest_diagnostics(listener: Any, name: str) -> dict[str, str] | None:
     return None
 
 
-def test_fuzzed_inputs_never_stop_the_node(ros: Ros, weights: Path) -> None:
+def test_fuzzed_inputs_never_stop_the_node(private_ros: Ros, weights: Path) -> None:
     """A node process gets a few hundred malformed images, bad camera_info messages and
     refused parameter requests; valid frames are still answered, with their ground outputs."""
     rng = np.random.default_rng(12)
@@ -114,7 +114,10 @@ def test_fuzzed_inputs_never_stop_the_node(ros: Ros, weights: Path) -> None:
         weights, "/fuzz_compressed", *params, "-p", "input_mode:=compressed"
     )
     try:
-        raw, compressed = ros.listener("/fuzz_raw"), ros.listener("/fuzz_compressed")
+        raw, compressed = (
+            private_ros.listener("/fuzz_raw"),
+            private_ros.listener("/fuzz_compressed"),
+        )
         assert wait_until(lambda: raw.raw.get_subscription_count() > 0, 90.0), "no raw node"
         assert wait_until(lambda: compressed.compressed.get_subscription_count() > 0, 90.0)
         info_pub = raw.node.create_publisher(CameraInfo, "camera_info", 10)
@@ -180,13 +183,13 @@ def stop_processes(*processes: subprocess.Popen) -> str:
 
 
 def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
-    ros: Ros, weights: Path
+    private_ros: Ros, weights: Path
 ) -> None:
     """rclpy's parameter service raises on an unknown parameter type; the node process logs
     it and keeps answering (before, the exception escaped spin and the node exited 1)."""
     process = start_process(weights, "/bad_request", "-p", "conf_threshold:=0.0")
     try:
-        listener = ros.listener("/bad_request")
+        listener = private_ros.listener("/bad_request")
         client = listener.node.create_client(
             SetParameters, "/bad_request/hybridnets_node/set_parameters"
         )
@@ -224,12 +227,12 @@ def start_process(weights: Path, namespace: str, *extra: str) -> subprocess.Pope
     ids=["sigint-twice-idle", "sigint-twice-streaming", "sigterm-then-sigint-streaming"],
 )
 def test_two_quick_signals_stop_the_node_cleanly(
-    ros: Ros, weights: Path, signals: tuple[int, int], streaming: bool
+    private_ros: Ros, weights: Path, signals: tuple[int, int], streaming: bool
 ) -> None:
     namespace = f"/signals_{signals[0]}_{int(streaming)}"
     process = start_process(weights, namespace)
     try:
-        listener = ros.listener(namespace)
+        listener = private_ros.listener(namespace)
         if not wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0):
             pytest.fail(f"the node never subscribed:\n{stop_processes(process)}")
         if streaming:

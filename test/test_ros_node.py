@@ -430,11 +430,11 @@ def run_node_process(weights: str, namespace: str) -> subprocess.Popen:
 
 
 def test_installed_entry_point_answers_a_camera_and_stops_on_ctrl_c(
-    ros: Ros, weights: Path
+    private_ros: Ros, weights: Path
 ) -> None:
     process = run_node_process(str(weights), "/process")
     try:
-        listener = ros.listener("/process")
+        listener = private_ros.listener("/process")
         assert wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0), "no node"
         for _ in range(5):  # best effort across processes: a lost frame is simply resent
             frame = raw_frame(1280, 720, "bgr8", next_stamp())
