@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from machine import machine_info
@@ -60,7 +60,16 @@ def frame_bytes() -> bytes:
     return np.ascontiguousarray(image).tobytes()
 
 
-def start_node(namespace: str, cameras: list[str], weights: str, args: Any, overlap: bool):
+class NodeProcess(NamedTuple):
+    """A node process and the file its output goes to (read back if it dies)."""
+
+    process: subprocess.Popen
+    log: Path
+
+
+def start_node(
+    namespace: str, cameras: list[str], weights: str, args: Any, overlap: bool
+) -> NodeProcess:
     command = [node_executable(), "--ros-args", "-r", f"__ns:={namespace}"]
     values = {"device": args.device, "batch_timeout": args.batch_timeout}
     if weights:  # else the built-in model (rcl refuses an empty `-p weights:=`)
@@ -73,8 +82,7 @@ def start_node(namespace: str, cameras: list[str], weights: str, args: Any, over
     log_path = Path(tempfile.mkstemp(prefix="hybridnets_node_", suffix=".log")[1])
     with log_path.open("w") as log:  # the node keeps its own copy of the descriptor
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    process.log_path = log_path  # read back if the node dies
-    return process
+    return NodeProcess(process, log_path)
 
 
 class Rig:
@@ -181,20 +189,20 @@ def run_case(context: Any, args: Any, weights: str, mode: str, count: int, overl
         while time.monotonic() < ready and any(
             p.get_subscription_count() == 0 for p in rig.publishers.values()
         ):
-            for process in processes:
-                if process.poll() is not None:
-                    log = process.log_path.read_text()
-                    sys.exit(f"a node exited ({process.returncode}):\n{log}")
+            for node in processes:
+                if node.process.poll() is not None:
+                    log = node.log.read_text()
+                    sys.exit(f"a node exited ({node.process.returncode}):\n{log}")
             time.sleep(0.2)
         if any(p.get_subscription_count() == 0 for p in rig.publishers.values()):
             sys.exit(f"{mode}, {count} cameras: the nodes did not subscribe within 180 s")
         per_camera = measure(rig, frame_bytes(), args.rate, args.duration, warmup_s=5.0)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-            process.log_path.unlink(missing_ok=True)
+        for node in processes:
+            node.process.terminate()
+        for node in processes:
+            node.process.wait(timeout=30)
+            node.log.unlink(missing_ok=True)
         executor.shutdown()
         rig.node.destroy_node()
     fps = [v["fps"] for v in per_camera.values()]

@@ -22,11 +22,10 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
 - Not located (status other than OK, NaN outputs), never guessed: a box whose bottom is within
   bottom_margin_px of the image's bottom edge (the true contact is out of view), whose left or
   right edge is within side_margin_px of the image's side (the outer edge the position is
-  measured from is out of view; on a 300-frame synthetic drive such boxes of a passing car
-  were 22 % of the range off, the others 5 %), whose contact ray does not meet the ground in
-  front (at, above or within 0.05 px of the horizon, or outside the lens model's invertible
-  range), or whose position lies outside the grid's extent; checked in that order, the first
-  that applies is the status.
+  measured from is out of view), whose contact ray does not meet the ground in front (at,
+  above or within 0.05 px of the horizon, or outside the lens model's invertible range), or
+  whose position lies outside the grid's extent; checked in that order, the first that
+  applies is the status.
 - Covariance of (x, y): first-order propagation of three independent errors.
   * Pixel error of the contact point, sigma_u (column) and sigma_v (row): the Jacobian
     J = d(x, y)/d(u, v) by central differences of the ground intersection, +-0.05 px through
