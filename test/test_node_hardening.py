@@ -29,6 +29,7 @@ from ros_fixtures import (
 
 require_ros()
 
+from node_process import NodeProcess, stop_all
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -102,24 +103,24 @@ def latest_diagnostics(listener: Any, name: str) -> dict[str, str] | None:
     return None
 
 
-def test_fuzzed_inputs_never_stop_the_node(private_ros: Ros, weights: Path) -> None:
+def test_fuzzed_inputs_never_stop_the_node(private_ros: Ros, weights: Path, tmp_path: Path) -> None:
     """A node process gets a few hundred malformed images, bad camera_info messages and
     refused parameter requests; valid frames are still answered, with their ground outputs."""
     rng = np.random.default_rng(12)
     params = ["-p", "conf_threshold:=0.0", "-p", "max_detections:=20"]
     params += ["-p", "camera.fx:=400.0", "-p", "camera.fy:=400.0", "-p", "camera.cx:=319.5"]
     params += ["-p", "camera.cy:=239.5", "-p", "camera.pitch:=0.2"]
-    raw_process = start_process(weights, "/fuzz_raw", *params)
-    compressed_process = start_process(
-        weights, "/fuzz_compressed", *params, "-p", "input_mode:=compressed"
+    raw_node = NodeProcess(tmp_path, "/fuzz_raw", weights, *params)
+    compressed_node = NodeProcess(
+        tmp_path, "/fuzz_compressed", weights, *params, "-p", "input_mode:=compressed"
     )
     try:
         raw, compressed = (
             private_ros.listener("/fuzz_raw"),
             private_ros.listener("/fuzz_compressed"),
         )
-        assert wait_until(lambda: raw.raw.get_subscription_count() > 0, 90.0), "no raw node"
-        assert wait_until(lambda: compressed.compressed.get_subscription_count() > 0, 90.0)
+        raw_node.wait_subscribed(raw.raw)
+        compressed_node.wait_subscribed(compressed.compressed)
         info_pub = raw.node.create_publisher(CameraInfo, "camera_info", 10)
         assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
         for bad in (1e308, math.nan, -5.0, 0.0, 1e-300):  # 1e308 on 1x1 was accepted before
@@ -150,10 +151,10 @@ def test_fuzzed_inputs_never_stop_the_node(private_ros: Ros, weights: Path) -> N
         grid_frame = raw_frame(640, 480, "rgb8", next_stamp())
         send_until_answered(raw, grid_frame)
         assert raw.wait_for("grid", stamp_ns_of(grid_frame), 30.0) is not None
-        for process in (raw_process, compressed_process):
-            assert process.poll() is None, process.communicate()[0]
+        for node in (raw_node, compressed_node):
+            assert node.returncode is None, node.output()
     finally:
-        stop_processes(raw_process, compressed_process)
+        stop_all(raw_node, compressed_node)
 
 
 def send_until_answered(listener: Any, frame: Any, tries: int = 5) -> Any:
@@ -167,29 +168,15 @@ def send_until_answered(listener: Any, frame: Any, tries: int = 5) -> Any:
     raise AssertionError(f"the node never answered frame {stamp_ns_of(frame)}")
 
 
-def stop_processes(*processes: subprocess.Popen) -> str:
-    """Ctrl-C each process (kill it after 30 s); their output, joined."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    outputs = []
-    for process in processes:
-        try:
-            outputs.append(process.communicate(timeout=30)[0] or "")
-        except subprocess.TimeoutExpired:
-            process.kill()
-            outputs.append(process.communicate()[0] or "")
-    return "\n".join(outputs)
-
-
 def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
-    private_ros: Ros, weights: Path
+    private_ros: Ros, weights: Path, tmp_path: Path
 ) -> None:
     """rclpy's parameter service raises on an unknown parameter type; the node process logs
     it and keeps answering (before, the exception escaped spin and the node exited 1)."""
-    process = start_process(weights, "/bad_request", "-p", "conf_threshold:=0.0")
+    node = NodeProcess(tmp_path, "/bad_request", weights, "-p", "conf_threshold:=0.0")
     try:
         listener = private_ros.listener("/bad_request")
+        node.wait_subscribed(listener.raw)
         client = listener.node.create_client(
             SetParameters, "/bad_request/hybridnets_node/set_parameters"
         )
@@ -197,24 +184,15 @@ def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
         bogus = ParameterMsg(name="conf_threshold", value=ParameterValue(type=42))
         client.call_async(SetParameters.Request(parameters=[bogus]))
         time.sleep(2.0)
-        assert process.poll() is None, process.communicate()[0]
+        assert node.returncode is None, node.output()
         answer = send_until_answered(listener, raw_frame(320, 240, "bgr8", next_stamp()))
         assert len(answer.detections) == 100
         (result,) = set_parameters(listener, "/bad_request/hybridnets_node", conf_threshold=0.5)
         assert result.successful
         listener.node.destroy_client(client)
     finally:
-        output = stop_processes(process)
-    assert process.returncode == 0, output
-
-
-def start_process(weights: Path, namespace: str, *extra: str) -> subprocess.Popen:
-    command = node_command()
-    assert command is not None, "hybridnets_node entry point not installed"
-    args = ["--ros-args", "-r", f"__ns:={namespace}", "-p", f"weights:={weights}", *extra]
-    return subprocess.Popen(
-        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+        output = node.stop()
+    assert node.returncode == 0, output
 
 
 @pytest.mark.parametrize(
@@ -227,27 +205,22 @@ def start_process(weights: Path, namespace: str, *extra: str) -> subprocess.Pope
     ids=["sigint-twice-idle", "sigint-twice-streaming", "sigterm-then-sigint-streaming"],
 )
 def test_two_quick_signals_stop_the_node_cleanly(
-    private_ros: Ros, weights: Path, signals: tuple[int, int], streaming: bool
+    private_ros: Ros, weights: Path, tmp_path: Path, signals: tuple[int, int], streaming: bool
 ) -> None:
     namespace = f"/signals_{signals[0]}_{int(streaming)}"
-    process = start_process(weights, namespace)
+    node = NodeProcess(tmp_path, namespace, weights)
     try:
         listener = private_ros.listener(namespace)
-        if not wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0):
-            pytest.fail(f"the node never subscribed:\n{stop_processes(process)}")
+        node.wait_subscribed(listener.raw)
         if streaming:
             for _ in range(3):
                 listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
                 time.sleep(0.1)
-        for signum in signals:
-            process.send_signal(signum)
-            time.sleep(0.02)
-        output, _ = process.communicate(timeout=30)
+        node.send_signals(*signals)
+        node.wait(30.0)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, output
+        output = node.stop()
+    assert node.returncode == 0, output
     assert "Traceback" not in output and "terminate called" not in output, output
 
 

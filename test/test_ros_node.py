@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
 import time
 from functools import partial
 from pathlib import Path
@@ -20,7 +17,6 @@ from ros_fixtures import (
     Listener,
     compressed_frame,
     diagnostic_values,
-    node_command,
     raw_frame,
     require_ros,
     stamp,
@@ -30,6 +26,7 @@ from ros_fixtures import (
 
 require_ros()
 
+from node_process import NodeProcess
 from ros_session import FOCAL, GRID, HEIGHT, PITCH, Ros, next_stamp, set_parameters
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -414,28 +411,16 @@ def test_class_names_come_from_parameter_project_or_weights(tmp_path: Path) -> N
         params.class_names(source(project=str(project)), ["a", "b"])
 
 
-def run_node_process(weights: str, namespace: str) -> subprocess.Popen:
-    """Start the installed hybridnets_node entry point as its own process."""
-    command = node_command()
-    if command is None:
-        message = "hybridnets_node entry point not installed (pip install -e . or colcon build)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    args = ["--ros-args", "-r", f"__ns:={namespace}", "-p", f"weights:={weights}"]
-    args += ["-p", "conf_threshold:=0.0", "-p", "max_detections:=5"]
-    return subprocess.Popen(
-        command + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+FEW_DETECTIONS = ("-p", "conf_threshold:=0.0", "-p", "max_detections:=5")
 
 
 def test_installed_entry_point_answers_a_camera_and_stops_on_ctrl_c(
-    private_ros: Ros, weights: Path
+    private_ros: Ros, weights: Path, tmp_path: Path
 ) -> None:
-    process = run_node_process(str(weights), "/process")
+    node = NodeProcess(tmp_path, "/process", weights, *FEW_DETECTIONS)
     try:
         listener = private_ros.listener("/process")
-        assert wait_until(lambda: listener.raw.get_subscription_count() > 0, 90.0), "no node"
+        node.wait_subscribed(listener.raw)
         for _ in range(5):  # best effort across processes: a lost frame is simply resent
             frame = raw_frame(1280, 720, "bgr8", next_stamp())
             listener.raw.publish(frame)
@@ -444,13 +429,9 @@ def test_installed_entry_point_answers_a_camera_and_stops_on_ctrl_c(
                 break
         assert answer is not None, "the node process never answered"
         check_detections(answer, frame, 1280, 720, count=5)
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=20)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, output
+        output = node.stop(20.0)
+    assert node.returncode == 0, output
     assert "Traceback" not in output, output
 
 
@@ -461,9 +442,9 @@ def test_bad_weights_exit_with_one_fatal_line(
     weights = tmp_path / "weights.pth"
     if content is not None:
         weights.write_bytes(content)
-    process = run_node_process(str(weights), "/broken")
-    output, _ = process.communicate(timeout=90)
-    assert process.returncode == 1, output
+    node = NodeProcess(tmp_path / "logs", "/broken", weights, *FEW_DETECTIONS)
+    output = node.wait(90.0)
+    assert node.returncode == 1, output
     fatal = [line for line in output.splitlines() if "FATAL" in line]
     assert len(fatal) == 1 and str(weights) in fatal[0], output
     assert "Traceback" not in output, output
