@@ -40,6 +40,7 @@ from hybridnets_core.streams import Arrival, FrameBatcher, StagedRunner
 
 from . import params
 from .messages import RclpyFactory, message_class
+from .parameter_requests import answer_unparseable_requests
 from .stats import FrameStats
 from .tf import CameraPoseSource
 
@@ -92,6 +93,7 @@ class HybridNetsNode(LifecycleNode):
 
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NODE_NAME, **node_options)
+        answer_unparseable_requests(self)
         self.declare_parameters(
             "",
             [

@@ -29,12 +29,16 @@ from ros_fixtures import (
 
 require_ros()
 
+import rclpy
 from node_process import NodeProcess, stop_all
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterValue
-from rcl_interfaces.srv import SetParameters
+from rcl_interfaces.srv import SetParameters, SetParametersAtomically
+from rclpy.parameter import Parameter
 from ros_session import Ros, next_stamp, set_parameters
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from hybridnets_ros.parameter_requests import answer_unparseable_requests
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -171,8 +175,10 @@ def send_until_answered(listener: Any, frame: Any, tries: int = 5) -> Any:
 def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
     private_ros: Ros, weights: Path, tmp_path: Path
 ) -> None:
-    """rclpy's parameter service raises on an unknown parameter type; the node process logs
-    it and keeps answering (before, the exception escaped spin and the node exited 1)."""
+    """rclpy's parameter service raises on an unknown parameter type; the node answers such a
+    parameter with a failed result (the valid one beside it applied) and keeps answering
+    frames (before, the exception escaped spin: first the node exited 1, then the client was
+    never answered)."""
     node = NodeProcess(tmp_path, "/bad_request", weights, "-p", "conf_threshold:=0.0")
     try:
         listener = private_ros.listener("/bad_request")
@@ -182,9 +188,15 @@ def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
         )
         assert client.wait_for_service(timeout_sec=90.0)
         bogus = ParameterMsg(name="conf_threshold", value=ParameterValue(type=42))
-        client.call_async(SetParameters.Request(parameters=[bogus]))
-        time.sleep(2.0)
+        valid = Parameter("max_rate", value=0.0).to_parameter_msg()
+        future = client.call_async(SetParameters.Request(parameters=[bogus, valid]))
+        assert wait_until(future.done, 30.0), "the unparseable request was never answered"
+        refused, applied = future.result().results
+        assert not refused.successful
+        assert "conf_threshold" in refused.reason and "type" in refused.reason
+        assert applied.successful, applied.reason
         assert node.returncode is None, node.output()
+        assert "callback failed" not in node.output()
         answer = send_until_answered(listener, raw_frame(320, 240, "bgr8", next_stamp()))
         assert len(answer.detections) == 100
         (result,) = set_parameters(listener, "/bad_request/hybridnets_node", conf_threshold=0.5)
@@ -287,3 +299,20 @@ def test_unparseable_ros_arguments_get_one_line_not_a_traceback() -> None:
     assert done.returncode == 1, output
     assert "hybridnets_node: cannot start:" in output and "weights:=" in output, output
     assert "Traceback" not in output, output
+
+
+def test_an_unparseable_atomic_parameter_request_is_refused_whole(ros: Ros) -> None:
+    """SetParametersAtomically with one parameter of an unknown type: answered with one failed
+    result naming it, and nothing applied (not even the valid parameter beside it)."""
+    node = ros.add(rclpy.create_node("atomic_guard", context=ros.context))
+    node.declare_parameter("rate", 1.0)
+    assert answer_unparseable_requests(node) == 2
+    client = node.create_client(SetParametersAtomically, "/atomic_guard/set_parameters_atomically")
+    assert client.wait_for_service(timeout_sec=10.0)
+    bogus = ParameterMsg(name="rate", value=ParameterValue(type=42))
+    valid = Parameter("rate", value=2.0).to_parameter_msg()
+    future = client.call_async(SetParametersAtomically.Request(parameters=[valid, bogus]))
+    assert wait_until(future.done, 10.0), "the unparseable request was never answered"
+    result = future.result().result
+    assert not result.successful and "rate" in result.reason
+    assert node.get_parameter("rate").value == 1.0
