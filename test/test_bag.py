@@ -302,6 +302,31 @@ def test_output_bag_mirrors_the_node(weights, raw_drive, raw_eval) -> None:
         assert len(points) == cloud.width and (points[:, 2] == 0).all()
 
 
+def test_planner_section_scores_tracking_everywhere_and_inside_the_grid(
+    raw_drive, tmp_path
+) -> None:
+    """The built-in model's tracks scored twice: against every labelled vehicle, and inside
+    the grid, where what lies beyond it is left out; together the two account for every true
+    vehicle and every track, and report.md shows both."""
+    out = tmp_path / "report"
+    # the drive's two vehicles are about 21 and 31 m ahead: a 25 m grid leaves one out
+    grid = "0,25,-10,10,0.2"
+    assert run_cli("bag-eval", "--bag", raw_drive[0], "--topic", RAW, "--out", out,
+                   "--grid", grid) == 0  # fmt: skip
+    planner = json.loads((out / "report.json").read_text())["planner"]
+    everything, in_grid = planner["tracking"], planner["tracking_in_grid"]
+    assert planner["frames"] == FRAMES and everything["num_frames"] == FRAMES
+    assert (everything["ignored_objects"], everything["ignored_predictions"]) == (0, 0)
+    assert everything["num_objects"] > 0 and everything["num_predictions"] > 0
+    for count in ("objects", "predictions"):
+        assert in_grid[f"num_{count}"] + in_grid[f"ignored_{count}"] == everything[f"num_{count}"]
+    assert in_grid["grid_m"] == {"x": [0.0, 25.0], "y": [-10.0, 10.0]}
+    assert 0 < in_grid["num_objects"] < everything["num_objects"]
+    assert set(planner["objects"]["position_error_rel"]) == {"0-10", "10-20", "20-30", "30-40"}
+    report = (out / "report.md").read_text()
+    assert "| tracking | every vehicle | vehicles inside the grid |" in report
+
+
 def test_bad_frames_are_skipped_and_reported(weights, raw_drive, tmp_path, capsys) -> None:
     source = read_all(raw_drive[0])[RAW][:3]
     bag = tmp_path / "bad_frames"

@@ -120,6 +120,55 @@ def test_tracker_output_scored_against_its_simulated_truth() -> None:
     assert accumulator.id_timeline()["right"]["track_ids"] == [None] + ["2"] * 9
 
 
+def test_region_of_interest_leaves_out_what_lies_beyond_it() -> None:
+    """Near object N (in the region) and far object F (beyond it), two frames:
+    frame 0: track 1 on N, track 2 on F, track 3 located beyond the region on nothing,
+             track 4 on nothing (in the region)          -> F and 2 and 3 left out
+    frame 1: track 1 on N, track 5 half off F (IoU 1/3), flagged in the region
+                                                         -> 5 stays, a false positive
+    In the region: 2 true objects, 2 matches, 2 false positives (4 and 5): MOTA 1 - 2/2 = 0,
+    IDF1 = 2 * 2 / (2 + 4) = 2/3. Everything scored without the region: 4 true objects,
+    3 matches (5 misses F), 3 false positives (3, 4, 5)."""
+    half_off_far = [25, 0, 35, 10]  # IoU with B_BOX: 50 / 150
+    frames = [
+        (
+            ["1", "2", "3", "4"],
+            [A_BOX, B_BOX, [300, 0, 310, 10], ELSEWHERE],
+            [False, False, True, False],
+            [False, True],
+        ),
+        (["1", "5"], [A_BOX, half_off_far], [False, False], [False, True]),
+    ]
+    in_region, everything = TrackingAccumulator(), TrackingAccumulator()
+    for predicted_ids, boxes, predicted_outside, true_outside in frames:
+        in_region.update(
+            predicted_ids,
+            boxes,
+            ["N", "F"],
+            [A_BOX, B_BOX],
+            true_ignored=np.array(true_outside),
+            predicted_ignored=np.array(predicted_outside),
+        )
+        everything.update(predicted_ids, boxes, ["N", "F"], [A_BOX, B_BOX])
+    summary = in_region.summary()
+    expected = {"num_objects": 2, "matches": 2, "misses": 0, "false_positives": 2}
+    assert {key: summary[key] for key in expected} == expected
+    assert (summary["ignored_objects"], summary["ignored_predictions"]) == (2, 2)
+    assert summary["mota"] == pytest.approx(0.0)
+    assert summary["idf1"] == pytest.approx(2 / 3)
+    assert in_region.id_timeline() == {"N": {"frames": [0, 1], "track_ids": ["1", "1"]}}
+    full = everything.summary()
+    assert (full["num_objects"], full["matches"], full["false_positives"]) == (4, 3, 3)
+    assert (full["ignored_objects"], full["ignored_predictions"]) == (0, 0)
+
+
+def test_region_flags_must_match_the_boxes() -> None:
+    with pytest.raises(InputError, match="ignored flags"):
+        TrackingAccumulator().update(["1"], [A_BOX], ["A"], [A_BOX], true_ignored=[True, False])
+    with pytest.raises(InputError, match="ignored flags"):
+        TrackingAccumulator().update(["1"], [A_BOX], ["A"], [A_BOX], predicted_ignored=[])
+
+
 def test_empty_accumulator_summary_is_defined() -> None:
     summary = TrackingAccumulator().summary()
     assert summary["num_frames"] == 0 and summary["mota"] is None and summary["idf1"] is None

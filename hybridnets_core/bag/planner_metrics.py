@@ -3,6 +3,11 @@
 Truth comes from the bag's ground-truth topics (`truth_topics`, written by synth-bag): true
 boxes with persistent vehicle ids, their ground positions and the ego lane. Each replayed
 frame gives its tracked detections, their ground positions and the fitted ego lane.
+
+Tracking is scored twice: over every labelled vehicle, and inside the grid's extent (the
+planner's region, where `~/objects` locates them): true vehicles beyond it and tracks whose
+contact point is beyond it or above the horizon are left out (`TrackingAccumulator`'s region
+of interest); tracks of vehicles cut by the image's border stay in.
 """
 
 from __future__ import annotations
@@ -14,11 +19,16 @@ import numpy as np
 
 from ..evaluation.lanes import LaneAccumulator
 from ..evaluation.tracking import TrackingAccumulator
+from ..ground import GridSpec
 from ..lanes import EgoLane
+from ..objects import ObjectStatus
 from ..outputs import messages
 from ..outputs.frame import FrameContext
 from .reader import BagReader
 from .truth_topics import EGO_SIDES, objects_from_msg, path_points
+
+# tracks the planner does not get as objects: on the ground beyond the grid, or not on it at all
+BEYOND_GRID = (ObjectStatus.OUTSIDE_GRID, ObjectStatus.ABOVE_HORIZON)
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,10 @@ class PlannerTruthTopics:
 class PlannerMetrics:
     """objects.position_error_rel, tracking MOTA/IDF1/id switches, lane lateral errors."""
 
-    def __init__(self) -> None:
+    def __init__(self, grid: GridSpec) -> None:
+        self.grid = grid
         self.tracking = TrackingAccumulator()
+        self.tracking_in_grid = TrackingAccumulator()
         self.lanes = LaneAccumulator()
         self.frames = 0
 
@@ -85,28 +97,40 @@ class PlannerMetrics:
         frame, scene = context.frame, context.scene
         ids = scene.track_ids(len(frame))
         tracked = np.array([bool(ident) for ident in ids], bool).reshape(-1)
-        positions = None
+        positions = beyond = None
         if scene.objects is not None:
             positions = scene.objects.position[tracked]
-        self.tracking.update(
-            [ident for ident in ids if ident],
-            frame.boxes[tracked],
+            beyond = np.isin(scene.objects.status[tracked], BEYOND_GRID)
+        tracks = ([ident for ident in ids if ident], frame.boxes[tracked])
+        self.tracking.update(*tracks, truth.ids, truth.boxes, positions, truth.ground_xy)
+        self.tracking_in_grid.update(
+            *tracks,
             truth.ids,
             truth.boxes,
-            positions,
-            truth.ground_xy,
+            true_ignored=self._outside_grid(truth.ground_xy),
+            predicted_ignored=beyond,
         )
         predicted = context.lanes.ego if context.lanes is not None else EgoLane()
         self.lanes.update(predicted, truth.ego)
         self.frames += 1
 
+    def _outside_grid(self, xy: np.ndarray) -> np.ndarray:
+        """True objects whose position is known and outside the grid (unknown ones stay in)."""
+        x, y = xy[:, 0], xy[:, 1]
+        return np.isfinite(x) & np.isfinite(y) & ~self.grid.contains(x, y)
+
     def summary(self) -> dict[str, Any]:
         """The JSON report's planner section."""
         tracking = self.tracking.summary()
+        in_grid = self.tracking_in_grid.summary()
+        del in_grid["position_error_rel"]  # reported once, under "objects"
+        grid = self.grid
+        in_grid["grid_m"] = {"x": [grid.x_min, grid.x_max], "y": [grid.y_min, grid.y_max]}
         return {
             "frames": self.frames,
             "objects": {"position_error_rel": tracking.pop("position_error_rel")},
             "tracking": tracking,
+            "tracking_in_grid": in_grid,
             "lanes": self.lanes.summary(),
         }
 

@@ -117,7 +117,9 @@ class _Replay:
         self.labels = labels
         self.metrics = metrics
         self.planner_truth = planner_truth
-        self.planner = PlannerMetrics() if planner_truth is not None else None
+        self.planner = None
+        if planner_truth is not None:
+            self.planner = PlannerMetrics(options.outputs.ground.grid)
         self.batch_size = options.batch_size
         self.pending: list[_Pending] = []
         self.records: list[FrameRecord] = []

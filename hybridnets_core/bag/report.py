@@ -216,7 +216,11 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         lines += _metric_lines(report["metrics"])
     planner = report["planner"]
     if planner is not None:
-        tracking, lanes = planner["tracking"], planner["lanes"]
+        tracking, in_grid, lanes = (
+            planner["tracking"],
+            planner["tracking_in_grid"],
+            planner["lanes"],
+        )
         lines += ["", "## Planner outputs against the drive's ground truth", ""]
         bins = planner["objects"]["position_error_rel"]
         lines += _table(
@@ -226,8 +230,11 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         lines += [
             "",
             *_table(
-                [[key, _fmt(tracking[key])] for key in ("mota", "idf1", "id_switches")],
-                ["tracking", "value"],
+                [
+                    [key, _fmt(tracking[key]), _fmt(in_grid[key])]
+                    for key in ("mota", "idf1", "id_switches", "num_objects", "misses")
+                ],
+                ["tracking", "every vehicle", "vehicles inside the grid"],
             ),
         ]
         lateral = lanes["lateral_error_m"]

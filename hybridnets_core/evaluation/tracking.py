@@ -10,6 +10,10 @@
   range bin [lo, hi) of the true range the median and count of these.
 - The id timeline: per true object, the frames it appears in and the predicted id matched to it
   there (None when missed), for a plot of id continuity.
+- A region of interest (e.g. the planner's grid), as nuScenes limits its evaluation range:
+  predictions flagged outside it are removed, and true objects flagged outside it are removed
+  together with the prediction paired with each (best IoU >= `iou_threshold`, one to one), as
+  MOTChallenge removes its distractors, so tracking them is neither credited nor punished.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 import motmetrics
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ..errors import ConfigError, InputError
 from ..nms import box_iou
@@ -73,6 +78,28 @@ def _positions(values: np.ndarray | None, ids: list[str], what: str) -> dict[str
     return {i: p for i, p, k in zip(ids, xy, known) if k}
 
 
+def _flags(values: np.ndarray | None, count: int, what: str) -> np.ndarray:
+    """Boolean flags [count]; all False when not given."""
+    if values is None:
+        return np.zeros(count, bool)
+    flags = np.asarray(values, bool).reshape(-1)
+    if len(flags) != count:
+        raise InputError(f"{what} ignored flags: {len(flags)} for {count} boxes")
+    return flags
+
+
+def _paired_with(ignored: np.ndarray, iou: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Columns (predictions) paired one to one with an ignored row (true object), best IoU
+    first, at IoU >= iou_threshold."""
+    if not ignored.any() or iou.size == 0:
+        return np.zeros(iou.shape[1], bool)
+    rows, cols = linear_sum_assignment(np.where(iou >= iou_threshold, iou, 0.0), maximize=True)
+    paired = (iou[rows, cols] >= iou_threshold) & ignored[rows]
+    dropped = np.zeros(iou.shape[1], bool)
+    dropped[cols[paired]] = True
+    return dropped
+
+
 def _json_number(value: float) -> float | None:
     """A float for JSON; None where undefined (NaN or infinite, e.g. no true objects)."""
     value = float(value)
@@ -98,6 +125,7 @@ class TrackingAccumulator:
         self._predicted_codes: dict[str, int] = {}
         self._true_xy: list[dict[str, np.ndarray]] = []
         self._predicted_xy: list[dict[str, np.ndarray]] = []
+        self.ignored = {"objects": 0, "predictions": 0}
 
     def update(
         self,
@@ -107,17 +135,31 @@ class TrackingAccumulator:
         true_boxes: np.ndarray,
         predicted_ground_xy: np.ndarray | None = None,
         true_ground_xy: np.ndarray | None = None,
+        true_ignored: np.ndarray | None = None,
+        predicted_ignored: np.ndarray | None = None,
     ) -> None:
         """Add one frame: tracks (ids, boxes in pixels) and true objects (persistent ids,
-        boxes); ground positions [N, 2] in the vehicle frame are optional, NaN rows unknown."""
+        boxes); ground positions [N, 2] in the vehicle frame are optional, NaN rows unknown;
+        `true_ignored` / `predicted_ignored` flag those outside the region of interest."""
         predicted_boxes = _boxes(predicted_boxes, "predicted")
         true_boxes = _boxes(true_boxes, "true")
         predicted = _ids(predicted_ids, len(predicted_boxes), "predicted")
         truth = _ids(true_ids, len(true_boxes), "true")
         iou = box_iou(true_boxes, predicted_boxes)
+        ignored = _flags(true_ignored, len(truth), "true")
+        true_xy = _positions(true_ground_xy, truth, "true")
+        predicted_xy = _positions(predicted_ground_xy, predicted, "predicted")
+        outside = _flags(predicted_ignored, len(predicted), "predicted")
+        iou[:, outside] = 0.0
+        dropped = outside | _paired_with(ignored, iou, self.iou_threshold)
+        self.ignored["objects"] += int(ignored.sum())
+        self.ignored["predictions"] += int(dropped.sum())
+        iou = iou[~ignored][:, ~dropped]
+        truth = [i for i, skip in zip(truth, ignored) if not skip]
+        predicted = [i for i, skip in zip(predicted, dropped) if not skip]
         distance = np.where(iou >= self.iou_threshold, 1.0 - iou, np.nan)
-        self._true_xy.append(_positions(true_ground_xy, truth, "true"))
-        self._predicted_xy.append(_positions(predicted_ground_xy, predicted, "predicted"))
+        self._true_xy.append({i: true_xy[i] for i in truth if i in true_xy})
+        self._predicted_xy.append({i: predicted_xy[i] for i in predicted if i in predicted_xy})
         self._mot.update(
             [self._true_codes.setdefault(i, len(self._true_codes)) for i in truth],
             [self._predicted_codes.setdefault(i, len(self._predicted_codes)) for i in predicted],
@@ -139,6 +181,8 @@ class TrackingAccumulator:
         return {
             "iou_threshold": self.iou_threshold,
             **values,
+            "ignored_objects": self.ignored["objects"],
+            "ignored_predictions": self.ignored["predictions"],
             "position_error_rel": self._position_errors(),
         }
 
