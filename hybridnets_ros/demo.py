@@ -8,6 +8,7 @@ the detections. It is the quickest way to see the node work without a camera or 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ from hybridnets_core.outputs import messages
 
 from .messages import RclpyFactory
 from .node import NODE_NAME, HybridNetsNode
+from .stop_signals import ROS_SIGNALS_OFF
 
 ANSWER_TIMEOUT_S = 120.0
 REPUBLISH_S = 1.0
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; one-line errors for bad sources and weights, exit 1 if frames go missing."""
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    rclpy.init()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # both stop as Ctrl-C does
+    rclpy.init(signal_handler_options=ROS_SIGNALS_OFF)  # why: stop_signals.py
     executor = MultiThreadedExecutor()
     nodes: list[Node] = []
     spinner = threading.Thread(target=executor.spin, daemon=True)

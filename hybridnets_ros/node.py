@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import faulthandler
 import gc
-import signal
 import sys
 import threading
 import time
@@ -42,6 +41,7 @@ from . import params
 from .messages import RclpyFactory, message_class
 from .parameter_requests import answer_unparseable_requests
 from .stats import FrameStats
+from .stop_signals import ROS_SIGNALS_OFF, StopRequest
 from .tf import CameraPoseSource
 
 RCLError = rclpy_implementation.RCLError
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
+SPIN_PERIOD_S = 0.2  # longest wait before a stop signal is seen
 TORCH_HINT = "pip install torch efficientnet-pytorch (or rosdep install --from-paths src)"
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(
@@ -514,14 +515,14 @@ class HybridNetsNode(LifecycleNode):
         self._stop_processing()
 
 
-def spin_until_shutdown(node: Any, executor: SingleThreadedExecutor) -> None:
-    """Spin until shutdown; an exception escaping a callback (e.g. rclpy's parameter service
-    on a request it cannot parse) is logged and the node keeps running."""
+def spin_until_shutdown(node: Any, executor: SingleThreadedExecutor, stop: StopRequest) -> None:
+    """Spin until a stop signal or an external shutdown; an exception escaping a callback is
+    logged and the node keeps running."""
     executor.add_node(node)
-    while rclpy.ok(context=node.context):
+    while rclpy.ok(context=node.context) and not stop.requested:
         try:
-            executor.spin_once(timeout_sec=0.5)
-        except (KeyboardInterrupt, ExternalShutdownException):
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        except ExternalShutdownException:
             return
         except Exception as exc:
             node.get_logger().error(
@@ -530,18 +531,14 @@ def spin_until_shutdown(node: Any, executor: SingleThreadedExecutor) -> None:
             )
 
 
-def _ignore_further_signals() -> None:
-    """After the first Ctrl-C/SIGTERM (ros2 launch forwards one more), finish cleanly."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
-
-
 def main(args: list[str] | None = None) -> None:
     """Entry point `hybridnets_node`: exit 1 with one fatal line when the node cannot start,
-    exit 0 on Ctrl-C or SIGTERM (however many arrive), idle or while streaming."""
+    exit 0 on Ctrl-C or SIGTERM (however many arrive, even while the model loads), idle or
+    while streaming."""
     faulthandler.enable()  # a crash in native code prints every thread's Python stack
+    stop = StopRequest().install()
     try:
-        rclpy.init(args=args)
+        rclpy.init(args=args, signal_handler_options=ROS_SIGNALS_OFF)
     except RCLError as exc:  # e.g. an unparseable `-p name:=value`
         sys.exit(f"hybridnets_node: cannot start: {str(exc).split(', at ')[0]}")
     node = None
@@ -549,14 +546,11 @@ def main(args: list[str] | None = None) -> None:
     code = 0
     try:
         node = HybridNetsNode()
-        spin_until_shutdown(node, executor)
+        spin_until_shutdown(node, executor, stop)
     except (HybridNetsError, ParameterException) as exc:
         rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
         code = 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
     finally:
-        _ignore_further_signals()
         executor.shutdown(timeout_sec=5.0)
         if node is not None:
             node.stop()

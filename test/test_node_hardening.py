@@ -236,6 +236,23 @@ def test_two_quick_signals_stop_the_node_cleanly(
     assert "Traceback" not in output and "terminate called" not in output, output
 
 
+def test_a_signal_while_the_model_loads_stops_the_node_cleanly(
+    private_ros: Ros, weights: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C as soon as the node logs (it is still configuring): it exits 0, no traceback,
+    no native crash (rclpy's own signal thread once raced the shutdown: SIGSEGV)."""
+    node = NodeProcess(tmp_path, "/early_stop", weights)
+    try:
+        started = wait_until(lambda: "[early_stop.hybridnets_node]" in node.output(), 90.0)
+        assert started, node.output()
+        node.send_signals(signal.SIGINT)
+        node.wait(60.0)
+    finally:
+        output = node.stop()
+    assert node.returncode == 0, output
+    assert "Traceback" not in output and "Fatal Python error" not in output, output
+
+
 def load_launch_file() -> Any:
     spec = importlib.util.spec_from_file_location(
         "hybridnets_launch", REPO / "launch" / "hybridnets.launch.py"

@@ -1,0 +1,128 @@
+"""Planner metrics of one model over several synthetic drives (one seed each), through the CLI.
+
+Each drive is `hybridnets synth-bag --seed S`, replayed by `hybridnets bag-eval` with the node's
+defaults; the JSON keeps every drive's planner section (position errors, tracking over every
+vehicle and inside the grid, lanes) and the pooled means, because one drive holds only a few
+vehicles in each range bin.
+
+    python benchmarks/planner_drives.py --seeds 0-6 --out benchmarks/results/planner_drives.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from machine import machine_info
+
+from hybridnets_core.cli.main import main as cli
+from hybridnets_core.fileio import write_json
+
+TOPIC = "/camera/image_raw"
+BINS = ("0-10", "10-20", "20-30", "30-40")
+
+
+def seed_range(text: str) -> list[int]:
+    """'0-6' or '3' or '0,2,5' as a list of seeds."""
+    if "-" in text:
+        first, last = (int(part) for part in text.split("-"))
+        return list(range(first, last + 1))
+    return [int(part) for part in text.split(",")]
+
+
+def run_drive(seed: int, frames: int, fps: float, weights: str | None, root: Path) -> dict:
+    """One drive: synth-bag, bag-eval, the report's planner section with the replay time."""
+    bag, out = root / f"drive{seed}", root / f"eval{seed}"
+    if cli(["synth-bag", "--out", str(bag), "--frames", str(frames), "--fps", str(fps),
+            "--seed", str(seed)]) != 0:  # fmt: skip
+        raise SystemExit(f"synth-bag failed for seed {seed}")
+    started = time.perf_counter()
+    replay = ["bag-eval", "--bag", str(bag), "--topic", TOPIC, "--out", str(out)]
+    if cli(replay + (["-w", weights] if weights else [])) != 0:
+        raise SystemExit(f"bag-eval failed for seed {seed}")
+    report = json.loads((out / "report.json").read_text())
+    return {"seed": seed, "replay_s": time.perf_counter() - started, **report["planner"]}
+
+
+def pooled(drives: list[dict]) -> dict[str, Any]:
+    """Means over the drives (a drive without a value left out); per range bin, the drives'
+    medians averaged with their pair counts as weights."""
+
+    def mean(values: list[float | None]) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(np.mean(kept)) if kept else None
+
+    summary: dict[str, Any] = {}
+    for scope in ("tracking", "tracking_in_grid"):
+        for key in ("idf1", "mota"):
+            summary[f"{scope}.{key}_mean"] = mean([d[scope][key] for d in drives])
+        summary[f"{scope}.id_switches_total"] = sum(d[scope]["id_switches"] for d in drives)
+    for name in BINS:
+        rows = [d["objects"]["position_error_rel"][name] for d in drives]
+        rows = [r for r in rows if r["count"]]
+        counts = [r["count"] for r in rows]
+        summary[f"position_error_rel.{name}"] = {
+            "drives": len(rows),
+            "pairs": sum(counts),
+            "median_weighted_mean": (
+                float(np.average([r["median"] for r in rows], weights=counts)) if rows else None
+            ),
+        }
+    summary["lanes.lateral_error_20m_mean"] = mean(
+        [d["lanes"]["lateral_error_m"].get("20") for d in drives]
+    )
+    summary["lanes.ego_lane_found_rate_mean"] = mean(
+        [d["lanes"]["ego_lane_found_rate"] for d in drives]
+    )
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=seed_range, default=seed_range("0-6"))
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--fps", type=float, default=10.0)
+    parser.add_argument("-w", "--weights", default=None, help="checkpoint (default: built-in)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/planner_drives.json"))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        drives = [
+            run_drive(seed, args.frames, args.fps, args.weights, Path(scratch))
+            for seed in args.seeds
+        ]
+    print(f"{'seed':>4} {'IDF1':>6} {'IDF1 grid':>9} {'MOTA grid':>9}  position error by bin")
+    for drive in drives:
+        errors = drive["objects"]["position_error_rel"]
+        cells = [
+            f"{errors[b]['median']:.3f} ({errors[b]['count']})" if errors[b]["count"] else "-"
+            for b in BINS
+        ]
+        tracking, in_grid = drive["tracking"], drive["tracking_in_grid"]
+        print(
+            f"{drive['seed']:>4} {tracking['idf1'] or 0:6.3f} {in_grid['idf1'] or 0:9.3f} "
+            f"{in_grid['mota'] or 0:9.3f}  {' / '.join(cells)}"
+        )
+    summary = pooled(drives)
+    print(json.dumps(summary, indent=1))
+    write_json(
+        args.out,
+        {
+            "machine": machine_info(),
+            "weights": args.weights or "built-in",
+            "frames": args.frames,
+            "fps": args.fps,
+            "summary": summary,
+            "drives": drives,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
