@@ -25,6 +25,7 @@ from hybridnets_core.fileio import write_json
 
 TOPIC = "/camera/image_raw"
 BINS = ("0-10", "10-20", "20-30", "30-40")
+POOLED_COUNTS = ("num_objects", "idtp", "idfp", "idfn", "misses", "false_positives", "id_switches")
 
 
 def seed_range(text: str) -> list[int]:
@@ -50,18 +51,20 @@ def run_drive(seed: int, frames: int, fps: float, weights: str | None, root: Pat
 
 
 def pooled(drives: list[dict]) -> dict[str, Any]:
-    """Means over the drives (a drive without a value left out); per range bin, the drives'
-    medians averaged with their pair counts as weights."""
-
-    def mean(values: list[float | None]) -> float | None:
-        kept = [v for v in values if v is not None]
-        return float(np.mean(kept)) if kept else None
-
+    """The drives taken as one sequence: MOTA and IDF1 from the summed counts (a drive with
+    few vehicles weighs little); per range bin, the drives' medians averaged with their pair
+    counts as weights; lane figures averaged over the drives that have them."""
     summary: dict[str, Any] = {}
     for scope in ("tracking", "tracking_in_grid"):
-        for key in ("idf1", "mota"):
-            summary[f"{scope}.{key}_mean"] = mean([d[scope][key] for d in drives])
-        summary[f"{scope}.id_switches_total"] = sum(d[scope]["id_switches"] for d in drives)
+        total = {key: sum(d[scope][key] for d in drives) for key in POOLED_COUNTS}
+        idtp, truth = total["idtp"], total["num_objects"]
+        errors = total["misses"] + total["false_positives"] + total["id_switches"]
+        summary[scope] = {
+            **total,
+            "idf1": 2 * idtp / (2 * idtp + total["idfp"] + total["idfn"]) if truth else None,
+            "mota": 1 - errors / truth if truth else None,
+            "drives_with_objects": sum(d[scope]["num_objects"] > 0 for d in drives),
+        }
     for name in BINS:
         rows = [d["objects"]["position_error_rel"][name] for d in drives]
         rows = [r for r in rows if r["count"]]
@@ -73,12 +76,12 @@ def pooled(drives: list[dict]) -> dict[str, Any]:
                 float(np.average([r["median"] for r in rows], weights=counts)) if rows else None
             ),
         }
-    summary["lanes.lateral_error_20m_mean"] = mean(
-        [d["lanes"]["lateral_error_m"].get("20") for d in drives]
-    )
-    summary["lanes.ego_lane_found_rate_mean"] = mean(
-        [d["lanes"]["ego_lane_found_rate"] for d in drives]
-    )
+    for key, values in (
+        ("lanes.lateral_error_20m_mean", [d["lanes"]["lateral_error_m"].get("20") for d in drives]),
+        ("lanes.ego_lane_found_rate_mean", [d["lanes"]["ego_lane_found_rate"] for d in drives]),
+    ):
+        kept = [v for v in values if v is not None]
+        summary[key] = float(np.mean(kept)) if kept else None
     return summary
 
 
@@ -103,11 +106,15 @@ def main() -> None:
             f"{errors[b]['median']:.3f} ({errors[b]['count']})" if errors[b]["count"] else "-"
             for b in BINS
         ]
-        tracking, in_grid = drive["tracking"], drive["tracking_in_grid"]
-        print(
-            f"{drive['seed']:>4} {tracking['idf1'] or 0:6.3f} {in_grid['idf1'] or 0:9.3f} "
-            f"{in_grid['mota'] or 0:9.3f}  {' / '.join(cells)}"
-        )
+        rates = [
+            "-" if value is None else f"{value:.3f}"
+            for value in (
+                drive["tracking"]["idf1"],
+                drive["tracking_in_grid"]["idf1"],
+                drive["tracking_in_grid"]["mota"],
+            )
+        ]
+        print(f"{drive['seed']:>4} {rates[0]:>6} {rates[1]:>9} {rates[2]:>9}  {' / '.join(cells)}")
     summary = pooled(drives)
     print(json.dumps(summary, indent=1))
     write_json(
