@@ -3,20 +3,20 @@
 The geometry is the ground grid's: the same CameraModel (camera.py, lens distortion
 included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame.
 
-- Contact point: where the middle of the object's face nearest the camera stands on the
-  ground. Boxes are (x1, y1, x2, y2) in source pixels with edges at integers, as
-  Letterbox.boxes_to_source gives them (a whole-image box is (0, 0, W, H)); the camera
-  model puts pixel centres at integers, so the bottom row is y2 - 0.5 and the bottom corners
-  are at columns x1 - 0.5 and x2 - 0.5. Their rays meet the ground at two points on the
-  object's near edge. An object off to one side (both points on the same side of the camera
-  in grid_frame y) also shows the side face that looks at the camera, which widens its box
-  towards the image centre, so the bottom centre would pull it towards the camera's axis.
-  Its position is instead the outer point moved towards the inner one by half the class's
-  width prior, when the two points lie further apart than that prior (otherwise the box
-  shows no more than the near face, and the bottom centre's ray is used). An object
-  straddling the camera's axis shows only its near face: its position is the bottom
-  centre's. Side faces are taken parallel to grid_frame x (traffic moving along the
-  vehicle's direction).
+- Contact point: where the middle of the object's face nearest the camera stands on the ground, at
+  the box's bottom edge or, where given, at the row where the drivable-area mask shows the road
+  resuming below the object (contact.py). Boxes are (x1, y1, x2, y2) in source pixels with edges at
+  integers, as Letterbox.boxes_to_source gives them (a whole-image box is (0, 0, W, H)); the camera
+  model puts pixel centres at integers, so the bottom row is y2 - 0.5 and the bottom corners are at
+  columns x1 - 0.5 and x2 - 0.5. Their rays meet the ground at two points on the object's near edge.
+  An object off to one side (both points on the same side of the camera in grid_frame y) also shows
+  the side face that looks at the camera, which widens its box towards the image centre, so the
+  bottom centre would pull it towards the camera's axis. Its position is instead the outer point
+  moved towards the inner one by half the class's width prior, when the two points lie further apart
+  than that prior (otherwise the box shows no more than the near face, and the bottom centre's ray
+  is used). An object straddling the camera's axis shows only its near face: its position is the
+  bottom centre's. Side faces are taken parallel to grid_frame x (traffic moving along the vehicle's
+  direction).
 - Range and bearing: horizontal distance r and direction atan2(dy, dx) from the camera's
   foot point (camera x, y) to the position, in grid_frame axes (0 along +x, positive left).
 - Not located (status other than OK, NaN outputs), never guessed: a box whose bottom is within
@@ -175,11 +175,14 @@ def locate_objects(
     pose: CameraPose | OpticalPose,
     grid: GridSpec,
     settings: ObjectSettings | None = None,
+    contact_rows: np.ndarray | None = None,
 ) -> GroundObjects:
     """Ground estimates of detections (boxes [N, 4] in the pixels `camera` describes).
 
     class_ids [N] index class_names (as in PerceptionResult); `camera` must describe the
-    source image (scale a camera_info model with scaled_to first).
+    source image (scale a camera_info model with scaled_to first). contact_rows [N], where
+    finite, is the row the object meets the ground in place of its box's bottom edge
+    (contact.drivable_contact_rows).
     """
     settings = settings or _DEFAULTS
     boxes = _checked_boxes(boxes)
@@ -188,6 +191,11 @@ def locate_objects(
     n = len(boxes)
     # Rays of: the contact point, it at u -/+ step and v -/+ step, the bottom corners.
     left, right, bottom = boxes[:, 0] - 0.5, boxes[:, 2] - 0.5, boxes[:, 3] - 0.5
+    if contact_rows is not None:
+        rows = np.asarray(contact_rows, dtype=np.float64)
+        if rows.shape != (n,):
+            raise InputError(f"contact rows must be [{n}], one per box, got {rows.shape}")
+        bottom = np.where(np.isfinite(rows), rows - 0.5, bottom)
     pixels = np.empty((2, 7, n))
     pixels[0] = (left + right) * 0.5
     pixels[0, 1] -= _STEP_PX

@@ -140,7 +140,15 @@ class FrameOutputs:
         if any(name in GROUND_OUTPUTS for name in names):
             projector = self._projector(frame, camera_info, placement)
         camera = self.camera(frame, camera_info)
-        scene = self.scene.update(frame, stamp, camera, placement, ground.grid, self.class_names)
+        scene = self.scene.update(
+            frame,
+            stamp,
+            camera,
+            placement,
+            ground.grid,
+            self.class_names,
+            self.settings.contact_from_drivable,
+        )
         lanes = None
         if any(name in LANE_OUTPUTS for name in names):
             lanes = self.scene.lanes(frame, camera, placement)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..camera import CameraIntrinsics, CameraModel
+from ..contact import ContactSettings, drivable_contact_rows
 from ..errors import InputError
 from ..ground import CachedProjector, CameraPose, GridSpec, OpticalPose, as_camera_model
 from ..lanes import LaneEstimate, LaneSettings, lanes_from_mask
 from ..objects import GroundObjects, ObjectSettings, locate_objects
-from ..results import LANE_NAMES, FrameResult
+from ..results import DRIVABLE_NAMES, LANE_NAMES, FrameResult
 from ..tracking import Tracker, TrackerSettings, TrackResult
 
 
@@ -43,8 +44,10 @@ class SceneState:
         objects: ObjectSettings | None = None,
         tracker: TrackerSettings | None = None,
         lanes: LaneSettings | None = None,
+        contact: ContactSettings | None = None,
     ) -> None:
         self.object_settings = objects or ObjectSettings()
+        self.contact_settings = contact or ContactSettings()
         self.lane_settings = lanes or LaneSettings()
         self.tracker = Tracker(tracker or TrackerSettings()) if tracking else None
         self.restarts = 0  # times the stream's stamps went backwards (tracks restarted)
@@ -59,8 +62,10 @@ class SceneState:
         pose: CameraPose | OpticalPose,
         grid: GridSpec,
         class_names: list[str],
+        contact_from_drivable: bool = True,
     ) -> SceneFrame:
-        """Locate this frame's detections on the ground (with a camera) and track them."""
+        """Locate this frame's detections on the ground (with a camera; where the drivable
+        area resumes below them, if asked and seen) and track them."""
         objects = None
         if camera is not None:
             height, width = frame.image_size
@@ -73,8 +78,17 @@ class SceneState:
                 pose,
                 grid,
                 self.object_settings,
+                self._contact_rows(frame) if contact_from_drivable else None,
             )
         return SceneFrame(objects, self._track(frame, stamp, objects))
+
+    def _contact_rows(self, frame: FrameResult) -> np.ndarray | None:
+        """Each detection's contact row from the drivable-area mask (NaN where not seen)."""
+        drivable = frame.network_mask(DRIVABLE_NAMES)
+        if drivable is None or not len(frame):
+            return None
+        scale = frame.letterbox.scale
+        return drivable_contact_rows(frame.boxes, drivable, scale, self.contact_settings)
 
     def _track(
         self, frame: FrameResult, stamp: int, objects: GroundObjects | None

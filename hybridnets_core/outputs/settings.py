@@ -73,6 +73,12 @@ class OutputSettings:
         "frame (empty until a track is confirmed).",
         runtime=False,
     )
+    contact_from_drivable: bool = setting(
+        True,
+        "Place each object where the drivable area resumes below it, where the mask shows "
+        "that, rather than at its box's bottom edge (off for a segmentation whose drivable "
+        "area runs under vehicles).",
+    )
     ground: GroundSettings = group(GroundSettings)
 
     def __post_init__(self) -> None:
