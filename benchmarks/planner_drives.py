@@ -6,6 +6,7 @@ vehicle and inside the grid, lanes) and the pooled means, because one drive hold
 vehicles in each range bin.
 
     python benchmarks/planner_drives.py --seeds 0-6 --out benchmarks/results/planner_drives.json
+    python benchmarks/planner_drives.py --out results/box_edges.json -- --no-contact-from-drivable
 """
 
 from __future__ import annotations
@@ -36,15 +37,18 @@ def seed_range(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
 
-def run_drive(seed: int, frames: int, fps: float, weights: str | None, root: Path) -> dict:
-    """One drive: synth-bag, bag-eval, the report's planner section with the replay time."""
+def run_drive(
+    seed: int, frames: int, fps: float, weights: str | None, flags: list[str], root: Path
+) -> dict:
+    """One drive: synth-bag, bag-eval (with `flags`), the report's planner section with the
+    replay time."""
     bag, out = root / f"drive{seed}", root / f"eval{seed}"
     if cli(["synth-bag", "--out", str(bag), "--frames", str(frames), "--fps", str(fps),
             "--seed", str(seed)]) != 0:  # fmt: skip
         raise SystemExit(f"synth-bag failed for seed {seed}")
     started = time.perf_counter()
     replay = ["bag-eval", "--bag", str(bag), "--topic", TOPIC, "--out", str(out)]
-    if cli(replay + (["-w", weights] if weights else [])) != 0:
+    if cli(replay + (["-w", weights] if weights else []) + flags) != 0:
         raise SystemExit(f"bag-eval failed for seed {seed}")
     report = json.loads((out / "report.json").read_text())
     return {"seed": seed, "replay_s": time.perf_counter() - started, **report["planner"]}
@@ -92,11 +96,14 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=10.0)
     parser.add_argument("-w", "--weights", default=None, help="checkpoint (default: built-in)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/planner_drives.json"))
+    parser.add_argument(
+        "flags", nargs="*", help="bag-eval flags after --, e.g. -- --no-contact-from-drivable"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
         drives = [
-            run_drive(seed, args.frames, args.fps, args.weights, Path(scratch))
+            run_drive(seed, args.frames, args.fps, args.weights, args.flags, Path(scratch))
             for seed in args.seeds
         ]
     print(f"{'seed':>4} {'IDF1':>6} {'IDF1 grid':>9} {'MOTA grid':>9}  position error by bin")
@@ -122,6 +129,7 @@ def main() -> None:
         {
             "machine": machine_info(),
             "weights": args.weights or "built-in",
+            "bag_eval_flags": args.flags,
             "frames": args.frames,
             "fps": args.fps,
             "summary": summary,
