@@ -29,6 +29,7 @@ from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 
 from .messages import message_class
+from .stop_signals import ROS_SIGNALS_OFF
 
 NODE_NAME = "hybridnets_bag_player"
 TAIL_QUIET_S = 0.5  # the node publishes one frame's outputs within milliseconds of each other
@@ -183,7 +184,8 @@ def play_and_record(
     own = context is None
     if own:
         context = Context()
-        rclpy.init(context=context)
+        # Ctrl-C as KeyboardInterrupt, without rclpy's signal thread (why: stop_signals.py)
+        rclpy.init(context=context, signal_handler_options=ROS_SIGNALS_OFF)
     executor = SingleThreadedExecutor(context=context)
     player = _Player(context, options, inputs)
     executor.add_node(player)
