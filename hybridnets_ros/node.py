@@ -94,6 +94,16 @@ class HybridNetsNode(LifecycleNode):
 
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NODE_NAME, **node_options)
+        try:
+            self._set_up()
+        except (HybridNetsError, ParameterException):
+            # destroyed here, in order: a node that cannot start leaves no DDS entities for
+            # interpreter exit to tear down (once, in CI, such a process hung at exit)
+            self.destroy_node()
+            raise
+
+    def _set_up(self) -> None:
+        """Parameters and state, diagnostics; then to active when `autostart` is on."""
         answer_unparseable_requests(self)
         self.declare_parameters(
             "",
