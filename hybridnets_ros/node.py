@@ -98,7 +98,7 @@ class HybridNetsNode(LifecycleNode):
             self._set_up()
         except (HybridNetsError, ParameterException):
             # destroyed here, in order: a node that cannot start leaves no DDS entities for
-            # interpreter exit to tear down (once, in CI, such a process hung at exit)
+            # interpreter exit to tear down (one such process hung at exit in a .ci/run here)
             self.destroy_node()
             raise
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import motmetrics
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..errors import ConfigError, InputError
 from ..nms import box_iou
+from ..tracking.association import match_by_iou
 
 RANGE_BINS_M = (0.0, 10.0, 20.0, 30.0, 40.0)
 MATCH_EVENTS = ("MATCH", "SWITCH")  # motmetrics' event types of a matched pair
@@ -89,14 +89,13 @@ def _flags(values: np.ndarray | None, count: int, what: str) -> np.ndarray:
 
 
 def _paired_with(ignored: np.ndarray, iou: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Columns (predictions) paired one to one with an ignored row (true object), best IoU
-    first, at IoU >= iou_threshold."""
-    if not ignored.any() or iou.size == 0:
-        return np.zeros(iou.shape[1], bool)
-    rows, cols = linear_sum_assignment(np.where(iou >= iou_threshold, iou, 0.0), maximize=True)
-    paired = (iou[rows, cols] >= iou_threshold) & ignored[rows]
+    """Columns (predictions) paired one to one with an ignored row (true object), by the
+    tracker's own optimal IoU matching at IoU >= iou_threshold."""
     dropped = np.zeros(iou.shape[1], bool)
-    dropped[cols[paired]] = True
+    if ignored.any():
+        every = (np.arange(iou.shape[0]), np.arange(iou.shape[1]))
+        rows, cols = match_by_iou(iou, *every, iou_threshold)
+        dropped[cols[ignored[rows]]] = True
     return dropped
 
 
