@@ -57,7 +57,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["hybridnets_core", "hybridnets_core.*", PACKAGE]),
-    package_data={"hybridnets_core": ["builtin/*.pth"]},
+    package_data={"hybridnets_core": ["model/builtin/*.pth"]},
     ext_modules=native_extensions(),
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),

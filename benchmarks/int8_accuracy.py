@@ -18,7 +18,6 @@ from pathlib import Path
 
 from machine import machine_info
 
-from hybridnets_core.checkpoint import load_model
 from hybridnets_core.data import ValDataset, checked_samples, load_project
 from hybridnets_core.evaluation import evaluate
 from hybridnets_core.export.exporter import DEFAULT_CALIB_IMAGES, ExportOptions, export_model
@@ -27,10 +26,11 @@ from hybridnets_core.export.quantize import (
     DEFAULT_CALIB_METHOD,
     DEFAULT_FLOAT_MODULES,
 )
-from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.inference.pipeline import Pipeline
+from hybridnets_core.inference.transform import ImageTransform
+from hybridnets_core.model.checkpoint import load_model
 from hybridnets_core.settings import EVALUATION_DETECTION
 from hybridnets_core.synth import generate_dataset
-from hybridnets_core.transform import ImageTransform
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = REPO / "config" / "synthetic.yaml"

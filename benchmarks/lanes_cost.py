@@ -28,8 +28,8 @@ from machine import machine_info
 from hybridnets_core.bag.drive import SyntheticDrive
 from hybridnets_core.evaluation.lanes import LaneAccumulator
 from hybridnets_core.fileio import write_json
-from hybridnets_core.ground import CameraPose, GroundProjector
-from hybridnets_core.lanes import LaneSettings, fit_lanes, lanes_from_mask
+from hybridnets_core.scene.ground import CameraPose, GroundProjector
+from hybridnets_core.scene.lanes import LaneSettings, fit_lanes, lanes_from_mask
 
 RENDER_SIZE = (1280, 720)
 FPS = 10.0

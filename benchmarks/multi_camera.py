@@ -230,7 +230,7 @@ def main() -> None:
         weights = ""
         if args.random_coef is not None:
             from hybridnets_core import HybridNets, ModelConfig
-            from hybridnets_core.checkpoint import save_checkpoint
+            from hybridnets_core.model.checkpoint import save_checkpoint
 
             config = ModelConfig(compound_coef=args.random_coef)
             weights = str(Path(scratch) / "random.pth")

@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
 def random_checkpoint(coef: int, folder: Path) -> Path:
     """Save a random-initialised model of compound coefficient `coef` (timing only)."""
     from hybridnets_core import HybridNets, ModelConfig
-    from hybridnets_core.checkpoint import save_checkpoint
+    from hybridnets_core.model.checkpoint import save_checkpoint
 
     config = ModelConfig(compound_coef=coef)
     path = folder / f"random_coef{coef}.pth"

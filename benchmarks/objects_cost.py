@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 from machine import machine_info
 
-from hybridnets_core.camera import CameraModel
 from hybridnets_core.fileio import write_json
-from hybridnets_core.ground import CameraPose, GridSpec
-from hybridnets_core.objects import locate_objects
+from hybridnets_core.scene.camera import CameraModel
+from hybridnets_core.scene.ground import CameraPose, GridSpec
+from hybridnets_core.scene.objects import locate_objects
 
 K = [1000.0, 0.0, 639.5, 0.0, 1000.0, 359.5, 0.0, 0.0, 1.0]
 P = [950.0, 0.0, 640.0, 0.0, 0.0, 950.0, 360.0, 0.0, 0.0, 0.0, 1.0, 0.0]

@@ -21,10 +21,10 @@ import numpy as np
 from machine import machine_info
 
 from hybridnets_core.bag.drive import SyntheticDrive
+from hybridnets_core.inference.pipeline import Pipeline
+from hybridnets_core.inference.results import Detections
 from hybridnets_core.outputs.scene import SceneState
 from hybridnets_core.outputs.settings import GroundSettings
-from hybridnets_core.pipeline import Pipeline
-from hybridnets_core.results import Detections
 from hybridnets_core.settings import DetectionSettings
 
 SIZE = (1280, 720)

@@ -22,7 +22,7 @@ from machine import machine_info
 
 from hybridnets_core.evaluation.tracking import TrackingAccumulator
 from hybridnets_core.fileio import write_json
-from hybridnets_core.tracking import Tracker
+from hybridnets_core.scene.tracking import Tracker
 
 FOCAL, WIDTH, HEIGHT, CAMERA_HEIGHT = 1000.0, 1280, 720, 1.5
 OBJECT_SIZE = np.array([1.8, 1.5])  # width, height in metres

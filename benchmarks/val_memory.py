@@ -20,12 +20,12 @@ import torch
 from machine import machine_info
 
 from hybridnets_core import HybridNets
-from hybridnets_core.checkpoint import load_model
 from hybridnets_core.cli.arg_types import image_size as size_wh
 from hybridnets_core.data import ValDataset, checked_samples, load_project
 from hybridnets_core.evaluation import evaluate, format_summary
 from hybridnets_core.fileio import write_json
-from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.inference.pipeline import Pipeline
+from hybridnets_core.model.checkpoint import load_model
 from hybridnets_core.settings import DetectionSettings
 from hybridnets_core.synth import generate_dataset
 

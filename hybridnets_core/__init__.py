@@ -9,9 +9,9 @@ from typing import Any
 
 _EXPORTS = {
     "HybridNets": ".model",
-    "ModelConfig": ".config",
-    "FrameResult": ".results",
-    "Pipeline": ".pipeline",
+    "ModelConfig": ".model.config",
+    "FrameResult": ".inference.results",
+    "Pipeline": ".inference.pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -27,8 +27,8 @@ from vision_msgs.msg import Detection2DArray
 from hybridnets_core.errors import HybridNetsError, InputError
 from hybridnets_core.fileio import write_image
 from hybridnets_core.media import VideoReader, is_video, read_image, source_images
-from hybridnets_core.msgcodec import image_to_array
 from hybridnets_core.outputs import messages
+from hybridnets_core.outputs.codec import image_to_array
 
 from .messages import RclpyFactory
 from .node import NODE_NAME, HybridNetsNode

@@ -31,11 +31,11 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
-from hybridnets_core.msgcodec import compressed_to_array, image_to_array
 from hybridnets_core.outputs import messages
+from hybridnets_core.outputs.codec import compressed_to_array, image_to_array
 from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
 from hybridnets_core.outputs.settings import OutputSettings
-from hybridnets_core.streams import Arrival, FrameBatcher, StagedRunner
+from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
 
 from . import params
 from .messages import RclpyFactory, message_class
@@ -47,8 +47,8 @@ from .tf import CameraPoseSource
 RCLError = rclpy_implementation.RCLError
 
 if TYPE_CHECKING:
-    from hybridnets_core.camera import CameraModelHistory
-    from hybridnets_core.pipeline import InferredBatch, Pipeline, PreparedBatch
+    from hybridnets_core.inference.pipeline import InferredBatch, Pipeline, PreparedBatch
+    from hybridnets_core.scene.camera import CameraModelHistory
 
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
@@ -263,7 +263,7 @@ class HybridNetsNode(LifecycleNode):
     def _load_pipeline(self) -> Pipeline:
         """Build the Pipeline from weights/backend/device; HybridNetsError if impossible."""
         try:
-            from hybridnets_core.pipeline import Pipeline
+            from hybridnets_core.inference.pipeline import Pipeline
         except ImportError as exc:  # torch or efficientnet-pytorch missing
             raise ConfigError(f"the model needs {exc.name or exc}: {TORCH_HINT}") from None
         model = self.settings.model

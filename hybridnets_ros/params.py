@@ -13,9 +13,9 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
-from hybridnets_core.backends import BACKENDS
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs.settings import OutputSettings
+from hybridnets_core.runtime.backends import BACKENDS
 from hybridnets_core.settings import (
     DetectionSettings,
     SettingInfo,

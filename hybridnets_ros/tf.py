@@ -1,6 +1,6 @@
 """Camera poses from TF (tf2_ros), when it is installed; otherwise the pose parameters apply.
 
-The ROS side is these few lines; the geometry is `hybridnets_core.ground.OpticalPose`, which
+The ROS side is these few lines; the geometry is `hybridnets_core.scene.ground.OpticalPose`, which
 turns a transform of the camera's optical frame (REP 103/105) in grid_frame into the pose the
 ground projection uses, and is tested on its own.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hybridnets_core.errors import HybridNetsError
-from hybridnets_core.ground import OpticalPose
+from hybridnets_core.scene.ground import OpticalPose
 
 WARN_EVERY_S = 30.0
 

@@ -15,14 +15,14 @@ mkdir -p "$OUT"
 BIN="$REPO/.venv/bin"
 
 WEIGHTS=()
-if ! "$BIN/python" -c 'from hybridnets_core.checkpoint import default_weights_path as d; d()' \
+if ! "$BIN/python" -c 'from hybridnets_core.model.checkpoint import default_weights_path as d; d()' \
     2>/dev/null; then
     if ! "$BIN/hybridnets" weights download; then
         echo "[demo] no default model and no network: using an UNTRAINED network (random output)"
         "$BIN/python" - "$OUT/untrained.pth" <<'PY'
 import sys
 from hybridnets_core import HybridNets, ModelConfig
-from hybridnets_core.checkpoint import save_checkpoint
+from hybridnets_core.model.checkpoint import save_checkpoint
 config = ModelConfig()
 save_checkpoint(sys.argv[1], HybridNets.from_config(config), config)
 PY

@@ -11,8 +11,8 @@ import torch
 from testdata import DASHCAM
 
 from hybridnets_core import HybridNets, ModelConfig
-from hybridnets_core.checkpoint import save_checkpoint
 from hybridnets_core.media import read_image
+from hybridnets_core.model.checkpoint import save_checkpoint
 
 SMALL_INPUT = (256, 384)
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from hybridnets_core import HybridNets, ModelConfig
-from hybridnets_core.checkpoint import save_checkpoint
 from hybridnets_core.cli.main import main
+from hybridnets_core.model.checkpoint import save_checkpoint
 
 SMALL_HW = ("--height", "256", "--width", "384")
 

@@ -89,7 +89,7 @@ def make_weights(path: Path, input_size: tuple[int, int] = (256, 384)) -> Path:
     import torch
 
     from hybridnets_core import HybridNets, ModelConfig
-    from hybridnets_core.checkpoint import save_checkpoint
+    from hybridnets_core.model.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     config = ModelConfig(
@@ -112,7 +112,7 @@ def raw_frame(width: int, height: int, encoding: str, stamp_ns: int, pad: int = 
     """A sensor_msgs/Image of random pixels; `pad` extra bytes at the end of every row."""
     from sensor_msgs.msg import Image
 
-    from hybridnets_core.msgcodec import RAW_ENCODINGS
+    from hybridnets_core.outputs.codec import RAW_ENCODINGS
 
     channels = RAW_ENCODINGS[encoding][0]
     rng = np.random.default_rng(stamp_ns)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hybridnets_core import HybridNets
-from hybridnets_core.anchors import decode_boxes, encode_boxes, generate_anchors
+from hybridnets_core.model.anchors import decode_boxes, encode_boxes, generate_anchors
 
 STRIDES = [8, 16, 32, 64, 128]
 

@@ -19,11 +19,11 @@ from hybridnets_core.bag.labels import FolderLabels, TopicLabels, default_projec
 from hybridnets_core.bag.reader import BagReader
 from hybridnets_core.bag.synth import START_NS
 from hybridnets_core.bag.writer import BagWriter
-from hybridnets_core.checkpoint import save_checkpoint
 from hybridnets_core.cli.main import main
-from hybridnets_core.letterbox import Letterbox
-from hybridnets_core.msgcodec import compressed_to_array, image_to_array
+from hybridnets_core.inference.letterbox import Letterbox
+from hybridnets_core.model.checkpoint import save_checkpoint
 from hybridnets_core.outputs import messages
+from hybridnets_core.outputs.codec import compressed_to_array, image_to_array
 from hybridnets_core.outputs.frame import RECORDED_OUTPUTS
 from hybridnets_core.settings import DetectionSettings
 

@@ -10,9 +10,9 @@ from dataset_fixtures import (
 )
 
 from hybridnets_core import HybridNets
-from hybridnets_core.checkpoint import load_model, save_checkpoint
 from hybridnets_core.cli.main import main
 from hybridnets_core.data import load_project
+from hybridnets_core.model.checkpoint import load_model, save_checkpoint
 
 
 def test_statistics_move_to_the_data_and_weights_stay(tmp_path, plain_project, synthetic_dataset):  # noqa: F811

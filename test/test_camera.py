@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hybridnets_core.camera import (
+from hybridnets_core.errors import ConfigError
+from hybridnets_core.scene.camera import (
     EQUIDISTANT,
     NO_DISTORTION,
     PLUMB_BOB,
@@ -17,7 +18,6 @@ from hybridnets_core.camera import (
     CameraModel,
     CameraModelHistory,
 )
-from hybridnets_core.errors import ConfigError
 
 W, H = 640, 480
 K = [500.0, 0.0, 319.5, 0.0, 505.0, 239.5, 0.0, 0.0, 1.0]

@@ -6,9 +6,14 @@ import pytest
 import torch
 
 from hybridnets_core import HybridNets, ModelConfig
-from hybridnets_core.checkpoint import infer_config, load_model, read_checkpoint, save_checkpoint
 from hybridnets_core.errors import CheckpointError
 from hybridnets_core.fileio import FILE_MODE
+from hybridnets_core.model.checkpoint import (
+    infer_config,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
 
 
 def test_saved_config_round_trips(small_checkpoint, small_config) -> None:

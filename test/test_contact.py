@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridnets_core.camera import CameraIntrinsics
-from hybridnets_core.contact import ContactSettings, drivable_contact_rows
 from hybridnets_core.errors import ConfigError, InputError
-from hybridnets_core.ground import CameraPose, GridSpec
-from hybridnets_core.letterbox import Letterbox
-from hybridnets_core.objects import locate_objects
+from hybridnets_core.inference.letterbox import Letterbox
+from hybridnets_core.inference.results import Detections, FrameResult
 from hybridnets_core.outputs.scene import SceneState
-from hybridnets_core.results import Detections, FrameResult
+from hybridnets_core.scene.camera import CameraIntrinsics
+from hybridnets_core.scene.contact import ContactSettings, drivable_contact_rows
+from hybridnets_core.scene.ground import CameraPose, GridSpec
+from hybridnets_core.scene.objects import locate_objects
 
 SETTINGS = ContactSettings()
 

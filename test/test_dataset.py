@@ -20,8 +20,8 @@ from hybridnets_core.data.dataset import truth_masks
 from hybridnets_core.data.labels import exclusive_masks
 from hybridnets_core.data.numbers import parse_numbers
 from hybridnets_core.errors import ConfigError, DatasetError
-from hybridnets_core.letterbox import Letterbox
-from hybridnets_core.transform import ImageTransform
+from hybridnets_core.inference.letterbox import Letterbox
+from hybridnets_core.inference.transform import ImageTransform
 
 
 def test_anchor_strings_are_parsed_without_eval() -> None:

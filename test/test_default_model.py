@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from hybridnets_core import Pipeline
-from hybridnets_core.checkpoint import BUILTIN_WEIGHTS, default_weights_path
-from hybridnets_core.nms import box_iou
+from hybridnets_core.inference.nms import box_iou
+from hybridnets_core.model.checkpoint import BUILTIN_WEIGHTS, default_weights_path
 from hybridnets_core.synth import render_scene
 
 SCENES = range(900, 910)  # rendered on the fly; not among the training images

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hybridnets_core.errors import ConfigError, InputError
-from hybridnets_core.ground import (
+from hybridnets_core.scene.ground import (
     DRIVABLE,
     NOT_DRIVABLE,
     UNSEEN,

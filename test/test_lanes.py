@@ -9,8 +9,14 @@ import pytest
 from hybridnets_core.bag.drive import SyntheticDrive
 from hybridnets_core.errors import ConfigError, InputError
 from hybridnets_core.evaluation.lanes import LaneAccumulator, lateral_at
-from hybridnets_core.ground import CameraPose, GroundProjector
-from hybridnets_core.lanes import EgoLane, LaneEstimate, LaneSettings, fit_lanes, lanes_from_mask
+from hybridnets_core.scene.ground import CameraPose, GroundProjector
+from hybridnets_core.scene.lanes import (
+    EgoLane,
+    LaneEstimate,
+    LaneSettings,
+    fit_lanes,
+    lanes_from_mask,
+)
 
 DISTANCES = (10.0, 20.0, 30.0)
 FOCAL, HEIGHT = 900.0, 1.5  # the virtual camera that samples synthetic line points

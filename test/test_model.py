@@ -9,9 +9,9 @@ import torch
 from testdata import SPEC_FILE
 
 from hybridnets_core import HybridNets, ModelConfig
-from hybridnets_core.checkpoint import load_model
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.model.backbone import EfficientNetEncoder
+from hybridnets_core.model.checkpoint import load_model
 from hybridnets_core.model.layers import SameMaxPool
 
 UNUSED_HEAD = ("encoder._conv_head", "encoder._bn1")

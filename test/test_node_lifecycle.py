@@ -30,7 +30,7 @@ from lifecycle_msgs.srv import ChangeState, GetState
 from ros_session import NODE_PARAMS, Ros, next_stamp
 from sensor_msgs.msg import CameraInfo
 
-from hybridnets_core.ground import CameraPose
+from hybridnets_core.scene.ground import CameraPose
 from hybridnets_ros.tf import CameraPoseSource, pose_of_transform
 
 
@@ -193,8 +193,8 @@ def pinhole_info(focal: float, width: int, height: int) -> CameraInfo:
 def test_raw_images_are_undistorted_for_the_ground_outputs(ros: Ros, weights: Path) -> None:
     """camera.rectified false: K and D are used; with full masks the grid's visible cells are
     what the core projector gives for that lens (and differ from the undistorted camera)."""
-    from hybridnets_core.camera import CameraModel
-    from hybridnets_core.ground import GridSpec, GroundProjector
+    from hybridnets_core.scene.camera import CameraModel
+    from hybridnets_core.scene.ground import GridSpec, GroundProjector
 
     params = {"camera.fx": 0.0, "camera.fy": 0.0, "camera.rectified": False}
     ros.start_node(weights, "/raw_lens", **params)

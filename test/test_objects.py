@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from hybridnets_core.camera import CameraIntrinsics, CameraModel
 from hybridnets_core.errors import ConfigError, InputError
-from hybridnets_core.ground import CameraPose, GridSpec
-from hybridnets_core.objects import ObjectSettings, ObjectStatus, locate_objects
+from hybridnets_core.scene.camera import CameraIntrinsics, CameraModel
+from hybridnets_core.scene.ground import CameraPose, GridSpec
+from hybridnets_core.scene.objects import ObjectSettings, ObjectStatus, locate_objects
 
 W, H, F = 1280, 720, 1000.0
 CAM = CameraIntrinsics(F, F, (W - 1) / 2, (H - 1) / 2, W, H)

@@ -13,10 +13,10 @@ require_ros()
 from rclpy.serialization import serialize_message
 
 from hybridnets_core.bag.typestore import RosbagsFactory, typestore
-from hybridnets_core.ground import CameraIntrinsics, GridSpec, PinholeParameters
+from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
 from hybridnets_core.outputs.settings import GroundSettings, OutputSettings
-from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.scene.ground import CameraIntrinsics, GridSpec, PinholeParameters
 from hybridnets_core.settings import DetectionSettings
 from hybridnets_ros.messages import RclpyFactory
 

@@ -7,8 +7,8 @@ import pytest
 
 from hybridnets_core import ModelConfig
 from hybridnets_core.errors import ConfigError, InputError
+from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.media import read_image
-from hybridnets_core.pipeline import Pipeline
 from hybridnets_core.settings import DetectionSettings
 
 SETTINGS = DetectionSettings(conf_threshold=0.05, iou_threshold=0.5)

@@ -30,10 +30,10 @@ from node_process import NodeProcess
 from ros_session import FOCAL, GRID, HEIGHT, PITCH, Ros, next_stamp, set_parameters
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from hybridnets_core import msgcodec
 from hybridnets_core.cli.main import main
 from hybridnets_core.errors import ConfigError
-from hybridnets_core.letterbox import Letterbox
+from hybridnets_core.inference.letterbox import Letterbox
+from hybridnets_core.outputs import codec as msgcodec
 from hybridnets_core.outputs import messages
 from hybridnets_ros import params
 from hybridnets_ros.messages import RclpyFactory

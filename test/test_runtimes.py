@@ -17,12 +17,12 @@ from export_fixtures import (
 )
 
 from hybridnets_core import HybridNets
-from hybridnets_core.backends import create_runtime
 from hybridnets_core.cli.main import main
 from hybridnets_core.errors import ConfigError
+from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.model.inference import optimise_for_inference
-from hybridnets_core.pipeline import Pipeline
-from hybridnets_core.runtime_onnx import (
+from hybridnets_core.runtime.backends import create_runtime
+from hybridnets_core.runtime.onnx_runtime import (
     CPU,
     CUDA,
     TENSORRT,

@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 
 from hybridnets_core.errors import ConfigError
-from hybridnets_core.streams import FrameBatcher, StagedRunner
+from hybridnets_core.serving.streams import FrameBatcher, StagedRunner
 
 
 def test_a_batch_forms_as_soon_as_every_camera_has_a_frame() -> None:

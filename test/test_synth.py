@@ -15,7 +15,7 @@ import pytest
 from hybridnets_core.bag.drive import DriveTruth, SyntheticDrive
 from hybridnets_core.cli import synth as synth_cli
 from hybridnets_core.errors import ConfigError
-from hybridnets_core.ground import CameraIntrinsics, CameraPose
+from hybridnets_core.scene.ground import CameraIntrinsics, CameraPose
 from hybridnets_core.synth import (
     Scene,
     SceneParams,

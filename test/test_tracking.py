@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hybridnets_core.errors import ConfigError, InputError
-from hybridnets_core.tracking import Tracker, TrackerSettings, TrackResult, TrackState
+from hybridnets_core.scene.tracking import Tracker, TrackerSettings, TrackResult, TrackState
 
 MS = 1_000_000  # ns
 F, CX, CY, CAMERA_HEIGHT = 800.0, 640.0, 360.0, 1.5  # pinhole looking straight ahead

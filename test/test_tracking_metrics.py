@@ -10,7 +10,7 @@ import pytest
 
 from hybridnets_core.errors import ConfigError, InputError
 from hybridnets_core.evaluation.tracking import TrackingAccumulator
-from hybridnets_core.tracking import Tracker
+from hybridnets_core.scene.tracking import Tracker
 
 A_BOX, B_BOX, ELSEWHERE = [0, 0, 10, 10], [20, 0, 30, 10], [100, 100, 110, 110]
 

@@ -16,8 +16,8 @@ from dataset_fixtures import (
     synthetic_dataset,  # noqa: F401 (fixture)
 )
 
-from hybridnets_core.checkpoint import load_model
 from hybridnets_core.cli.main import main
+from hybridnets_core.model.checkpoint import load_model
 
 COMMON = ("-c", "0", "-n", "0", "--image-size", NETWORK, "--no-progress")
 

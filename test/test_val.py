@@ -16,10 +16,10 @@ from dataset_fixtures import (
 )
 
 from hybridnets_core import HybridNets
-from hybridnets_core.checkpoint import save_checkpoint
 from hybridnets_core.cli.main import main
 from hybridnets_core.data import load_project
-from hybridnets_core.letterbox import Letterbox
+from hybridnets_core.inference.letterbox import Letterbox
+from hybridnets_core.model.checkpoint import save_checkpoint
 
 VEHICLES = ("car", "truck", "bus")
 

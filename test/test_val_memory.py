@@ -13,7 +13,7 @@ from dataset_fixtures import make_dataset, write_project
 from hybridnets_core import HybridNets
 from hybridnets_core.data import ValDataset, checked_samples, load_project
 from hybridnets_core.evaluation import evaluate
-from hybridnets_core.pipeline import Pipeline
+from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.settings import DetectionSettings
 
 IMAGES = 40

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..ground import CameraIntrinsics
+from ..scene.ground import CameraIntrinsics
 from ..synth import Scene, SceneParams, render_scene, sample_scene_params
 from ..synth.truth import LaneTruth, VehicleTruth, scene_truth
 from ..synth.vehicles import VehicleParams

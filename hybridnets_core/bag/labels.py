@@ -8,15 +8,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..config import ModelConfig
 from ..data.dataset import FrameTruth, truth_masks
 from ..data.labels import read_box_labels, read_mask
 from ..data.project import DatasetPaths, ProjectConfig, load_project
 from ..errors import DatasetError
-from ..letterbox import Letterbox
-from ..msgcodec import image_to_array
+from ..inference.letterbox import Letterbox
+from ..inference.results import DRIVABLE_NAMES, LANE_NAMES
+from ..model.config import ModelConfig
 from ..outputs import messages
-from ..results import DRIVABLE_NAMES, LANE_NAMES
+from ..outputs.codec import image_to_array
 from .reader import BagReader
 
 PROJECT_FILE = "project.yaml"  # written by `hybridnets synth-bag --dataset`

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelConfig
 from ..evaluation import Evaluation, MetricsAccumulator
-from ..letterbox import Letterbox
-from ..msgcodec import image_to_array
+from ..inference.letterbox import Letterbox
+from ..inference.results import Detections
+from ..model.config import ModelConfig
 from ..outputs import messages
-from ..results import Detections
+from ..outputs.codec import image_to_array
 from .labels import LabelSource, mask_topic
 from .reader import BagReader
 

@@ -19,11 +19,11 @@ import numpy as np
 
 from ..evaluation.lanes import LaneAccumulator
 from ..evaluation.tracking import TrackingAccumulator
-from ..ground import GridSpec
-from ..lanes import EgoLane
-from ..objects import ObjectStatus
 from ..outputs import messages
 from ..outputs.frame import FrameContext
+from ..scene.ground import GridSpec
+from ..scene.lanes import EgoLane
+from ..scene.objects import ObjectStatus
 from .reader import BagReader
 from .truth_topics import EGO_SIDES, objects_from_msg, path_points
 

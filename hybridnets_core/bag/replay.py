@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from ..errors import ConfigError, InputError
 from ..evaluation import Evaluation, MetricsAccumulator, detection_record
-from ..msgcodec import compressed_to_array, image_to_array
+from ..inference.pipeline import Pipeline
 from ..outputs import messages
+from ..outputs.codec import compressed_to_array, image_to_array
 from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS, FrameOutputs
 from ..outputs.settings import OutputSettings
-from ..pipeline import Pipeline
 from .labels import LabelSource
 from .planner_metrics import PlannerMetrics, PlannerTruthTopics
 from .reader import BagReader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import MAX_COMPOUND_COEF
+from ..model.config import MAX_COMPOUND_COEF
 from ..training.autoanchor import tune_anchors
 from .arg_types import int_range, non_negative_int
 from .dataset_options import add_project_options, project_from_args

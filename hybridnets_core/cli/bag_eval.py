@@ -11,7 +11,7 @@ from ..data import ProjectConfig, load_project
 from ..errors import ConfigError, DatasetError
 from ..evaluation import detection_record, format_summary
 from ..fileio import discard_unfinished, folder_lock
-from ..pipeline import Pipeline
+from ..inference.pipeline import Pipeline
 from ..settings import EVALUATION_DETECTION
 from .arg_types import non_negative_finite_float, positive_finite_float, positive_int
 from .options import (

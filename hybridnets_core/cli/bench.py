@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..backends import ONNX_SUFFIX
-from ..benchmark import STAGES, benchmark_pipelines
-from ..checkpoint import load_model
-from ..config import ModelConfig
 from ..errors import ConfigError
 from ..fileio import write_json
+from ..inference.benchmark import STAGES, benchmark_pipelines
+from ..inference.pipeline import Pipeline
 from ..media import read_image
 from ..model import HybridNets
-from ..pipeline import Pipeline
+from ..model.checkpoint import load_model
+from ..model.config import ModelConfig
+from ..runtime.backends import ONNX_SUFFIX
 from .arg_types import non_negative_int, positive_int
 from .options import (
     add_detection_options,
@@ -100,7 +100,7 @@ def _calibration_folder(args: argparse.Namespace, scratch: Path) -> Path:
 def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeline]:
     """One Pipeline per backend; ONNX files are exported into `scratch` first."""
     from ..export.exporter import ExportOptions, export_model
-    from ..runtime_onnx import OnnxOptions
+    from ..runtime.onnx_runtime import OnnxOptions
 
     options = {"detection": detection_from_args(args), "input_size": args.input_size}
     device = {"device": args.device, "half": args.half}

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_model, save_checkpoint
 from ..data import TrainDataset, checked_samples
 from ..errors import ConfigError
+from ..inference.transform import ImageTransform
+from ..model.checkpoint import load_model, save_checkpoint
 from ..training.batchnorm import normalised_batches, recalibrate_batchnorm
-from ..transform import ImageTransform
 from .arg_types import non_negative_int, positive_int
 from .dataset_options import add_project_options, project_from_args
 

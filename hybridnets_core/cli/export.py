@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..checkpoint import load_model
 from ..errors import ConfigError, missing_extra
 from ..export.defaults import (
     CALIBRATION_METHODS,
@@ -15,6 +14,7 @@ from ..export.defaults import (
     DEFAULT_OPSET,
 )
 from ..limits import MAX_IMAGE_SIDE
+from ..model.checkpoint import load_model
 from .arg_types import int_range, positive_int
 from .options import add_input_size_option
 

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..backends import BACKENDS
-from ..checkpoint import load_model
 from ..data import ProjectConfig
 from ..errors import ConfigError
-from ..pipeline import Pipeline
+from ..inference.pipeline import Pipeline
+from ..model.checkpoint import load_model
+from ..runtime.backends import BACKENDS
 from ..settings import DetectionSettings, setting_fields
 from .arg_types import float_range, image_size, int_range
 

@@ -10,8 +10,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from ..ground import CameraPose, GridSpec, PinholeParameters
 from ..outputs.settings import OutputSettings
+from ..scene.ground import CameraPose, GridSpec, PinholeParameters
 from ..settings import described, rebuild, setting_fields
 
 

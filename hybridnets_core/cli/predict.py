@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..fileio import write_image, write_json
+from ..inference.pipeline import Pipeline
+from ..inference.results import FrameResult
 from ..media import VideoReader, is_video, read_image, source_images
-from ..pipeline import Pipeline
-from ..results import FrameResult
-from ..visualize import draw_overlay
+from ..outputs.overlay import draw_overlay
 from .options import add_pipeline_options, pipeline_from_args
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import MAX_COMPOUND_COEF
+from ..model.config import MAX_COMPOUND_COEF
 from ..settings import EVALUATION_DETECTION, DetectionSettings
 from ..training import Trainer, TrainOptions, distributed
 from ..training.trainer import OPTIMIZERS

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..checkpoint import load_model, save_checkpoint
 from ..errors import CheckpointError
-from ..weights import OFFICIAL_URL, cached_official_weights, download, sha256_of
+from ..model.checkpoint import load_model, save_checkpoint
+from ..model.weights import OFFICIAL_URL, cached_official_weights, download, sha256_of
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..letterbox import Letterbox
+from ..inference.letterbox import Letterbox
+from ..inference.transform import ImageTransform
 from ..media import read_image
-from ..transform import ImageTransform
 from .augment import Example, augment, mixup, mosaic
 from .labels import exclusive_masks, read_mask
 from .project import AugmentConfig

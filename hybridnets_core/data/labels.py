@@ -10,9 +10,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..checkpoint import BDD_CLASSES
 from ..errors import DatasetError
 from ..limits import MAX_BOXES_PER_IMAGE, MAX_LABEL_BYTES
+from ..model.checkpoint import BDD_CLASSES
 
 
 @dataclass

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
-from ..config import IMAGENET_MEAN, IMAGENET_STD, ModelConfig
 from ..errors import ConfigError, DatasetError
 from ..limits import MAX_IMAGE_SIDE
+from ..model.anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
+from ..model.config import IMAGENET_MEAN, IMAGENET_STD, ModelConfig
 from .numbers import parse_numbers, shown
 from .yaml_loader import read_yaml
 

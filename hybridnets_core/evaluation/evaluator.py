@@ -10,10 +10,10 @@ import numpy as np
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..config import ModelConfig
 from ..data.dataset import FrameTruth, ValDataset, collate_frames
-from ..pipeline import Pipeline
-from ..results import Detections
+from ..inference.pipeline import Pipeline
+from ..inference.results import Detections
+from ..model.config import ModelConfig
 from ..settings import DetectionSettings
 from .detection import DetectionAccumulator
 from .segmentation import SegmentationAccumulator

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..lanes import EgoLane
+from ..scene.lanes import EgoLane
 
 DISTANCES_M = (10.0, 20.0, 30.0)
 TOLERANCE_M = 0.5

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..results import DRIVABLE_NAMES, LANE_NAMES
+from ..inference.results import DRIVABLE_NAMES, LANE_NAMES
 
 VARIANTS = ("paper", "no_padding")
 

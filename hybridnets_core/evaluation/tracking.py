@@ -26,8 +26,8 @@ import motmetrics
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from ..nms import box_iou
-from ..tracking.association import match_by_iou
+from ..inference.nms import box_iou
+from ..scene.tracking.association import match_by_iou
 
 RANGE_BINS_M = (0.0, 10.0, 20.0, 30.0, 40.0)
 MATCH_EVENTS = ("MATCH", "SWITCH")  # motmetrics' event types of a matched pair

@@ -15,8 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..anchors import anchor_geometry, anchors_for
-from ..config import ModelConfig
+from ..model.anchors import anchor_geometry, anchors_for
+from ..model.config import ModelConfig
 from .raw import OUTPUT_NAMES
 
 THRESHOLD_INPUTS = ("conf_threshold", "iou_threshold", "max_detections")

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..anchors import anchors_for
-from ..config import ModelConfig
 from ..errors import ConfigError
 from ..fileio import write_bytes_atomic
+from ..inference.transform import ImageTransform
 from ..model import HybridNets
+from ..model.anchors import anchors_for
+from ..model.config import ModelConfig
 from ..native import library_path, require_library
-from ..transform import ImageTransform
 from .defaults import DEFAULT_CALIB_IMAGES, DEFAULT_OPSET
 from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half

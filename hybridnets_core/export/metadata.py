@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import ModelConfig
 from ..errors import CheckpointError
-from ..letterbox import PAD_VALUE
+from ..inference.letterbox import PAD_VALUE
+from ..model.config import ModelConfig
 
 FORMAT = "hybridnets_ros.onnx/1"
 GRAPH_KINDS = ("raw", "end2end")

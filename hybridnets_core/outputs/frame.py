@@ -15,14 +15,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..camera import CameraIntrinsics, CameraModel
 from ..errors import ConfigError
-from ..ground import CachedProjector, CameraPose, GroundProjector, OpticalPose
-from ..lanes import LaneEstimate
-from ..results import FrameResult
-from ..visualize import draw_overlay
+from ..inference.results import FrameResult
+from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.ground import CachedProjector, CameraPose, GroundProjector, OpticalPose
+from ..scene.lanes import LaneEstimate
 from . import messages
 from .factory import MessageFactory
+from .overlay import draw_overlay
 from .scene import SceneFrame, SceneState
 from .settings import OutputSettings
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..camera import CameraIntrinsics, CameraModel
-from ..ground import GridSpec
-from ..msgcodec import RAW_ENCODINGS, box_geometry, geometry_to_boxes, mask_to_mono8
+from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.ground import GridSpec
+from .codec import RAW_ENCODINGS, box_geometry, geometry_to_boxes, mask_to_mono8
 from .factory import MessageFactory
 
 NS_PER_S = 1_000_000_000

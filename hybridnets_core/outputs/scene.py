@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..camera import CameraIntrinsics, CameraModel
-from ..contact import ContactSettings, drivable_contact_rows
 from ..errors import InputError
-from ..ground import CachedProjector, CameraPose, GridSpec, OpticalPose, as_camera_model
-from ..lanes import LaneEstimate, LaneSettings, lanes_from_mask
-from ..objects import GroundObjects, ObjectSettings, locate_objects
-from ..results import DRIVABLE_NAMES, LANE_NAMES, FrameResult
-from ..tracking import Tracker, TrackerSettings, TrackResult
+from ..inference.results import DRIVABLE_NAMES, LANE_NAMES, FrameResult
+from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.contact import ContactSettings, drivable_contact_rows
+from ..scene.ground import CachedProjector, CameraPose, GridSpec, OpticalPose, as_camera_model
+from ..scene.lanes import LaneEstimate, LaneSettings, lanes_from_mask
+from ..scene.objects import GroundObjects, ObjectSettings, locate_objects
+from ..scene.tracking import Tracker, TrackerSettings, TrackResult
 
 
 @dataclass(frozen=True)

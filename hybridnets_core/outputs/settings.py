@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..camera import CameraIntrinsics, CameraModel, CameraModelHistory
-from ..ground import CameraPose, GridSpec, PinholeParameters
+from ..scene.camera import CameraIntrinsics, CameraModel, CameraModelHistory
+from ..scene.ground import CameraPose, GridSpec, PinholeParameters
 from ..settings import MASK_RESOLUTIONS, check_settings, group, setting
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..lanes import EgoLane
+from ..scene.lanes import EgoLane
 from .camera import Projector
 from .road import RoadLayer, RoadParams
 from .scene import BoxLabel, BoxSource, Scene, SceneParams

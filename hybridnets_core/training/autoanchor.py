@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..anchors import ANCHOR_SCALE
 from ..data import ProjectConfig, checked_samples
 from ..data.scan import Sample
-from ..letterbox import Letterbox
+from ..inference.letterbox import Letterbox
+from ..model.anchors import ANCHOR_SCALE
 from .assign import POSITIVE_IOU, SMALL_BOX_AREA, SMALL_POSITIVE_IOU
 
 MAX_BOXES = 20000

@@ -13,15 +13,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from ..checkpoint import load_torch_file, read_checkpoint, save_checkpoint
-from ..config import ModelConfig
 from ..data import ProjectConfig, Sample, TrainDataset, ValDataset, checked_samples, collate_train
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import Evaluation, evaluate, format_summary, write_report
+from ..inference.pipeline import Pipeline
+from ..inference.transform import ImageTransform
 from ..model import HybridNets
-from ..pipeline import Pipeline
+from ..model.checkpoint import load_torch_file, read_checkpoint, save_checkpoint
+from ..model.config import ModelConfig
 from ..settings import EVALUATION_DETECTION, DetectionSettings
-from ..transform import ImageTransform
 from . import distributed
 from .autoanchor import tune_anchors
 from .distributed import Context

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 # Channels per supported raw encoding, and whether its colour order is RGB (else BGR/gray).
 RAW_ENCODINGS: dict[str, tuple[int, str]] = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 PAD_VALUE = 114
 MIN_RESIZED_SIDE = 1  # px: an image whose short side would shrink below this is rejected

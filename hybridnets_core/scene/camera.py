@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 NO_DISTORTION = "none"
 PLUMB_BOB = "plumb_bob"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .results import FrameResult
+from ..inference.results import FrameResult
 
 DRIVABLE_TINT = (0, 200, 0)  # BGR green
 LANE_TINT = (0, 0, 255)  # BGR red

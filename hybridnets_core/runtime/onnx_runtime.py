@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .anchors import anchors_for
-from .config import ModelConfig
-from .errors import CheckpointError, ConfigError
-from .export.end2end import END2END_OUTPUTS, IMAGE_IDS, SEG_LABELS, THRESHOLD_INPUTS
-from .export.metadata import OnnxInfo
-from .export.raw import INPUT_NAME
-from .native import BUILD_HINT, DOMAIN, register_ops
-from .runtime import EndToEndOutputs, NetworkOutputs
-from .settings import DetectionSettings
-from .weights import cache_dir
+from ..errors import CheckpointError, ConfigError
+from ..export.end2end import END2END_OUTPUTS, IMAGE_IDS, SEG_LABELS, THRESHOLD_INPUTS
+from ..export.metadata import OnnxInfo
+from ..export.raw import INPUT_NAME
+from ..model.anchors import anchors_for
+from ..model.config import ModelConfig
+from ..model.weights import cache_dir
+from ..native import BUILD_HINT, DOMAIN, register_ops
+from ..settings import DetectionSettings
+from .base import EndToEndOutputs, NetworkOutputs
 
 LOGGER = logging.getLogger(__name__)
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"

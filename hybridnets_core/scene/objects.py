@@ -55,8 +55,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from ..errors import ConfigError, InputError
 from .camera import CameraIntrinsics, CameraModel
-from .errors import ConfigError, InputError
 from .ground import (
     CameraPose,
     GridSpec,

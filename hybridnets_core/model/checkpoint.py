@@ -8,11 +8,11 @@ from typing import Any
 
 import torch
 
+from ..errors import CheckpointError, ConfigError
+from ..fileio import atomic_output
+from . import HybridNets
 from .config import ModelConfig
-from .errors import CheckpointError, ConfigError
-from .fileio import atomic_output
-from .model import HybridNets
-from .model.hybridnets import BIFPN_CELLS, BIFPN_CHANNELS
+from .hybridnets import BIFPN_CELLS, BIFPN_CHANNELS
 from .weights import cached_official_weights
 
 CHECKPOINT_FORMAT = "hybridnets_ros.checkpoint/1"

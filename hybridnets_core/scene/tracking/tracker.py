@@ -49,8 +49,8 @@ from enum import IntEnum
 
 import numpy as np
 
-from ..errors import ConfigError, InputError
-from ..nms import box_iou
+from ...errors import ConfigError, InputError
+from ...inference.nms import box_iou
 from .association import match_by_iou
 from .motion import BoxFilter, GroundFilter, xyxy_to_cxcywh
 from .table import TrackTable

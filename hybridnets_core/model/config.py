@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
+from ..limits import MAX_IMAGE_SIDE
 from .anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
-from .errors import ConfigError
-from .limits import MAX_IMAGE_SIDE
 
 SEG_MODES = ("binary", "multiclass", "multilabel")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

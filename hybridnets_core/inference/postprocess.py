@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .anchors import decode_boxes
+from ..model.anchors import decode_boxes
+from ..settings import DetectionSettings
 from .nms import batched_nms
-from .settings import DetectionSettings
 
 
 def select_detections(

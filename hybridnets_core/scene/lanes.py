@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError, InputError
+from ..errors import ConfigError, InputError
 from .ground import GridSpec, GroundProjector
 
 _FIT_SCALE_M = 20.0  # fits use u = (x - 20) / 20, which keeps the normal equations well scaled

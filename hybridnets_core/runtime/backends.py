@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from .config import ModelConfig
-    from .runtime import EndToEndRuntime, Runtime
-    from .runtime_onnx import OnnxOptions
+    from ..model.config import ModelConfig
+    from .base import EndToEndRuntime, Runtime
+    from .onnx_runtime import OnnxOptions
 
 BACKENDS = ("torch", "onnxruntime")
 ONNX_SUFFIX = ".onnx"
@@ -26,8 +26,8 @@ def create_runtime(
     """The runtime and network config for `weights` (None: the built-in model, torch only)."""
     is_onnx = weights is not None and Path(weights).suffix.lower() == ONNX_SUFFIX
     if backend == "torch":
-        from .checkpoint import load_model  # torch is imported only when a model is loaded
-        from .runtime import TorchRuntime
+        from ..model.checkpoint import load_model  # torch is imported only when a model is loaded
+        from .base import TorchRuntime
 
         if is_onnx:
             raise ConfigError(f"{weights} is an ONNX file: use backend 'onnxruntime' for it")
@@ -42,7 +42,7 @@ def create_runtime(
                 "write one with `hybridnets export -w WEIGHTS`"
             )
         try:
-            from .runtime_onnx import load_onnx_runtime
+            from .onnx_runtime import load_onnx_runtime
         except ImportError as exc:
             raise ConfigError(
                 f"backend 'onnxruntime' needs onnx and onnxruntime ({exc}); pip install "

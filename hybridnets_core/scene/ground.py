@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ConfigError, InputError
+from ..settings import check_settings, setting
 from .camera import CameraIntrinsics, CameraModel, require_rotation, rotate_rows
-from .errors import ConfigError, InputError
-from .settings import check_settings, setting
 
 __all__ = [
     "DRIVABLE",

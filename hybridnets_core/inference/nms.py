@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # The grid is built for a threshold this much (relative) lower than asked, so rounding can
 # never hide a pair whose IoU exceeds the threshold.

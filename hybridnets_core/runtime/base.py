@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import torch
 
-from .errors import ConfigError
-from .model import HybridNets
-from .model.inference import optimise_for_inference
+from ..errors import ConfigError
+from ..model import HybridNets
+from ..model.inference import optimise_for_inference
 
 if TYPE_CHECKING:
-    from .settings import DetectionSettings
+    from ..settings import DetectionSettings
 
 NetworkOutputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import CheckpointError, OutputError
-from .fileio import atomic_output
+from ..errors import CheckpointError, OutputError
+from ..fileio import atomic_output
 
 OFFICIAL_URL = "https://github.com/datvuthanh/HybridNets/releases/download/v1.0/hybridnets.pth"
 OFFICIAL_FILENAME = "hybridnets.pth"

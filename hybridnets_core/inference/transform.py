@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ModelConfig, check_input_size
-from .errors import InputError
+from ..errors import InputError
+from ..model.config import ModelConfig, check_input_size
 from .letterbox import Letterbox
 
 COLOR_ORDERS = ("bgr", "rgb")

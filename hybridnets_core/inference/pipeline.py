@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .anchors import anchors_for
-from .backends import create_runtime
-from .config import ModelConfig
-from .errors import ConfigError, InputError
+from ..errors import ConfigError, InputError
+from ..model import HybridNets
+from ..model.anchors import anchors_for
+from ..model.config import ModelConfig
+from ..runtime.backends import create_runtime
+from ..runtime.base import EndToEndOutputs, EndToEndRuntime, NetworkOutputs, Runtime, TorchRuntime
+from ..settings import MASK_RESOLUTIONS, DetectionSettings
 from .letterbox import Letterbox
-from .model import HybridNets
 from .postprocess import class_maps, segmentation_labels, select_detections
 from .results import Detections, FrameResult
-from .runtime import EndToEndOutputs, EndToEndRuntime, NetworkOutputs, Runtime, TorchRuntime
-from .settings import MASK_RESOLUTIONS, DetectionSettings
 from .transform import ImageTransform
 
 if TYPE_CHECKING:
-    from .runtime_onnx import OnnxOptions
+    from ..runtime.onnx_runtime import OnnxOptions
 
 
 @dataclass(frozen=True)

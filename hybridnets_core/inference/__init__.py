@@ -1,0 +1,1 @@
+"""From pixels to results: letterbox, normalisation, decoding, NMS and label maps (`Pipeline`)."""

@@ -1,0 +1,1 @@
+"""Where the network runs: torch or ONNX Runtime behind one runtime contract."""

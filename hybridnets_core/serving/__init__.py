@@ -1,0 +1,1 @@
+"""Serving camera streams: batching frames of several cameras and overlapping the stages."""
