@@ -1,9 +1,10 @@
 """Typed settings with one home for every default, range and description.
 
-Each setting is a frozen-dataclass field made by `setting()`. Its metadata validates values in
-`__post_init__` (`check_settings`) and is what the ROS node declares as parameters, what the
-CLI flags take as defaults and help, and what `config/hybridnets.yaml` is tested against, so
-none of them can drift from the others.
+Each setting is a frozen-dataclass field made by `setting()`: a bool, int, float or str, or a
+list of numbers or of strings (`Floats`, `Names`; ROS double and string arrays). Its metadata
+validates values in `__post_init__` (`check_settings`) and is what the ROS node declares as
+parameters, what the CLI flags take as defaults and help, and what `config/hybridnets.yaml` is
+tested against, so none of them can drift from the others.
 """
 
 from __future__ import annotations

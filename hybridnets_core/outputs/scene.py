@@ -47,12 +47,12 @@ class SceneState:
         lanes: LaneSettings | None = None,
         contact: ContactSettings | None = None,
     ) -> None:
-        self.tracker = Tracker(tracker or TrackerSettings()) if tracking else None
+        self.tracker = Tracker() if tracking else None
         self.restarts = 0  # times the stream's stamps went backwards (tracks restarted)
         self._lane_projectors = CachedProjector()
         self.configure(
             objects or ObjectSettings(),
-            self.tracker.settings if self.tracker else TrackerSettings(),
+            tracker or TrackerSettings(),
             lanes or LaneSettings(),
             contact or ContactSettings(),
         )
