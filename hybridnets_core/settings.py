@@ -1,16 +1,18 @@
 """Typed settings with one home for every default, range and description.
 
-Each setting is a frozen-dataclass field made by `setting()`. Its metadata validates values in
-`__post_init__` (`check_settings`) and is what the ROS node declares as parameters, what the
-CLI flags take as defaults and help, and what `config/hybridnets.yaml` is tested against, so
-none of them can drift from the others.
+Each setting is a frozen-dataclass field made by `setting()`: a bool, int, float or str, or a
+list of numbers or of strings (`Floats`, `Names`; ROS double and string arrays). Its metadata
+validates values in `__post_init__` (`check_settings`) and is what the ROS node declares as
+parameters, what the CLI flags take as defaults and help, and what `config/hybridnets.yaml` is
+tested against, so none of them can drift from the others.
 """
 
 from __future__ import annotations
 
+import array
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -19,8 +21,32 @@ import numpy as np
 from .errors import ConfigError
 
 MASK_RESOLUTIONS = ("source", "network")
-KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 NO_CAP = 0  # max_detections: keep every box that survives NMS
+
+
+class Floats(tuple):
+    """A list of numbers as one setting (a ROS double array; a comma-separated flag)."""
+
+    def __new__(cls, values: Iterable[float] = ()) -> Floats:
+        return super().__new__(cls, (float(value) for value in values))
+
+
+class Names(tuple):
+    """A list of strings as one setting (a ROS string array; a comma-separated flag)."""
+
+    def __new__(cls, values: Iterable[str] = ()) -> Names:
+        return super().__new__(cls, (str(value) for value in values))
+
+
+LIST_ITEMS: dict[type, type] = {Floats: float, Names: str}  # list kind -> its items' kind
+KIND_NAMES = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    Floats: "a list of numbers",
+    Names: "a list of strings",
+}
 
 
 @dataclass(frozen=True)
@@ -37,19 +63,30 @@ class SettingInfo:
         """Why `value` is not acceptable for the setting `name` of type `kind`, or None."""
         if not _is_kind(value, kind):
             return f"{name} must be {KIND_NAMES[kind]}, got {value!r}"
-        value = kind(value)
+        if kind in LIST_ITEMS:
+            bad = [item for item in kind(value) if self._item_problem(item)]
+            return f"{name} values {self._item_problem(bad[0])}" if bad else None
+        reason = self._item_problem(kind(value))
+        return f"{name} {reason}" if reason else None
+
+    def _item_problem(self, value: Any) -> str | None:
+        """Why one value (a scalar setting's, or one item of a list setting's) is out of
+        range, as `must be ...`, or None."""
         if self.choices and value not in self.choices:
-            return f"{name} must be one of {', '.join(self.choices)}, got '{value}'"
+            return f"must be one of {', '.join(self.choices)}, got '{value}'"
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{name} must be finite, got {value}"
+            return f"must be finite, got {value}"
         if self.low is not None and not self.low <= value <= self.high:
-            return f"{name} must be within [{self.low:g}, {self.high:g}], got {value}"
+            return f"must be within [{self.low:g}, {self.high:g}], got {value}"
         return None
 
 
 def _is_kind(value: Any, kind: type) -> bool:
     """Whether `value` can stand for a setting of type `kind` (numpy numbers too; an int
-    for a float, never a bool for a number)."""
+    for a float, never a bool for a number; a list, tuple or array of such for a list kind)."""
+    if kind in LIST_ITEMS:
+        sequences = (list, tuple, np.ndarray, array.array)
+        return isinstance(value, sequences) and all(_is_kind(v, LIST_ITEMS[kind]) for v in value)
     if isinstance(value, bool) or kind is bool:
         return isinstance(value, (bool, np.bool_)) and kind is bool
     if kind is float:
@@ -80,12 +117,13 @@ def setting_fields(cls: type) -> Iterator[tuple[str, Any, SettingInfo]]:
             yield item.name, item.default, item.metadata["setting"]
 
 
-def check_settings(instance: Any) -> None:
+def check_settings(instance: Any, what: str = "") -> None:
     """Validate every setting of a frozen settings dataclass; ints given for floats become
-    floats. Raises one ConfigError naming the first bad setting."""
+    floats, lists of a list setting its tuple kind. Raises one ConfigError naming the first
+    bad setting (after `what`, e.g. "tracker", where the field name alone is ambiguous)."""
     for name, default, info in setting_fields(type(instance)):
         value = getattr(instance, name)
-        reason = info.problem(name, value, type(default))
+        reason = info.problem(f"{what} {name}".lstrip(), value, type(default))
         if reason:
             raise ConfigError(reason)
         object.__setattr__(instance, name, type(default)(value))
@@ -149,15 +187,20 @@ def described(cls: type, prefix: str = "") -> Iterator[tuple[str, Any, SettingIn
 
 def rebuild(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
     """A (nested) settings object from dotted name -> value; missing names keep their
-    defaults. ConfigError (one line) for an invalid value or combination."""
+    defaults. ConfigError (one line, naming the dotted setting) for an invalid value or
+    combination; the one validation of node parameters and CLI flags."""
     kwargs: dict[str, Any] = {}
     for item in fields(cls):
+        name = f"{prefix}{item.name}"
         if "group" in item.metadata:
             kwargs[item.name] = rebuild(
                 item.default_factory, values, f"{prefix}{item.metadata['group']}"
             )
-        elif "setting" in item.metadata and f"{prefix}{item.name}" in values:
-            kwargs[item.name] = values[f"{prefix}{item.name}"]
+        elif "setting" in item.metadata and name in values:
+            reason = item.metadata["setting"].problem(name, values[name], type(item.default))
+            if reason:
+                raise ConfigError(reason)
+            kwargs[item.name] = values[name]
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:

@@ -361,7 +361,7 @@ class HybridNetsNode(LifecycleNode):
         if self.pipeline is not None:
             self.pipeline.detection = settings.detection
         for camera, stream in self.streams.items():
-            stream.outputs.settings = cameras[camera]
+            stream.outputs.apply(cameras[camera])
             tolerance = cameras[camera].ground.camera_info.info_tolerance
             with stream.lock:
                 stream.camera_infos.tolerance_ns = round(tolerance * 1e9)

@@ -17,7 +17,10 @@ from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.runtime.backends import BACKENDS
 from hybridnets_core.settings import (
+    LIST_ITEMS,
     DetectionSettings,
+    Floats,
+    Names,
     SettingInfo,
     check_settings,
     described,
@@ -35,6 +38,8 @@ PARAMETER_TYPES = {
     int: ParameterType.PARAMETER_INTEGER,
     float: ParameterType.PARAMETER_DOUBLE,
     str: ParameterType.PARAMETER_STRING,
+    Floats: ParameterType.PARAMETER_DOUBLE_ARRAY,
+    Names: ParameterType.PARAMETER_STRING_ARRAY,
 }
 
 
@@ -149,13 +154,7 @@ def camera_parameters(camera: str) -> dict[str, str]:
 
 def camera_outputs(base: OutputSettings, values: dict[str, Any]) -> OutputSettings:
     """A camera's OutputSettings: its own values (setting name -> value) over `base`."""
-    merged = {**flatten(base), **values}
-    for name, value in values.items():
-        default, info = PARAMETERS[name]
-        reason = info.problem(name, value, type(default))
-        if reason:
-            raise ConfigError(reason)
-    return rebuild(OutputSettings, merged)
+    return rebuild(OutputSettings, {**flatten(base), **values})
 
 
 def descriptor(name: str) -> ParameterDescriptor:
@@ -169,7 +168,10 @@ def descriptor(name: str) -> ParameterDescriptor:
     )
     if info.choices:
         desc.additional_constraints = "one of: " + ", ".join(info.choices)
-    if info.low is not None and isinstance(default, float):
+    if type(default) in LIST_ITEMS:  # ROS ranges apply to scalars only: the range in words
+        if info.low is not None:
+            desc.additional_constraints = f"each value within [{info.low:g}, {info.high:g}]"
+    elif info.low is not None and isinstance(default, float):
         desc.floating_point_range = [
             FloatingPointRange(from_value=info.low, to_value=info.high, step=0.0)
         ]
@@ -182,11 +184,6 @@ def descriptor(name: str) -> ParameterDescriptor:
 
 def settings_from(values: dict[str, Any]) -> NodeSettings:
     """Typed settings from parameter values; one-line ConfigError naming the bad parameter."""
-    for name, value in values.items():
-        default, info = PARAMETERS[name]
-        reason = info.problem(name, value, type(default))
-        if reason:
-            raise ConfigError(reason)
     return rebuild(NodeSettings, values)
 
 

@@ -350,14 +350,19 @@ def test_png_decoding_is_exact_and_masks_encode_as_0_255() -> None:
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested YAML keys joined with dots, as ROS names parameters."""
+    """Nested YAML keys joined with dots, as ROS names parameters (lists as tuples)."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict):
             flat.update(flatten(value, f"{prefix}{key}."))
         else:
-            flat[f"{prefix}{key}"] = value
+            flat[f"{prefix}{key}"] = tuple(value) if isinstance(value, list) else value
     return flat
+
+
+def ros_kind(value: Any) -> Any:
+    """What ROS types a parameter value by: its type, or a list's item types."""
+    return tuple(map(type, value)) if isinstance(value, tuple) else type(value)
 
 
 def test_config_file_lists_every_parameter_and_loads(ros: Ros, weights: Path) -> None:
@@ -365,7 +370,7 @@ def test_config_file_lists_every_parameter_and_loads(ros: Ros, weights: Path) ->
     values = flatten(yaml.safe_load(config.read_text())["/**"]["ros__parameters"])
     defaults = {name: default for name, (default, _) in params.PARAMETERS.items()}
     assert values == defaults
-    assert all(type(values[name]) is type(default) for name, default in defaults.items())
+    assert all(ros_kind(values[name]) == ros_kind(default) for name, default in defaults.items())
     args = ["--ros-args", "--params-file", str(config), "-p", f"weights:={weights}"]
     node = ros.add(HybridNetsNode(context=ros.context, namespace="/configured", cli_args=args))
     assert params.parameter_values(node.settings) == {**defaults, "weights": str(weights)}

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..outputs.settings import OutputSettings
 from ..scene.ground import CameraPose, GridSpec, PinholeParameters
-from ..settings import described, rebuild, setting_fields
+from ..settings import LIST_ITEMS, Floats, SettingInfo, described, rebuild, setting_fields
 
 
 def floats(count: int, what: str) -> Callable[[str], tuple[float, ...]]:
@@ -28,6 +28,31 @@ def floats(count: int, what: str) -> Callable[[str], tuple[float, ...]]:
         return values
 
     return parse
+
+
+def listed(kind: type) -> Callable[[str], tuple[Any, ...]]:
+    """argparse type of a list setting: comma-separated values, any number (none: "")."""
+
+    def parse(text: str) -> tuple[Any, ...]:
+        items = [item.strip() for item in text.split(",")] if text.strip() else []
+        try:
+            return kind(items)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers: {text}") from None
+
+    return parse
+
+
+def _text(value: Any) -> str:
+    """A default as its flag takes it (lists comma-separated)."""
+    if isinstance(value, Floats):
+        return ",".join(f"{item:g}" for item in value)
+    return ",".join(value) if type(value) in LIST_ITEMS else str(value)
+
+
+def _range(info: SettingInfo) -> str:
+    """The accepted range for a flag's help ("" for a setting without one)."""
+    return "" if info.low is None else f" [{info.low:g}, {info.high:g}]"
 
 
 def _vector(cls: type) -> tuple[str, tuple[float, ...]]:
@@ -53,7 +78,8 @@ def _flag(name: str) -> str:
 
 def add_output_options(parser: argparse.ArgumentParser | Any) -> None:
     """One flag per output setting (--mask-resolution, --[no-]publish-grid, --grid-frame,
-    --[no-]camera-rectified, --camera-info-tolerance, ...), plus the vector flags
+    --[no-]camera-rectified, --camera-info-tolerance, --lanes-max-range-m,
+    --objects-prior-heights-m 1.5,3,..., ...), plus the vector flags
     --camera-pose X,Y,Z,ROLL,PITCH,YAW, --grid X_MIN,...,RESOLUTION and --intrinsics FX,FY,CX,CY
     (used while no valid camera_info was seen); defaults and help from the settings."""
     for name, default, info in described(OutputSettings):
@@ -65,12 +91,14 @@ def add_output_options(parser: argparse.ArgumentParser | Any) -> None:
                 help=info.description,
             )  # fmt: skip
         else:
+            kind = type(default)
             parser.add_argument(
                 _flag(name),
-                type=type(default),
+                type=listed(kind) if kind in LIST_ITEMS else kind,
                 choices=info.choices or None,
                 default=default,
-                help=f"{info.description} ({default})",
+                metavar="A,B,..." if kind in LIST_ITEMS else None,
+                help=f"{info.description}{_range(info)} ({_text(default)})",
             )
     for flag, (cls, _) in VECTOR_FLAGS.items():
         names, values = _vector(cls)

@@ -83,10 +83,22 @@ class FrameOutputs:
         self.factory = factory
         self.settings = settings
         self.class_names = list(class_names)
-        self.scene = SceneState(settings.track_objects)
+        self.scene = SceneState(
+            settings.track_objects,
+            objects=settings.objects,
+            tracker=settings.tracking,
+            lanes=settings.lanes,
+            contact=settings.contact,
+        )
         self._projectors = CachedProjector()
         self.last_build_ms = 0.0
         self.last_context: FrameContext | None = None  # the latest frame's scene and lanes
+
+    def apply(self, settings: OutputSettings) -> None:
+        """Make the outputs with `settings` from the next frame on (a runtime parameter
+        change), the scene's planner settings included; track_objects stays as built."""
+        self.scene.configure(settings.objects, settings.tracking, settings.lanes, settings.contact)
+        self.settings = settings
 
     @property
     def projector_builds(self) -> int:

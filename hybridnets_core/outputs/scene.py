@@ -36,7 +36,8 @@ class SceneFrame:
 
 
 class SceneState:
-    """The tracker and the lane projector of one camera stream."""
+    """The tracker and the lane projector of one camera stream, and the planner settings
+    they use (`configure` changes them while the stream runs)."""
 
     def __init__(
         self,
@@ -46,13 +47,36 @@ class SceneState:
         lanes: LaneSettings | None = None,
         contact: ContactSettings | None = None,
     ) -> None:
-        self.object_settings = objects or ObjectSettings()
-        self.contact_settings = contact or ContactSettings()
-        self.lane_settings = lanes or LaneSettings()
-        self.tracker = Tracker(tracker or TrackerSettings()) if tracking else None
+        self.tracker = Tracker() if tracking else None
         self.restarts = 0  # times the stream's stamps went backwards (tracks restarted)
         self._lane_projectors = CachedProjector()
-        self._lane_grid = self.lane_settings.ground_grid()
+        self.configure(
+            objects or ObjectSettings(),
+            tracker or TrackerSettings(),
+            lanes or LaneSettings(),
+            contact or ContactSettings(),
+        )
+
+    def configure(
+        self,
+        objects: ObjectSettings,
+        tracker: TrackerSettings,
+        lanes: LaneSettings,
+        contact: ContactSettings,
+    ) -> None:
+        """Use these settings from the next frame on. Tracks and their ids stay; a lane range
+        that changes the lane grid rebuilds the lane projector at the next lane estimate."""
+        self.object_settings = objects
+        self.contact_settings = contact
+        # one assignment, so a frame in flight reads a grid that matches its lane settings
+        self._lanes = (lanes, lanes.ground_grid())
+        if self.tracker is not None:
+            self.tracker.configure(tracker)
+
+    @property
+    def lane_settings(self) -> LaneSettings:
+        """The lane settings in use."""
+        return self._lanes[0]
 
     def update(
         self,
@@ -119,5 +143,6 @@ class SceneState:
         mask = frame.network_mask(LANE_NAMES)
         if camera is None or mask is None:
             return None
-        projector, _ = self._lane_projectors.get(camera, mask.shape, pose, self._lane_grid)
-        return lanes_from_mask(projector, np.ascontiguousarray(mask), self.lane_settings)
+        settings, grid = self._lanes
+        projector, _ = self._lane_projectors.get(camera, mask.shape, pose, grid)
+        return lanes_from_mask(projector, np.ascontiguousarray(mask), settings)

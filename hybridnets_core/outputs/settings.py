@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..scene.camera import CameraIntrinsics, CameraModel, CameraModelHistory
+from ..scene.contact import ContactSettings
 from ..scene.ground import CameraPose, GridSpec, PinholeParameters
+from ..scene.lanes import LaneSettings
+from ..scene.objects import ObjectSettings
+from ..scene.tracking import TrackerSettings
 from ..settings import MASK_RESOLUTIONS, check_settings, group, setting
 
 
@@ -57,7 +61,9 @@ class GroundSettings:
 
 @dataclass(frozen=True)
 class OutputSettings:
-    """Which outputs are made and how; `ground` places the grid and lane points."""
+    """Which outputs are made and how; `ground` places the grid and lane points; `objects`,
+    `tracking`, `contact` and `lanes` tune the planner outputs (objects on the ground, their
+    tracks, lane lines)."""
 
     mask_resolution: str = setting(
         "source",
@@ -80,6 +86,10 @@ class OutputSettings:
         "area runs under vehicles).",
     )
     ground: GroundSettings = group(GroundSettings)
+    objects: ObjectSettings = group(ObjectSettings, "objects.")
+    tracking: TrackerSettings = group(TrackerSettings, "tracking.")
+    contact: ContactSettings = group(ContactSettings, "contact.")
+    lanes: LaneSettings = group(LaneSettings, "lanes.")
 
     def __post_init__(self) -> None:
         check_settings(self)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..settings import check_settings, setting
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,22 @@ class ContactSettings:
     """Search band (a fraction of the box height either side of its bottom edge) and the share
     of the box's central columns that must show the boundary."""
 
-    band: float = 0.3
-    min_columns: float = 0.5
+    band: float = setting(
+        0.3,
+        "Search band either side of a box's bottom edge for the road boundary, as a fraction of "
+        "the box height.",
+        low=0.01,
+        high=1.0,
+    )
+    min_columns: float = setting(
+        0.5,
+        "Share of a box's central columns that must show the road boundary for it to be used.",
+        low=0.01,
+        high=1.0,
+    )
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.band) and 0.0 < self.band <= 1.0):
-            raise ConfigError(f"contact band must be in (0, 1] of the box height: {self.band}")
-        if not (math.isfinite(self.min_columns) and 0.0 < self.min_columns <= 1.0):
-            raise ConfigError(f"contact min_columns must be in (0, 1]: {self.min_columns}")
+        check_settings(self, "contact")
 
 
 def drivable_contact_rows(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..settings import check_settings, setting
 from .ground import GridSpec, GroundProjector
 
 _FIT_SCALE_M = 20.0  # fits use u = (x - 20) / 20, which keeps the normal equations well scaled
@@ -51,63 +52,144 @@ class LaneSettings:
     network masks at 640-1280 px width.
     """
 
-    min_range_m: float = 2.0  # points nearer than this are ignored (bonnet, mask border)
-    max_range_m: float = 60.0  # points farther than this are too sparse to help
-    max_lateral_m: float = 12.0  # points with |y| beyond this are ignored
-    slice_m: float = 0.75  # slice length near the car ...
-    slice_growth: float = 0.06  # ... and as a fraction of the range where that is longer
-    cluster_gap_m: float = 0.6  # a wider lateral gap inside a slice separates two lines
-    max_cluster_spread_m: float = 0.5  # clusters of larger lateral standard deviation are
-    # no lane lines (stop lines, crossings, blobs); a line 8 px wide at 60 m has ~0.15 m
-    min_cluster_points: int = 2  # smaller clusters are speckle and never used ...
-    min_seed_points: int = 4  # ... and smaller ones only join lines found from larger ones
-    attach_tolerance_m: float = 0.5  # how near to such a line's fit they must lie
-    link_tolerance_m: float = 0.5  # lateral tolerance for continuing a chain ...
-    link_tolerance_per_m: float = 0.05  # ... plus this much per metre of gap ...
-    max_link_tolerance_m: float = 1.2  # ... at most this (under half a lane width)
-    max_gap_m: float = 16.0  # longest gap a chain bridges (dash gaps, occlusions)
-    merge_gap_m: float = 30.0  # longest gap between two chains merged into one line
-    min_points: int = 30  # lines need this many points, ...
-    min_slices: int = 4  # ... points in this many slices (a blob covers one or two) ...
-    min_length_m: float = 4.0  # ... and this extent along x
-    quadratic_min_length_m: float = 15.0  # shorter lines are fitted straight
-    outlier_sigma: float = 3.0  # centroids beyond this many rms residuals are rejected ...
-    outlier_floor_m: float = 0.1  # ... but never within this distance of the fit ...
-    outlier_floor_per_m: float = 0.01  # ... plus this much per metre of range
-    fit_iterations: int = 2  # rejection rounds after the first fit
-    step_m: float = 0.5  # sampling step of the output polylines
-    reference_m: float = 8.0  # distance at which the ego lane's boundaries are chosen
-    max_boundary_offset_m: float = 4.0  # a boundary lies at most this far from the car's path
-    lane_width_m: float = 3.5  # typical lane width: the boundary pair nearest to it wins ...
-    min_lane_width_m: float = 2.5  # ... among pairs this far apart at least ...
-    max_lane_width_m: float = 5.0  # ... and at most
-    max_extrapolation_m: float = 10.0  # a line is extended at most this far to reach reference
+    min_range_m: float = setting(
+        2.0,
+        "Lane points nearer than this (m) are ignored (bonnet, mask border).",
+        low=0.0,
+        high=100.0,
+    )
+    max_range_m: float = setting(
+        60.0,
+        "Lane points farther than this (m) are ignored (too sparse to help).",
+        low=0.5,
+        high=200.0,
+    )
+    max_lateral_m: float = setting(
+        12.0, "Lane points further than this (m) left or right are ignored.", low=0.5, high=50.0
+    )
+    slice_m: float = setting(
+        0.75, "Length (m) of the slices across the road near the car.", low=0.1, high=20.0
+    )
+    slice_growth: float = setting(
+        0.06,
+        "Slice length as a fraction of the range, where longer than slice_m (0 = fixed length).",
+        low=0.0,
+        high=1.0,
+    )
+    cluster_gap_m: float = setting(
+        0.6,
+        "A lateral gap (m) wider than this in a slice separates two lines.",
+        low=0.1,
+        high=10.0,
+    )
+    max_cluster_spread_m: float = setting(
+        0.5,
+        "Clusters of larger lateral standard deviation (m) are no lane lines (stop lines, blobs).",
+        low=0.01,
+        high=10.0,
+    )
+    min_cluster_points: int = setting(
+        2, "Clusters of fewer ground points are speckle, never used.", low=1, high=100_000
+    )
+    min_seed_points: int = setting(
+        4, "Clusters of fewer points only join lines found from larger ones.", low=1, high=100_000
+    )
+    attach_tolerance_m: float = setting(
+        0.5,
+        "How near (m) to a line's fit a cluster under min_seed_points must lie to join it.",
+        low=0.0,
+        high=10.0,
+    )
+    link_tolerance_m: float = setting(
+        0.5,
+        "Lateral tolerance (m) for continuing a chain with the next cluster, at no gap.",
+        low=0.01,
+        high=10.0,
+    )
+    link_tolerance_per_m: float = setting(
+        0.05, "Growth of the chain tolerance (m) per metre of gap.", low=0.0, high=1.0
+    )
+    max_link_tolerance_m: float = setting(
+        1.2, "Largest chain tolerance (m); keep it under half a lane width.", low=0.01, high=10.0
+    )
+    max_gap_m: float = setting(
+        16.0, "Longest gap (m) a chain bridges (dash gaps, occlusions).", low=0.1, high=200.0
+    )
+    merge_gap_m: float = setting(
+        30.0, "Longest gap (m) between two chains merged into one line.", low=0.0, high=200.0
+    )
+    min_points: int = setting(30, "Fewest ground points of a lane line.", low=1, high=10_000_000)
+    min_slices: int = setting(
+        4, "Fewest slices a lane line's points span (a blob covers one or two).", low=1, high=10_000
+    )
+    min_length_m: float = setting(
+        4.0, "Shortest extent (m) along x of a lane line.", low=0.0, high=200.0
+    )
+    quadratic_min_length_m: float = setting(
+        15.0,
+        "Lines shorter than this (m) are fitted straight, longer ones quadratic.",
+        low=0.0,
+        high=200.0,
+    )
+    outlier_sigma: float = setting(
+        3.0,
+        "Slice centroids beyond this many rms residuals from the fit are rejected.",
+        low=0.1,
+        high=100.0,
+    )
+    outlier_floor_m: float = setting(
+        0.1,
+        "Centroids this near (m) to the fit are never rejected, at zero range.",
+        low=0.0,
+        high=10.0,
+    )
+    outlier_floor_per_m: float = setting(
+        0.01, "Growth of that never-rejected distance (m) per metre of range.", low=0.0, high=1.0
+    )
+    fit_iterations: int = setting(
+        2, "Outlier-rejection rounds after the first fit.", low=0, high=100
+    )
+    step_m: float = setting(
+        0.5, "Sampling step (m) along x of the output polylines.", low=0.01, high=10.0
+    )
+    reference_m: float = setting(
+        8.0,
+        "Distance ahead (m) at which the ego lane's boundaries are chosen.",
+        low=0.0,
+        high=200.0,
+    )
+    max_boundary_offset_m: float = setting(
+        4.0,
+        "An ego-lane boundary lies at most this far (m) from the car's path.",
+        low=0.1,
+        high=50.0,
+    )
+    lane_width_m: float = setting(
+        3.5,
+        "Typical lane width (m): the plausible boundary pair nearest to it wins.",
+        low=0.5,
+        high=20.0,
+    )
+    min_lane_width_m: float = setting(
+        2.5, "Narrowest plausible lane (m) between the ego lane's boundaries.", low=0.1, high=20.0
+    )
+    max_lane_width_m: float = setting(
+        5.0, "Widest plausible lane (m) between the ego lane's boundaries.", low=0.1, high=20.0
+    )
+    max_extrapolation_m: float = setting(
+        10.0, "A line is extended at most this far (m) to reach reference_m.", low=0.0, high=200.0
+    )
 
     def __post_init__(self) -> None:
-        positive = {
-            "max_lateral_m": self.max_lateral_m,
-            "slice_m": self.slice_m,
-            "cluster_gap_m": self.cluster_gap_m,
-            "max_cluster_spread_m": self.max_cluster_spread_m,
-            "link_tolerance_m": self.link_tolerance_m,
-            "max_link_tolerance_m": self.max_link_tolerance_m,
-            "max_gap_m": self.max_gap_m,
-            "step_m": self.step_m,
-            "max_boundary_offset_m": self.max_boundary_offset_m,
-        }
-        bad = [name for name, value in positive.items() if not (math.isfinite(value) and value > 0)]
-        if bad:
-            raise ConfigError(f"lane settings {bad} must be finite and > 0")
-        if not 0 <= self.min_range_m < self.max_range_m:
+        check_settings(self, "lane")
+        if not self.min_range_m < self.max_range_m:
             raise ConfigError(
-                f"lane range needs 0 <= min_range_m < max_range_m, got "
+                f"lane range needs min_range_m < max_range_m, got "
                 f"{self.min_range_m}..{self.max_range_m}"
             )
-        if self.slice_growth < 0 or self.link_tolerance_per_m < 0 or self.fit_iterations < 0:
-            raise ConfigError("slice_growth, link_tolerance_per_m and fit_iterations must be >= 0")
-        if not 0 < self.min_lane_width_m <= self.lane_width_m <= self.max_lane_width_m:
+        if not self.min_lane_width_m <= self.lane_width_m <= self.max_lane_width_m:
             raise ConfigError(
-                "lane widths need 0 < min_lane_width_m <= lane_width_m <= max_lane_width_m, "
+                "lane widths need min_lane_width_m <= lane_width_m <= max_lane_width_m, "
                 f"got {self.min_lane_width_m}, {self.lane_width_m}, {self.max_lane_width_m}"
             )
 

@@ -48,7 +48,6 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -56,6 +55,7 @@ from enum import IntEnum
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..settings import Floats, Names, check_settings, setting
 from .camera import CameraIntrinsics, CameraModel
 from .ground import (
     CameraPose,
@@ -96,32 +96,78 @@ class ObjectStatus(IntEnum):
 
 @dataclass(frozen=True)
 class ObjectSettings:
-    """Error model, image-edge margin and size priors for locate_objects."""
+    """Error model, image-edge margins and size priors for locate_objects; the size priors
+    are parallel lists, one entry per name in `prior_classes`."""
 
-    sigma_u_px: float = 1.0
-    sigma_v_px: float = 2.0
-    sigma_pitch_rad: float = 0.01
-    bottom_margin_px: float = 2.0
-    side_margin_px: float = 2.0
-    class_sizes: tuple[tuple[str, float, float, float], ...] = DEFAULT_CLASS_SIZES
-    default_height_m: float = 1.5
-    default_length_m: float = 1.5
-    default_width_m: float = 1.5
+    sigma_u_px: float = setting(
+        1.0, "Column error (px, 1 sigma) of an object's contact point.", low=0.0, high=100.0
+    )
+    sigma_v_px: float = setting(
+        2.0, "Row error (px, 1 sigma) of an object's contact point.", low=0.0, high=100.0
+    )
+    sigma_pitch_rad: float = setting(
+        0.01,
+        "Tilt error (rad, 1 sigma) of the line of sight against the ground (pitch calibration, "
+        "vehicle pitch, road slope).",
+        low=0.0,
+        high=0.5,
+    )
+    bottom_margin_px: float = setting(
+        2.0,
+        "A box this near (px) to the image's bottom edge is not located (contact out of view).",
+        low=0.0,
+        high=1000.0,
+    )
+    side_margin_px: float = setting(
+        2.0,
+        "A box this near (px) to the image's left or right edge is not located (outer edge out "
+        "of view).",
+        low=0.0,
+        high=1000.0,
+    )
+    prior_classes: Names = setting(
+        Names(name for name, *_ in DEFAULT_CLASS_SIZES),
+        "Class names with a size prior; prior_heights_m, prior_lengths_m and prior_widths_m "
+        "hold one value per name.",
+        runtime=False,
+    )
+    prior_heights_m: Floats = setting(
+        Floats(sizes[1] for sizes in DEFAULT_CLASS_SIZES),
+        "Height prior (m) per prior_classes name.",
+        low=0.01,
+        high=100.0,
+    )
+    prior_lengths_m: Floats = setting(
+        Floats(sizes[2] for sizes in DEFAULT_CLASS_SIZES),
+        "Length prior (m, along the line of sight) per prior_classes name.",
+        low=0.01,
+        high=100.0,
+    )
+    prior_widths_m: Floats = setting(
+        Floats(sizes[3] for sizes in DEFAULT_CLASS_SIZES),
+        "Width prior (m) per prior_classes name; places objects seen partly from the side.",
+        low=0.01,
+        high=100.0,
+    )
+    default_height_m: float = setting(
+        1.5, "Height prior (m) of a class not in prior_classes.", low=0.01, high=100.0
+    )
+    default_length_m: float = setting(
+        1.5, "Length prior (m) of a class not in prior_classes.", low=0.01, high=100.0
+    )
+    default_width_m: float = setting(
+        1.5, "Width prior (m) of a class not in prior_classes.", low=0.01, high=100.0
+    )
 
     def __post_init__(self) -> None:
-        sigmas = (self.sigma_u_px, self.sigma_v_px, self.sigma_pitch_rad)
-        sigmas += (self.bottom_margin_px, self.side_margin_px)
-        if not all(math.isfinite(s) and s >= 0 for s in sigmas):
-            raise ConfigError(f"object sigmas and edge margins must be finite and >= 0: {sigmas}")
-        sizes = [(self.default_height_m, self.default_length_m, self.default_width_m)]
-        sizes += [tuple(entry[1:]) for entry in self.class_sizes]
-        if any(len(entry) != 3 for entry in sizes) or not all(
-            math.isfinite(s) and s > 0 for entry in sizes for s in entry
-        ):
-            raise ConfigError(
-                "object size priors must be (name, height, length, width) with sizes finite and "
-                f"> 0 m: {self.class_sizes}"
-            )
+        check_settings(self, "object")
+        count = len(self.prior_classes)
+        for name in ("prior_heights_m", "prior_lengths_m", "prior_widths_m"):
+            if len(getattr(self, name)) != count:
+                raise ConfigError(
+                    f"object {name} needs one value per prior_classes name ({count}), "
+                    f"got {len(getattr(self, name))}"
+                )
 
     def size_priors(self, class_names: Sequence[str]) -> np.ndarray:
         """[C, 3] (height, length, width) per class name, the defaults for names without one."""
@@ -131,7 +177,8 @@ class ObjectSettings:
 @functools.lru_cache(maxsize=16)
 def _size_priors(settings: ObjectSettings, class_names: tuple[str, ...]) -> np.ndarray:
     """ObjectSettings.size_priors, remembered (read-only) for the per-frame path."""
-    table = {name: tuple(sizes) for name, *sizes in settings.class_sizes}
+    sizes = zip(settings.prior_heights_m, settings.prior_lengths_m, settings.prior_widths_m)
+    table = dict(zip(settings.prior_classes, sizes))
     default = (settings.default_height_m, settings.default_length_m, settings.default_width_m)
     priors = np.array([table.get(name, default) for name in class_names], dtype=np.float64)
     priors = priors.reshape(-1, 3)

@@ -43,7 +43,6 @@ the vehicle: the velocities are relative to the vehicle, not over the ground.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -51,6 +50,7 @@ import numpy as np
 
 from ...errors import ConfigError, InputError
 from ...inference.nms import box_iou
+from ...settings import check_settings, setting
 from .association import match_by_iou
 from .motion import BoxFilter, GroundFilter, xyxy_to_cxcywh
 from .table import TrackTable
@@ -74,49 +74,71 @@ TENTATIVE, TRACKED, LOST = (int(state) for state in TrackState)
 class TrackerSettings:
     """Association thresholds, track life cycle and filter noise (defaults after ByteTrack)."""
 
-    high_score: float = 0.5  # first-stage detections
-    low_score: float = 0.1  # second-stage detections: low_score <= score < high_score
-    new_track_score: float = 0.6  # an unmatched detection starts a track from this score
-    min_iou: float = 0.2  # first stage (and tentative tracks)
-    min_iou_low: float = 0.5  # second stage
-    class_aware: bool = False  # True: a track only takes detections of its own class
-    # detections in consecutive frames before a track is confirmed; 2 as ByteTrack, which
-    # activates a new track when it is matched again in the next frame
-    min_hits: int = 2
-    max_age_s: float = 1.0  # a confirmed track lives this long after its last detection
+    high_score: float = setting(
+        0.5, "Detections from this score are matched in the first stage.", low=0.0, high=1.0
+    )
+    low_score: float = setting(
+        0.1,
+        "Detections from this score up to high_score may only continue a track tracked in the "
+        "previous frame; lower ones are ignored.",
+        low=0.0,
+        high=1.0,
+    )
+    new_track_score: float = setting(
+        0.6, "An unmatched detection from this score starts a track.", low=0.0, high=1.0
+    )
+    min_iou: float = setting(
+        0.2, "Least IoU of a first-stage (and tentative-track) match.", low=0.01, high=1.0
+    )
+    min_iou_low: float = setting(
+        0.5, "Least IoU of a low-score detection's (second-stage) match.", low=0.01, high=1.0
+    )
+    class_aware: bool = setting(
+        False,
+        "A track only takes detections of its own class (false: a detector flickering between "
+        "car and truck keeps one track).",
+    )
+    # 2 as ByteTrack, which activates a new track when it is matched again in the next frame
+    min_hits: int = setting(
+        2,
+        "Detections in consecutive frames before a track is confirmed and gets its id.",
+        low=1,
+        high=1000,
+    )
+    max_age_s: float = setting(
+        1.0, "A confirmed track lives this long (s) after its last detection.", low=0.01, high=600.0
+    )
     # image box filter; units are the box's own width (x terms) or height (y terms)
-    box_position_accel: float = 4.0  # centre acceleration noise, sizes / s^2
-    box_size_accel: float = 1.0  # width / height change acceleration noise, sizes / s^2
-    box_measurement_std: float = 0.05  # detector box noise per coordinate, sizes
-    box_initial_velocity_std: float = 5.0  # sizes / s
+    box_position_accel: float = setting(
+        4.0, "Box-centre acceleration noise (box sizes / s^2).", low=0.001, high=1000.0
+    )
+    box_size_accel: float = setting(
+        1.0,
+        "Box width / height change acceleration noise (box sizes / s^2).",
+        low=0.001,
+        high=1000.0,
+    )
+    box_measurement_std: float = setting(
+        0.05, "Detector box noise per coordinate (box sizes).", low=0.0001, high=10.0
+    )
+    box_initial_velocity_std: float = setting(
+        5.0, "Box velocity uncertainty of a new track (box sizes / s).", low=0.001, high=1000.0
+    )
     # ground filter, vehicle frame
-    ground_accel_std: float = 2.0  # white-acceleration noise, m / s^2 (q = std^2, m^2 / s^3)
-    ground_initial_velocity_std: float = 10.0  # m / s
+    ground_accel_std: float = setting(
+        2.0, "Ground white-acceleration noise (m / s^2; q = std^2).", low=0.001, high=100.0
+    )
+    ground_initial_velocity_std: float = setting(
+        10.0, "Ground velocity uncertainty of a new track (m / s).", low=0.001, high=1000.0
+    )
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.low_score <= self.high_score <= self.new_track_score:
+        check_settings(self, "tracker")
+        if not self.low_score <= self.high_score <= self.new_track_score:
             raise ConfigError(
-                "tracker scores need 0 <= low_score <= high_score <= new_track_score, got "
+                "tracker scores need low_score <= high_score <= new_track_score, got "
                 f"{self.low_score}, {self.high_score}, {self.new_track_score}"
             )
-        for name in ("min_iou", "min_iou_low"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise ConfigError(f"tracker {name} must be in (0, 1], got {getattr(self, name)}")
-        if self.min_hits < 1:
-            raise ConfigError(f"tracker min_hits must be >= 1, got {self.min_hits}")
-        positive = (
-            "max_age_s",
-            "box_position_accel",
-            "box_size_accel",
-            "box_measurement_std",
-            "box_initial_velocity_std",
-            "ground_accel_std",
-            "ground_initial_velocity_std",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0.0):
-                raise ConfigError(f"tracker {name} must be a positive number, got {value}")
 
 
 @dataclass(frozen=True)
@@ -237,19 +259,25 @@ class Tracker:
     """Tracks detections over the frames of one camera; see the module docstring."""
 
     def __init__(self, settings: TrackerSettings | None = None) -> None:
-        self.settings = settings or TrackerSettings()
-        s = self.settings
-        self._box_filter = BoxFilter(
-            s.box_position_accel,
-            s.box_size_accel,
-            s.box_measurement_std,
-            s.box_initial_velocity_std,
-        )
-        self._ground_filter = GroundFilter(s.ground_accel_std, s.ground_initial_velocity_std)
-        self._max_age_ns = round(s.max_age_s * NS_PER_S)
         self._tracks = TrackTable.empty()
         self._last_stamp_ns: int | None = None
         self._last_number = 0
+        self.configure(settings or TrackerSettings())
+
+    def configure(self, settings: TrackerSettings) -> None:
+        """Track with `settings` from the next frame on; the tracks and their ids stay (the
+        filters hold no state of their own, only their noise parameters)."""
+        self._box_filter = BoxFilter(
+            settings.box_position_accel,
+            settings.box_size_accel,
+            settings.box_measurement_std,
+            settings.box_initial_velocity_std,
+        )
+        self._ground_filter = GroundFilter(
+            settings.ground_accel_std, settings.ground_initial_velocity_std
+        )
+        self._max_age_ns = round(settings.max_age_s * NS_PER_S)
+        self.settings = settings
 
     def reset(self) -> None:
         """Forget all tracks and the last stamp (after a time jump); ids stay unique."""
