@@ -78,10 +78,7 @@ class Ros:
         return listener
 
     def close(self) -> None:
-        """Stop the workers, the executor and the context."""
-        for node in self._nodes:
-            if isinstance(node, HybridNetsNode):
-                node.stop()
+        """Stop the executor, the nodes (each stops its own workers) and the context."""
         self.executor.shutdown()
         for node in self._nodes:
             node.destroy_node()

@@ -15,10 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import ConfigError
 from ..inference.results import FrameResult
 from ..scene.camera import CameraIntrinsics, CameraModel
-from ..scene.ground import CachedProjector, CameraPose, GroundProjector, OpticalPose
+from ..scene.ground import CachedProjector, CameraPose, GridSpec, GroundProjector, OpticalPose
 from ..scene.lanes import LaneEstimate
 from . import messages
 from .factory import MessageFactory
@@ -54,18 +53,44 @@ MARKER_RGBA = {
 LINE_STRIP, CUBE, ARROW, TEXT = 4, 1, 0, 9  # visualization_msgs/Marker types
 
 
-@dataclass
+@dataclass(frozen=True)
 class FrameContext:
-    """What one frame's builders share: the result, headers, image and ground projection."""
+    """What one frame's builders share: the result, headers, image, the camera model and
+    ground projection it was placed with, its scene and lanes."""
 
     frame: FrameResult
     header: Any
     ground_header: Any
     image: np.ndarray | None
     color: str
+    camera: CameraModel | CameraIntrinsics | None
     projector: GroundProjector | None
     scene: SceneFrame
     lanes: LaneEstimate | None
+
+
+@dataclass(frozen=True)
+class BuiltFrame:
+    """One frame's messages by output name, what they were built from, and the ms spent
+    rebuilding the pixel-to-cell mapping for it (None: the cached one was used, or none)."""
+
+    messages: dict[str, Any]
+    context: FrameContext
+    ground_build_ms: float | None = None
+
+    @property
+    def ground_rebuilt(self) -> bool:
+        """Whether this frame computed a new pixel-to-cell mapping."""
+        return self.ground_build_ms is not None
+
+
+def output_enabled(name: str, settings: OutputSettings) -> bool:
+    """Whether the settings let this output be made at all."""
+    if name == "grid":
+        return settings.publish_grid
+    if name == "lane_points":
+        return settings.publish_lane_points
+    return name in OUTPUT_TYPES
 
 
 class FrameOutputs:
@@ -74,7 +99,7 @@ class FrameOutputs:
     Detection class names come from `class_names` (the node's `class_names` parameter or the
     model's). The ground outputs need intrinsics: the frame's camera_info, else the settings'
     camera.fx/fy/cx/cy; the pixel-to-cell mapping is cached and rebuilt only when the
-    calibration, pose, grid or mask size changes (`projector_builds`, `last_build_ms`).
+    calibration, pose, grid or mask size changes (`BuiltFrame.ground_build_ms`).
     """
 
     def __init__(
@@ -85,36 +110,6 @@ class FrameOutputs:
         self.class_names = list(class_names)
         self.scene = SceneState(settings.track_objects)
         self._projectors = CachedProjector()
-        self.last_build_ms = 0.0
-        self.last_context: FrameContext | None = None  # the latest frame's scene and lanes
-
-    @property
-    def projector_builds(self) -> int:
-        """Pixel-to-cell mappings computed so far (once per calibration)."""
-        return self._projectors.builds
-
-    def check_classes(self, model_names: list[str]) -> None:
-        """ConfigError unless there is one name per model class."""
-        if len(self.class_names) != len(model_names):
-            raise ConfigError(
-                f"{len(self.class_names)} class names given but the model has "
-                f"{len(model_names)} classes"
-            )
-
-    def enabled(self, name: str) -> bool:
-        """Whether the settings let this output be made at all."""
-        if name == "grid":
-            return self.settings.publish_grid
-        if name == "lane_points":
-            return self.settings.publish_lane_points
-        return name in OUTPUT_TYPES
-
-    def camera(
-        self, frame: FrameResult, camera_info: CameraModel | None
-    ) -> CameraModel | CameraIntrinsics | None:
-        """The camera the ground outputs of this frame use, or None (they are skipped)."""
-        height, width = frame.image_size
-        return self.settings.ground.camera_for(camera_info, width, height)
 
     def build(
         self,
@@ -126,20 +121,25 @@ class FrameOutputs:
         image: np.ndarray | None = None,
         color: str = "bgr",
         pose: OpticalPose | None = None,
-    ) -> dict[str, Any]:
+        settings: OutputSettings | None = None,
+    ) -> BuiltFrame:
         """Messages of the wanted, enabled outputs this frame can make, by output name.
 
         Every message carries the input's stamp and frame_id; the ground outputs carry the
         stamp in the vehicle frame. `image` (the source pixels) is needed for debug_image.
         `pose` (the camera's optical frame in grid_frame, from TF) replaces the settings' pose.
+        `settings` are this frame's (default: those given at construction); the whole frame
+        reads only them, so a change between frames never mixes into one.
         """
-        names = [name for name in OUTPUT_TYPES if name in wanted and self.enabled(name)]
-        ground = self.settings.ground
+        settings = settings or self.settings
+        ground = settings.ground
+        names = [name for name in OUTPUT_TYPES if name in wanted and output_enabled(name, settings)]
         placement = pose if pose is not None else ground.camera
-        projector = None
+        height, width = frame.image_size
+        camera = ground.camera_for(camera_info, width, height)
+        projector = build_ms = None
         if any(name in GROUND_OUTPUTS for name in names):
-            projector = self._projector(frame, camera_info, placement)
-        camera = self.camera(frame, camera_info)
+            projector, build_ms = self._projector(frame, camera, placement, ground.grid)
         scene = self.scene.update(
             frame,
             stamp,
@@ -147,7 +147,7 @@ class FrameOutputs:
             placement,
             ground.grid,
             self.class_names,
-            self.settings.contact_from_drivable,
+            settings.contact_from_drivable,
         )
         lanes = None
         if any(name in LANE_OUTPUTS for name in names):
@@ -158,36 +158,33 @@ class FrameOutputs:
             messages.header(self.factory, stamp, ground.grid_frame),
             image,
             color,
+            camera,
             projector,
             scene,
             lanes,
         )
-        self.last_context = context
         built = {}
         for name in names:
             message = BUILDERS[name](self, context)
             if message is not None:
                 built[name] = message
-        return built
+        return BuiltFrame(built, context, build_ms)
 
     def _projector(
         self,
         frame: FrameResult,
-        camera_info: CameraModel | None,
+        camera: CameraModel | CameraIntrinsics | None,
         placement: CameraPose | OpticalPose,
-    ) -> GroundProjector | None:
-        """The cached projector for this frame's masks, or None without a camera or masks."""
-        camera = self.camera(frame, camera_info)
+        grid: GridSpec,
+    ) -> tuple[GroundProjector | None, float | None]:
+        """The cached projector for this frame's masks (None without a camera or masks), and
+        the ms spent rebuilding it (None when the cached one still fits)."""
         reference = frame.drivable if frame.drivable is not None else frame.lane
         if camera is None or reference is None:
-            return None
+            return None, None
         start = time.perf_counter()
-        projector, rebuilt = self._projectors.get(
-            camera, reference.shape, placement, self.settings.ground.grid
-        )
-        if rebuilt:
-            self.last_build_ms = (time.perf_counter() - start) * 1000
-        return projector
+        projector, rebuilt = self._projectors.get(camera, reference.shape, placement, grid)
+        return projector, (time.perf_counter() - start) * 1000 if rebuilt else None
 
     # --- one builder per output ----------------------------------------------------------
 

@@ -50,7 +50,6 @@ class SceneState:
         self.contact_settings = contact or ContactSettings()
         self.lane_settings = lanes or LaneSettings()
         self.tracker = Tracker(tracker or TrackerSettings()) if tracking else None
-        self.restarts = 0  # times the stream's stamps went backwards (tracks restarted)
         self._lane_projectors = CachedProjector()
         self._lane_grid = self.lane_settings.ground_grid()
 
@@ -106,7 +105,6 @@ class SceneState:
             return self.tracker.update(stamp, frame.boxes, frame.scores, frame.class_ids, **ground)
         except InputError:  # stamps went backwards (a bag replayed again): start afresh
             self.tracker.reset()
-            self.restarts += 1
             return self.tracker.update(stamp, frame.boxes, frame.scores, frame.class_ids, **ground)
 
     def lanes(
