@@ -1,8 +1,9 @@
 """One frame result -> the node's output messages, the same for the live node and the bag tools.
 
-Each output is one builder in `BUILDERS`; a new output is one new function there. The caller
-says which outputs it wants (the node: the topics with subscribers; bag-eval: all) and gets
-messages of its own transport back, keyed by output name (the topic below the node).
+Each output is one builder in `OUTPUTS`; a new output is one new function there (the node,
+its demo and bag replay publish or record whatever that table holds). The caller says which
+outputs it wants (the node: the topics with subscribers; bag-eval: all) and gets messages of
+its own transport back, keyed by output name (the topic below the node).
 """
 
 from __future__ import annotations
@@ -25,21 +26,6 @@ from .overlay import draw_overlay
 from .scene import SceneFrame, SceneState
 from .settings import OutputSettings
 
-# Output name -> message type; the node publishes each on `~/<name>`.
-OUTPUT_TYPES: dict[str, str] = {
-    "detections": messages.DETECTIONS,
-    "objects": messages.DETECTIONS_3D,
-    "drivable_mask": messages.IMAGE,
-    "lane_mask": messages.IMAGE,
-    "grid": messages.OCCUPANCY_GRID,
-    "lane_points": messages.POINT_CLOUD,
-    "ego_lane/center": messages.PATH,
-    "ego_lane/left": messages.PATH,
-    "ego_lane/right": messages.PATH,
-    "markers": messages.MARKERS,
-    "debug_image": messages.IMAGE,
-}
-RECORDED_OUTPUTS = tuple(name for name in OUTPUT_TYPES if name != "debug_image")
 GROUND_OUTPUTS = ("grid", "lane_points")
 LANE_OUTPUTS = ("ego_lane/center", "ego_lane/left", "ego_lane/right", "markers")
 Z_VARIANCE = 0.1**2  # m^2: flat ground puts each box on z = 0 of grid_frame
@@ -165,7 +151,7 @@ class FrameOutputs:
         )
         built = {}
         for name in names:
-            message = BUILDERS[name](self, context)
+            message = OUTPUTS[name][1](self, context)
             if message is not None:
                 built[name] = message
         return BuiltFrame(built, context, build_ms)
@@ -293,16 +279,21 @@ class FrameOutputs:
         return messages.image(self.factory, overlay, "bgr8", context.header)
 
 
-BUILDERS: dict[str, Callable[[FrameOutputs, FrameContext], Any]] = {
-    "detections": FrameOutputs._detections,
-    "objects": FrameOutputs._objects,
-    "ego_lane/center": lambda outputs, c: outputs._ego_lane("center", c),
-    "ego_lane/left": lambda outputs, c: outputs._ego_lane("left", c),
-    "ego_lane/right": lambda outputs, c: outputs._ego_lane("right", c),
-    "markers": FrameOutputs._markers,
-    "drivable_mask": lambda outputs, c: outputs._mask(c.frame.drivable, c),
-    "lane_mask": lambda outputs, c: outputs._mask(c.frame.lane, c),
-    "grid": FrameOutputs._grid,
-    "lane_points": FrameOutputs._lane_points,
-    "debug_image": FrameOutputs._debug_image,
+Builder = Callable[[FrameOutputs, FrameContext], Any]
+
+# Output name -> (message type, builder); the node publishes each on `~/<name>`, in this order.
+OUTPUTS: dict[str, tuple[str, Builder]] = {
+    "detections": (messages.DETECTIONS, FrameOutputs._detections),
+    "objects": (messages.DETECTIONS_3D, FrameOutputs._objects),
+    "drivable_mask": (messages.IMAGE, lambda outputs, c: outputs._mask(c.frame.drivable, c)),
+    "lane_mask": (messages.IMAGE, lambda outputs, c: outputs._mask(c.frame.lane, c)),
+    "grid": (messages.OCCUPANCY_GRID, FrameOutputs._grid),
+    "lane_points": (messages.POINT_CLOUD, FrameOutputs._lane_points),
+    "ego_lane/center": (messages.PATH, lambda outputs, c: outputs._ego_lane("center", c)),
+    "ego_lane/left": (messages.PATH, lambda outputs, c: outputs._ego_lane("left", c)),
+    "ego_lane/right": (messages.PATH, lambda outputs, c: outputs._ego_lane("right", c)),
+    "markers": (messages.MARKERS, FrameOutputs._markers),
+    "debug_image": (messages.IMAGE, FrameOutputs._debug_image),
 }
+OUTPUT_TYPES: dict[str, str] = {name: msgtype for name, (msgtype, _) in OUTPUTS.items()}
+RECORDED_OUTPUTS = tuple(name for name in OUTPUT_TYPES if name != "debug_image")
