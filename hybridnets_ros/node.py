@@ -72,6 +72,7 @@ class Snapshot:
 
     @classmethod
     def of(cls, node: params.NodeSettings, cameras: dict[str, OutputSettings]) -> Snapshot:
+        """A snapshot holding a read-only copy of `cameras`."""
         return cls(node, MappingProxyType(dict(cameras)))
 
 
