@@ -72,7 +72,7 @@ class _Player(Node):
                 message_class(msgtype), topic, self._keeper(topic), keep, raw=True
             )
         self.label_info_topic = f"{node}/label_info"
-        self.label_info: bytes | None = None  # latched by the node: arrives once
+        self.label_info: bytes | None = None  # latched by the node; the newest is kept
         latched = QoSProfile(
             depth=1,
             reliability=ReliabilityPolicy.RELIABLE,

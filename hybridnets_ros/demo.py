@@ -151,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    finally:  # stop the workers and the executor before any node goes away
-        for node in nodes:
-            if isinstance(node, HybridNetsNode):
-                node.stop()
+    finally:  # the executor stops before any node goes away (each stops its own workers)
         executor.shutdown()
         if spinner.is_alive():
             spinner.join(timeout=10.0)

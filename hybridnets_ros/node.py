@@ -14,9 +14,10 @@ from __future__ import annotations
 import faulthandler
 import gc
 import sys
-import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import rclpy
@@ -32,9 +33,9 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
 from hybridnets_core.outputs import messages
-from hybridnets_core.outputs.codec import compressed_to_array, image_to_array
-from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
+from hybridnets_core.outputs.frame import GROUND_OUTPUTS, OUTPUT_TYPES
 from hybridnets_core.outputs.settings import OutputSettings
+from hybridnets_core.serving.session import CameraImage, CameraSession, SessionFrame
 from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
 
 from . import params
@@ -48,7 +49,7 @@ RCLError = rclpy_implementation.RCLError
 
 if TYPE_CHECKING:
     from hybridnets_core.inference.pipeline import InferredBatch, Pipeline, PreparedBatch
-    from hybridnets_core.scene.camera import CameraModelHistory
+    from hybridnets_core.inference.results import FrameResult
 
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
@@ -60,30 +61,49 @@ LATCHED_QOS = QoSProfile(
 )
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Every setting a frame reads: the node's parameters and each configured camera's output
+    settings. Never changed: a parameter change builds a new one and swaps it in with one
+    assignment, and each batch keeps the one current when it started, so no frame mixes two."""
+
+    node: params.NodeSettings
+    cameras: Mapping[str, OutputSettings] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, node: params.NodeSettings, cameras: dict[str, OutputSettings]) -> Snapshot:
+        """A snapshot holding a read-only copy of `cameras`."""
+        return cls(node, MappingProxyType(dict(cameras)))
+
+
 @dataclass
 class CameraStream:
-    """One camera: its topics' prefix, output settings and outputs (with its own tracker),
-    camera_info history, publishers and subscriptions."""
+    """One camera: its topics' prefix, session (decoding, camera_info, outputs and tracker),
+    publishers and subscriptions."""
 
     name: str
     prefix: str  # "" for the single unnamed camera, else "<name>/"
-    outputs: FrameOutputs
-    camera_infos: CameraModelHistory
+    session: CameraSession
     publishers: dict[str, Any] = field(default_factory=dict)
     subscriptions: list[Any] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One camera's frame in a batch: its stream, the decoded image and when it arrived."""
+
+    stream: CameraStream
+    image: CameraImage
+    received: float
 
 
 @dataclass
 class Batch:
-    """One batch on its way through the stages: the frames that decoded, their cameras,
-    messages and arrival times, and the network input (then its outputs)."""
+    """One batch on its way through the stages: the frames that decoded, the settings it runs
+    under (captured at its start), and the network input (then its outputs)."""
 
-    streams: list[CameraStream]
-    messages: list[Any]
-    received: list[float]
-    images: list[Any]
-    colors: list[str]
+    frames: list[CameraFrame]
+    settings: Snapshot
     started: float
     decoded: float = 0.0
     network: PreparedBatch | InferredBatch | None = None
@@ -94,11 +114,14 @@ class HybridNetsNode(LifecycleNode):
 
     def __init__(self, **node_options: Any) -> None:
         super().__init__(NODE_NAME, **node_options)
+        self.streams: dict[str, CameraStream] = {}
+        self._batcher: FrameBatcher[tuple[Any, float]] | None = None
+        self._runner: StagedRunner | None = None
         try:
             self._set_up()
         except (HybridNetsError, ParameterException):
-            # destroyed here, in order: a node that cannot start leaves no DDS entities for
-            # interpreter exit to tear down (one such process hung at exit in a .ci/run here)
+            # what was created so far goes now, in order: DDS entities left to interpreter exit
+            # are torn down in no defined order, which can hang the process at exit
             self.destroy_node()
             raise
 
@@ -121,8 +144,10 @@ class HybridNetsNode(LifecycleNode):
                 read_only=True,
             ),
         )
-        self.settings = params.settings_from(
-            {name: self.get_parameter(name).value for name in params.PARAMETERS}
+        self.snapshot = Snapshot(
+            params.settings_from(
+                {name: self.get_parameter(name).value for name in params.PARAMETERS}
+            )
         )
         try:
             self.camera_names = list(self.get_parameter(params.CAMERAS).value or [""])
@@ -131,18 +156,21 @@ class HybridNetsNode(LifecycleNode):
         self._declare_camera_parameters()
         self.stats = FrameStats()
         self.debug_images = 0  # overlays rendered (only while a ~/debug_image has subscribers)
+        self.ground_builds = 0  # pixel-to-cell mappings computed, all cameras
         self.state = "unconfigured"  # lifecycle state label, for diagnostics and start()
         self.configure_error = ""
         self.pipeline: Pipeline | None = None
-        self.streams: dict[str, CameraStream] = {}
-        self._batcher: FrameBatcher[tuple[Any, float]] | None = None
-        self._runner: StagedRunner | None = None
         self._poses = CameraPoseSource(self)
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self.settings.behaviour.autostart:
             self._autostart()
+
+    @property
+    def settings(self) -> params.NodeSettings:
+        """The node's current parameters, typed."""
+        return self.snapshot.node
 
     def _autostart(self) -> None:
         """Walk to active (ros2 run / launch); HybridNetsError (one line) if configuring fails."""
@@ -178,9 +206,12 @@ class HybridNetsNode(LifecycleNode):
         """Load the weights, build the runtime, the streams and their publishers."""
         try:
             self.pipeline = self._load_pipeline()
-            names = params.class_names(self.settings.model, self.pipeline.class_names)
-            for camera in self.camera_names:
-                self.streams[camera] = self._make_stream(camera, names)
+            settings = self.settings
+            names = params.class_names(settings.model, self.pipeline.class_names)
+            cameras = {c: self._camera_settings(c, settings.outputs) for c in self.camera_names}
+            for camera, outputs in cameras.items():
+                self.streams[camera] = self._make_stream(camera, outputs, names)
+            self.snapshot = Snapshot.of(settings, cameras)
         except HybridNetsError as exc:
             self.configure_error = str(exc)
             self.get_logger().error(f"cannot configure: {exc}")
@@ -214,7 +245,7 @@ class HybridNetsNode(LifecycleNode):
         now = self.get_clock().now().nanoseconds
         threshold = self.settings.detection.conf_threshold
         for stream in self.streams.values():
-            stream.publishers["label_info"].publish(stream.outputs.label_info(now, "", threshold))
+            stream.publishers["label_info"].publish(stream.session.label_info(now, threshold))
         return activated
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
@@ -276,15 +307,9 @@ class HybridNetsNode(LifecycleNode):
             mask_resolution=self.settings.outputs.mask_resolution,
         )
 
-    def _make_stream(self, camera: str, names: list[str]) -> CameraStream:
-        settings = self._camera_settings(camera, self.settings.outputs)
+    def _make_stream(self, camera: str, settings: OutputSettings, names: list[str]) -> CameraStream:
         prefix = f"{camera}/" if camera else ""
-        stream = CameraStream(
-            camera,
-            prefix,
-            FrameOutputs(RclpyFactory(), settings, names),
-            settings.ground.camera_info.history(),
-        )
+        stream = CameraStream(camera, prefix, CameraSession(RclpyFactory(), settings, names))
         for name, msgtype in OUTPUT_TYPES.items():
             stream.publishers[name] = self.create_lifecycle_publisher(
                 message_class(msgtype), f"~/{prefix}{name}", OUTPUT_QOS
@@ -330,21 +355,19 @@ class HybridNetsNode(LifecycleNode):
 
     def _on_camera_info(self, stream: CameraStream, msg: CameraInfo) -> None:
         """Keep recent valid camera models by stamp, to pair each image with its own."""
-        rectified = stream.outputs.settings.ground.camera_info.rectified
         try:
-            model = messages.camera_model_from_camera_info(msg, rectified)
+            stream.session.add_camera_info(msg)
         except HybridNetsError as exc:
             self.get_logger().warning(
                 f"ignoring camera_info of {stream.prefix or 'the camera'}: {exc}",
                 throttle_duration_sec=WARN_EVERY_S,
             )
             return
-        with stream.lock:
-            stream.camera_infos.add(messages.stamp_ns(msg.header), model)
         self._poses.remember_frame(stream.name, msg.header.frame_id)
 
     def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
-        """Accept a change only if the resulting settings are valid; apply them at once."""
+        """Accept a change only if the resulting settings are valid; apply them at once, as
+        one new snapshot (frames in flight keep theirs); re-announce a changed label_info."""
         flat = params.parameter_values(self.settings)
         updates = {p.name: p.value for p in changes}
         try:
@@ -357,70 +380,66 @@ class HybridNetsNode(LifecycleNode):
             }
         except HybridNetsError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        self.settings = settings
-        if self.pipeline is not None:
-            self.pipeline.detection = settings.detection
-        for camera, stream in self.streams.items():
-            stream.outputs.apply(cameras[camera])
-            tolerance = cameras[camera].ground.camera_info.info_tolerance
-            with stream.lock:
-                stream.camera_infos.tolerance_ns = round(tolerance * 1e9)
+        self.snapshot = Snapshot.of(settings, cameras)
         if self._batcher is not None:
             rate = settings.input.max_rate
             self._batcher.timeout_s = settings.behaviour.batch_timeout
             self._batcher.set_interval(1.0 / rate if rate > 0 else 0.0)
+        if self.state == "active":
+            now = self.get_clock().now().nanoseconds
+            threshold = settings.detection.conf_threshold
+            for stream in self.streams.values():
+                info = stream.session.label_info_if_changed(now, threshold)
+                if info is not None:
+                    stream.publishers["label_info"].publish(info)
         return SetParametersResult(successful=True)
 
     # --- the stages (worker threads) -------------------------------------------------------
 
     def _decode_and_prepare(self, arrivals: dict[str, Arrival[tuple[Any, float]]]) -> Batch | None:
         """Stage 1: decode each camera's frame (a malformed one is counted and left out),
-        letterbox and normalise them into one network input."""
-        batch = Batch([], [], [], [], [], time.perf_counter())
+        letterbox and normalise them into one network input. The batch keeps the settings
+        snapshot of this moment for all its stages."""
+        batch = Batch([], self.snapshot, time.perf_counter())
         for camera, arrival in arrivals.items():
             msg, arrived = arrival.item
+            stream = self.streams[camera]
             try:
-                if isinstance(msg, CompressedImage):
-                    image, color = compressed_to_array(msg), "bgr"
-                else:
-                    image, color = image_to_array(msg)
-                self.pipeline.transform.fit(image.shape[:2])  # rejects what would vanish
+                image = stream.session.decode(msg)
+                self.pipeline.transform.fit(image.pixels.shape[:2])  # rejects what would vanish
             except InputError as exc:
                 self._reject(exc)
                 continue
-            batch.streams.append(self.streams[camera])
-            batch.messages.append(msg)
-            batch.received.append(arrived)
-            batch.images.append(image)
-            batch.colors.append(color)
-        if not batch.streams:
+            batch.frames.append(CameraFrame(stream, image, arrived))
+        if not batch.frames:
             return None
         batch.decoded = time.perf_counter()
-        batch.network = self.pipeline.prepare(batch.images, batch.colors)
+        batch.network = self.pipeline.prepare(
+            [frame.image.pixels for frame in batch.frames],
+            [frame.image.color for frame in batch.frames],
+        )
         return batch
 
     def _infer(self, batch: Batch) -> Batch:
         """Stage 2: the forward pass."""
-        batch.network = self.pipeline.infer(batch.network)
+        batch.network = self.pipeline.infer(batch.network, batch.settings.node.detection)
         return batch
 
     def _publish_batch(self, batch: Batch) -> bool:
         """Stage 3: postprocess, then each camera's outputs with its own stamp."""
         inferred_at = time.perf_counter()
-        results = self.pipeline.finish(batch.network)
-        for stream, msg, received, result, image, color in zip(
-            batch.streams, batch.messages, batch.received, results, batch.images, batch.colors
-        ):
-            self._publish(stream, result, msg.header, image, color)
+        results = self.pipeline.finish(batch.network, batch.settings.node.detection)
+        for frame, result in zip(batch.frames, results):
+            made = self._publish(frame, result, batch.settings)
             done = time.perf_counter()
             self.stats.count("processed")
             self.stats.record(
                 {
-                    "wait": (batch.started - received) * 1000,
+                    "wait": (batch.started - frame.received) * 1000,
                     "decode": (batch.decoded - batch.started) * 1000 / len(results),
-                    **result.timings,
+                    **made.timings,
                     "publish": (done - inferred_at) * 1000,
-                    "total": (done - received) * 1000,
+                    "total": (done - frame.received) * 1000,
                 }
             )
         return True
@@ -441,40 +460,32 @@ class HybridNetsNode(LifecycleNode):
             f"frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=WARN_EVERY_S
         )
 
-    def _publish(
-        self, stream: CameraStream, result: Any, header: Any, image: Any, color: str
-    ) -> None:
+    def _publish(self, frame: CameraFrame, result: FrameResult, settings: Snapshot) -> SessionFrame:
         """Detections always (tracks need every frame); other outputs only when subscribed."""
+        stream = frame.stream
+        outputs = settings.cameras[stream.name]
         wanted = {"detections"} | {
             name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
         }
-        stamp = messages.stamp_ns(header)
-        with stream.lock:
-            camera = stream.camera_infos.for_image(stamp)
-        outputs = stream.outputs
-        if wanted & {"grid", "lane_points"} and outputs.camera(result, camera) is None:
+        pose = self._poses.lookup(stream.name, outputs.ground.grid_frame, frame.image.header)
+        made = stream.session.process(result, frame.image, wanted, outputs, pose)
+        if made.camera is None and not wanted.isdisjoint(GROUND_OUTPUTS):
             self.get_logger().warning(
                 "no intrinsics (camera_info within camera.info_tolerance of the image, or "
                 "camera.fx/fy parameters): ground outputs off",
                 throttle_duration_sec=WARN_EVERY_S * 6,
             )
-        pose = self._poses.lookup(stream.name, outputs.settings.ground.grid_frame, header)
-        builds = outputs.projector_builds
-        built = outputs.build(result, stamp, header.frame_id, wanted, camera, image, color, pose)
-        if outputs.projector_builds != builds:
-            grid = outputs.settings.ground.grid
+        if made.ground_rebuilt:
+            self.ground_builds += 1
+            grid = outputs.ground.grid
             self.get_logger().info(
-                f"ground mapping built in {outputs.last_build_ms:.1f} ms: "
+                f"ground mapping built in {made.ground_build_ms:.1f} ms: "
                 f"{grid.width}x{grid.height} cells"
             )
-        for name, message in built.items():
+        for name, message in made.messages.items():
             stream.publishers[name].publish(message)
-        self.debug_images += "debug_image" in built
-
-    @property
-    def ground_builds(self) -> int:
-        """Pixel-to-cell mappings computed so far, all cameras (once per calibration each)."""
-        return sum(stream.outputs.projector_builds for stream in self.streams.values())
+        self.debug_images += "debug_image" in made.messages
+        return made
 
     # --- diagnostics -----------------------------------------------------------------------
 
@@ -495,6 +506,8 @@ class HybridNetsNode(LifecycleNode):
             "backend": backend,
             "device": device,
             "cameras": ",".join(c or "(one)" for c in self.camera_names),
+            "ground_mapping_builds": str(self.ground_builds),
+            "debug_images": str(self.debug_images),
             "last_error": self.stats.last_error,
             "latency_window_s": f"{self.stats.window_s:g}",
         }
@@ -521,8 +534,13 @@ class HybridNetsNode(LifecycleNode):
         return DiagnosticStatus.OK, "ok"
 
     def stop(self) -> None:
-        """Stop the workers (waits for the batch in progress)."""
+        """Stop the workers (waits for the batch in progress); `destroy_node` does it too."""
         self._stop_processing()
+
+    def destroy_node(self) -> None:
+        """Stop the workers first, so none publishes through an entity being destroyed."""
+        self._stop_processing()
+        super().destroy_node()
 
 
 def spin_until_shutdown(node: Any, executor: SingleThreadedExecutor, stop: StopRequest) -> None:
@@ -563,7 +581,6 @@ def main(args: list[str] | None = None) -> None:
     finally:
         executor.shutdown(timeout_sec=5.0)
         if node is not None:
-            node.stop()
             node.destroy_node()
         rclpy.try_shutdown()
     sys.exit(code)

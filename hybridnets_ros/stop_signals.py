@@ -3,9 +3,9 @@
 rclpy's own handler (rclpy.init's default) triggers every executor's guard condition from a
 thread of its own. When that thread runs late, on a loaded machine, it can trigger a guard
 condition that the main thread has already destroyed while shutting down, and the process dies
-with SIGSEGV in rcl_trigger_guard_condition (seen in CI and reproduced here). Processes that
-init rclpy with `ROS_SIGNALS_OFF` have no such thread: a signal only sets a flag that the spin
-loop polls, and the main thread shuts down alone.
+with SIGSEGV in rcl_trigger_guard_condition. Processes that init rclpy with `ROS_SIGNALS_OFF`
+have no such thread: a signal only sets a flag that the spin loop polls, and the main thread
+shuts down alone.
 """
 
 from __future__ import annotations

@@ -37,15 +37,16 @@ class Ros:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
         self._nodes: list[Any] = []
 
     def _spin(self) -> None:
-        """Spin until shutdown. Tests create and destroy publishers and subscriptions from
+        """Spin until close or shutdown. Tests create and destroy publishers and subscriptions from
         their own thread; one destroyed while the executor builds its wait set raises
         InvalidHandle, which must cost that one wait, not the executor thread."""
-        while self.context.ok():
+        while self.context.ok() and not self._stop.is_set():
             try:
                 self.executor.spin_once(timeout_sec=0.1)
             except (ShutdownException, ExternalShutdownException):
@@ -78,15 +79,14 @@ class Ros:
         return listener
 
     def close(self) -> None:
-        """Stop the workers, the executor and the context."""
-        for node in self._nodes:
-            if isinstance(node, HybridNetsNode):
-                node.stop()
+        """Stop spinning (before anything it waits on goes away), then the executor, the nodes
+        (each stops its own workers) and the context."""
+        self._stop.set()
+        self._thread.join(timeout=5.0)
         self.executor.shutdown()
         for node in self._nodes:
             node.destroy_node()
         rclpy.shutdown(context=self.context)
-        self._thread.join(timeout=5.0)
 
 
 _stamps = iter(range(1_000_000_000, 10**18, 1_000_000))

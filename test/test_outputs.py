@@ -33,7 +33,8 @@ def frame(tmp_path_factory: pytest.TempPathFactory, dashcam_frame):
 def build(factory, settings: OutputSettings, frame, names, image) -> dict:
     outputs = FrameOutputs(factory, settings, names)
     camera = CameraIntrinsics(900.0, 900.0, 639.5, 359.5, 1280, 720)
-    return outputs.build(frame, STAMP, "camera_optical", OUTPUT_TYPES, camera, image, "bgr")
+    built = outputs.build(frame, STAMP, "camera_optical", OUTPUT_TYPES, camera, image, "bgr")
+    return built.messages
 
 
 def test_node_and_bag_messages_are_identical(frame, dashcam_frame) -> None:
@@ -65,18 +66,17 @@ def test_settings_switch_ground_outputs_and_name_classes(frame, dashcam_frame) -
     assert names <= {"auto", "coach"} and names
     outputs = FrameOutputs(RosbagsFactory(), OutputSettings(), ["car", "bus"])
     none = outputs.build(result, STAMP, "camera", {"grid", "lane_points"})
-    assert none == {}  # no camera_info and no camera.fx/fy: no ground outputs
+    assert none.messages == {}  # no camera_info and no camera.fx/fy: no ground outputs
+    assert not none.ground_rebuilt
     fallback = OutputSettings(
         ground=GroundSettings(intrinsics=PinholeParameters(900.0, 900.0, 639.5, 359.5))
     )
     outputs = FrameOutputs(RosbagsFactory(), fallback, ["car", "bus"])
-    assert set(outputs.build(result, STAMP, "camera", {"grid", "lane_points"})) == {
-        "grid",
-        "lane_points",
-    }
-    assert outputs.projector_builds == 1
-    outputs.build(result, STAMP + 1, "camera", {"grid"})
-    assert outputs.projector_builds == 1  # same calibration: the mapping is reused
+    first = outputs.build(result, STAMP, "camera", {"grid", "lane_points"})
+    assert set(first.messages) == {"grid", "lane_points"} and first.ground_rebuilt
+    assert first.ground_build_ms > 0
+    again = outputs.build(result, STAMP + 1, "camera", {"grid"})
+    assert not again.ground_rebuilt  # same calibration: the mapping is reused
 
 
 def test_mask_resolution_network(frame) -> None:
@@ -84,9 +84,8 @@ def test_mask_resolution_network(frame) -> None:
     result.__dict__.pop("masks", None)
     result.mask_resolution = "network"
     try:
-        built = FrameOutputs(RosbagsFactory(), OutputSettings(), names).build(
-            result, STAMP, "camera", {"lane_mask"}
-        )
+        outputs = FrameOutputs(RosbagsFactory(), OutputSettings(), names)
+        built = outputs.build(result, STAMP, "camera", {"lane_mask"}).messages
         assert (built["lane_mask"].height, built["lane_mask"].width) == (216, 384)
         assert set(np.unique(built["lane_mask"].data)) == {255}
     finally:

@@ -1,5 +1,6 @@
 """The planner knobs as parameters of a real node: described with their ranges (what
-`ros2 param describe` shows), per camera too, and changed at run time into the camera's scene."""
+`ros2 param describe` shows), per camera too, and changed at run time into the settings the
+camera's next frame is built with."""
 
 # ruff: noqa: E402  (ROS imports must follow the skip-or-fail check)
 from __future__ import annotations
@@ -46,9 +47,9 @@ def test_planner_knobs_are_described_and_reach_the_camera_scene(ros: Ros, weight
         "front.objects.prior_heights_m": [2.0] * PRIORS,
     }
     assert all(result.successful for result in set_parameters(listener, name, **changes))
-    scene = node.streams["front"].outputs.scene
-    assert scene.tracker.settings.min_hits == 4 and scene.lane_settings.max_range_m == 30.0
-    assert scene.object_settings.prior_heights_m == (2.0,) * PRIORS
+    front = node.snapshot.cameras["front"]  # what the camera's next frame is built with
+    assert front.tracking.min_hits == 4 and front.lanes.max_range_m == 30.0
+    assert front.objects.prior_heights_m == (2.0,) * PRIORS
 
     refused = {
         "tracking.min_iou": 0.0,  # outside the declared range
@@ -61,4 +62,4 @@ def test_planner_knobs_are_described_and_reach_the_camera_scene(ros: Ros, weight
         assert not result.successful and result.reason, key
     (result,) = set_parameters(listener, name, **{"front.objects.prior_heights_m": [2.0]})
     assert "prior_heights_m needs one value per prior_classes name" in result.reason
-    assert scene.object_settings.prior_heights_m == (2.0,) * PRIORS
+    assert node.snapshot.cameras["front"].objects.prior_heights_m == (2.0,) * PRIORS

@@ -163,8 +163,7 @@ def bag_eval_outputs(*flags: str) -> FrameOutputs:
 
 def first_frame(outputs: FrameOutputs) -> Any:
     """The scene and lanes of one frame of the test drive."""
-    outputs.build(drive_frame(), 1_000_000_000, "camera", WANTED)
-    return outputs.last_context
+    return outputs.build(drive_frame(), 1_000_000_000, "camera", WANTED).context
 
 
 def test_bag_eval_flags_reach_the_tracker() -> None:
@@ -198,21 +197,24 @@ def test_bag_eval_flags_reach_object_priors_and_contact_rows() -> None:
     np.testing.assert_allclose(narrow.range, CAMERA_HEIGHT * F / (261.5 - CY))
 
 
-def test_applied_settings_reach_the_running_scene() -> None:
-    """A runtime change (the node's parameter callback calls `apply`) reaches the next frame:
-    the confirmed track keeps its id under new tracker settings, the lane range changes."""
+def test_a_frame_under_new_settings_reconfigures_the_running_scene() -> None:
+    """A runtime change (a frame built under the node's new settings snapshot) reaches the
+    scene: the confirmed track keeps its id under new tracker settings, the lane range
+    changes."""
     outputs = bag_eval_outputs()
     frame = drive_frame()
     outputs.build(frame, 1_000_000_000, "camera", WANTED)
-    outputs.build(frame, 1_100_000_000, "camera", WANTED)
-    assert outputs.last_context.scene.track_ids(1) == ["1"]
+    second = outputs.build(frame, 1_100_000_000, "camera", WANTED).context
+    assert second.scene.track_ids(1) == ["1"]
     changed = rebuild(
         OutputSettings,
         {"tracking.min_hits": 5, "tracking.max_age_s": 0.5, "lanes.max_range_m": 20.0},
     )
-    outputs.apply(dataclasses.replace(changed, ground=outputs.settings.ground))
-    outputs.build(frame, 1_200_000_000, "camera", WANTED)
-    context = outputs.last_context
+    changed = dataclasses.replace(changed, ground=outputs.settings.ground)
+    context = outputs.build(frame, 1_200_000_000, "camera", WANTED, settings=changed).context
     assert context.scene.track_ids(1) == ["1"]
     assert outputs.scene.tracker.settings.max_age_s == 0.5
     assert max(line.x_max for line in context.lanes.lines) <= 20.0
+    back = outputs.build(frame, 1_300_000_000, "camera", WANTED).context
+    assert outputs.scene.tracker.settings.max_age_s == TrackerSettings().max_age_s
+    assert max(line.x_max for line in back.lanes.lines) > 20.0

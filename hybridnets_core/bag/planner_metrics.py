@@ -20,10 +20,10 @@ import numpy as np
 from ..evaluation.lanes import LaneAccumulator
 from ..evaluation.tracking import TrackingAccumulator
 from ..outputs import messages
-from ..outputs.frame import FrameContext
 from ..scene.ground import GridSpec
 from ..scene.lanes import EgoLane
 from ..scene.objects import ObjectStatus
+from ..serving.session import SessionFrame
 from .reader import BagReader
 from .truth_topics import EGO_SIDES, objects_from_msg, path_points
 
@@ -92,9 +92,9 @@ class PlannerMetrics:
         self.lanes = LaneAccumulator()
         self.frames = 0
 
-    def update(self, context: FrameContext, truth: PlannerTruth) -> None:
+    def update(self, replayed: SessionFrame, truth: PlannerTruth) -> None:
         """Add one replayed frame: its tracked detections and fitted ego lane."""
-        frame, scene = context.frame, context.scene
+        frame, scene = replayed.result, replayed.scene
         ids = scene.track_ids(len(frame))
         tracked = np.array([bool(ident) for ident in ids], bool).reshape(-1)
         positions = beyond = None
@@ -110,7 +110,7 @@ class PlannerMetrics:
             true_ignored=self._outside_grid(truth.ground_xy),
             predicted_ignored=beyond,
         )
-        predicted = context.lanes.ego if context.lanes is not None else EgoLane()
+        predicted = replayed.lanes.ego if replayed.lanes is not None else EgoLane()
         self.lanes.update(predicted, truth.ego)
         self.frames += 1
 

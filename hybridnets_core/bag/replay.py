@@ -1,5 +1,5 @@
 """Offline replay: every camera frame of a bag through the Pipeline, the node's outputs (built by
-the same `FrameOutputs` as the live node) into a new bag, val's metrics when labels exist, and
+the same `CameraSession` as the live node) into a new bag, val's metrics when labels exist, and
 per-frame timings for the report."""
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from ..errors import ConfigError, InputError
 from ..evaluation import Evaluation, MetricsAccumulator, detection_record
 from ..inference.pipeline import Pipeline
 from ..outputs import messages
-from ..outputs.codec import compressed_to_array, image_to_array
-from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS, FrameOutputs
+from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 from ..outputs.settings import OutputSettings
+from ..serving.session import CameraImage, CameraSession
 from .labels import LabelSource
 from .planner_metrics import PlannerMetrics, PlannerTruthTopics
 from .reader import BagReader
@@ -34,13 +33,6 @@ def camera_info_topic(image_topic: str) -> str:
     base = image_topic.removesuffix("/compressed").rstrip("/")
     parent = base.rsplit("/", 1)[0]
     return f"{parent}/camera_info"
-
-
-def decode_image(msg: Any, msgtype: str) -> tuple[np.ndarray, str]:
-    """Pixels and colour order of an Image or CompressedImage message."""
-    if msgtype == messages.COMPRESSED_IMAGE:
-        return compressed_to_array(msg), "bgr"
-    return image_to_array(msg)
 
 
 @dataclass(frozen=True)
@@ -87,14 +79,11 @@ class ReplayResult:
     planner: PlannerMetrics | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pending:
     index: int
     log_ns: int
-    header: Any
-    image: np.ndarray
-    color: str
-    decode_ms: float
+    image: CameraImage
 
 
 class _Replay:
@@ -112,8 +101,7 @@ class _Replay:
         self.pipeline = pipeline
         self.writer = writer
         self.node = options.node.rstrip("/")
-        self.outputs = FrameOutputs(RosbagsFactory(), options.outputs, pipeline.class_names)
-        self.camera_infos = options.outputs.ground.camera_info.history()
+        self.session = CameraSession(RosbagsFactory(), options.outputs, pipeline.class_names)
         self.labels = labels
         self.metrics = metrics
         self.planner_truth = planner_truth
@@ -132,7 +120,7 @@ class _Replay:
 
     def add(self, frame: _Pending) -> None:
         """Queue a decoded frame; run the batch when full or when the colour order changes."""
-        if self.pending and self.pending[0].color != frame.color:
+        if self.pending and self.pending[0].image.color != frame.image.color:
             self.flush()
         self.pending.append(frame)
         if len(self.pending) >= self.batch_size:
@@ -143,31 +131,27 @@ class _Replay:
         if not self.pending:
             return
         frames, self.pending = self.pending, []
-        results = self.pipeline.run_batch([f.image for f in frames], frames[0].color)
+        results = self.pipeline.run_batch([f.image.pixels for f in frames], frames[0].image.color)
+        threshold = self.pipeline.detection.conf_threshold
         for frame, result in zip(frames, results):
-            begin = time.perf_counter()
-            stamp = messages.stamp_ns(frame.header)
-            camera = self.camera_infos.for_image(stamp)
-            built = self.outputs.build(
-                result, stamp, frame.header.frame_id, RECORDED_OUTPUTS, camera
-            )
-            for name, message in built.items():
+            done = self.session.process(result, frame.image, RECORDED_OUTPUTS)
+            stamp = done.stamp
+            for name, message in done.messages.items():
                 self._write(name, OUTPUT_TYPES[name], frame.log_ns, message)
-            output_ms = (time.perf_counter() - begin) * 1000
-            if not self.records:  # the class map, once, as the node latches it
-                info = self.outputs.label_info(stamp, "", self.pipeline.detection.conf_threshold)
+            info = self.session.label_info_if_changed(stamp, threshold)
+            if info is not None:  # the class map when it changes (once), as the node latches it
                 self._write("label_info", messages.LABEL_INFO, frame.log_ns, info)
             if self.planner is not None:
                 planner_truth = self.planner_truth.get(stamp)
                 if planner_truth is not None:
-                    self.planner.update(self.outputs.last_context, planner_truth)
+                    self.planner.update(done, planner_truth)
             truth = None
             if self.labels is not None:
                 truth = self.labels.get(frame.index, stamp, result.letterbox)
             if truth is not None and self.metrics is not None and result.scored is not None:
                 content = result.letterbox.content_slice
                 self.metrics.update(result.scored, result.labels, content, truth)
-            timings = {"decode": frame.decode_ms, **result.timings, "output": output_ms}
+            timings = {"decode": frame.image.decode_ms, **done.timings}
             self.records.append(
                 FrameRecord(
                     frame.index, stamp, frame.log_ns, len(result), truth is not None, timings
@@ -214,7 +198,6 @@ def replay_bag(
         planner_truth = PlannerTruthTopics(bag, options.gt_prefix)
     with BagWriter(out, options.fmt) as writer:
         run = _Replay(pipeline, writer, options, labels, metrics, planner_truth)
-        rectified = options.outputs.ground.camera_info.rectified
         index = invalid_info = 0
         bar = tqdm(
             total=bag.counts[options.image_topic],
@@ -226,20 +209,16 @@ def replay_bag(
             for topic, log_ns, msg in bag.messages(topics):
                 if topic == info_topic:
                     try:
-                        model = messages.camera_model_from_camera_info(msg, rectified)
+                        run.session.add_camera_info(msg)
                     except ConfigError:  # e.g. an uncalibrated camera's all-zero K: as the node
                         invalid_info += 1
-                    else:
-                        run.camera_infos.add(messages.stamp_ns(msg.header), model)
                     continue
-                begin = time.perf_counter()
                 try:
-                    image, color = decode_image(msg, image_type)
+                    image = run.session.decode(msg)
                 except InputError as exc:
                     skipped.append((index, str(exc)))
                 else:
-                    decode_ms = (time.perf_counter() - begin) * 1000
-                    run.add(_Pending(index, log_ns, msg.header, image, color, decode_ms))
+                    run.add(_Pending(index, log_ns, image))
                 index += 1
                 bar.update()
             run.flush()

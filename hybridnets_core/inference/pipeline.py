@@ -168,21 +168,27 @@ class Pipeline:
         batch, letterboxes = self.transform.batch(images, color)
         return PreparedBatch(batch, letterboxes, {"preprocess": time.perf_counter() - start})
 
-    def infer(self, prepared: PreparedBatch) -> InferredBatch:
-        """Stage 2: the forward pass(es) (an end-to-end graph runs again for `scoring`)."""
+    def infer(
+        self, prepared: PreparedBatch, detection: DetectionSettings | None = None
+    ) -> InferredBatch:
+        """Stage 2: the forward pass(es) (an end-to-end graph runs again for `scoring`);
+        `detection` replaces `self.detection` for this batch (an end-to-end graph's thresholds)."""
         start = time.perf_counter()
-        outputs = self._forward(prepared.batch, self.detection)
+        outputs = self._forward(prepared.batch, detection or self.detection)
         scoring_outputs = outputs
         if self.scoring is not None and self.end_to_end:
             scoring_outputs = self._forward(prepared.batch, self.scoring)
         seconds = {**prepared.seconds, "forward": time.perf_counter() - start}
         return InferredBatch(prepared.letterboxes, outputs, scoring_outputs, seconds)
 
-    def finish(self, inferred: InferredBatch) -> list[FrameResult]:
-        """Stage 3: decode boxes and labels per image and map them to source pixels."""
+    def finish(
+        self, inferred: InferredBatch, detection: DetectionSettings | None = None
+    ) -> list[FrameResult]:
+        """Stage 3: decode boxes and labels per image and map them to source pixels;
+        `detection` replaces `self.detection` for this batch."""
         start = time.perf_counter()
         count = len(inferred.letterboxes)
-        detections, labels = self._decode(inferred.outputs, count, self.detection)
+        detections, labels = self._decode(inferred.outputs, count, detection or self.detection)
         scored = None
         if self.scoring is not None:
             scored = self._decode(inferred.scoring_outputs, count, self.scoring)[0]

@@ -113,6 +113,14 @@ def compressed_to_array(msg: Any) -> np.ndarray:
     return image
 
 
+def decode_image(msg: Any) -> tuple[np.ndarray, str]:
+    """Pixels and colour order of a camera message: a CompressedImage (it has a `format`) is
+    decoded to BGR, a raw Image keeps its own order; InputError when malformed."""
+    if hasattr(msg, "format"):
+        return compressed_to_array(msg), "bgr"
+    return image_to_array(msg)
+
+
 def mask_to_mono8(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as mono8 pixels: 255 foreground, 0 background."""
     return np.negative(np.ascontiguousarray(mask).view(np.uint8))  # 1 -> 255

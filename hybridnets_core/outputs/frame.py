@@ -1,8 +1,9 @@
 """One frame result -> the node's output messages, the same for the live node and the bag tools.
 
-Each output is one builder in `BUILDERS`; a new output is one new function there. The caller
-says which outputs it wants (the node: the topics with subscribers; bag-eval: all) and gets
-messages of its own transport back, keyed by output name (the topic below the node).
+Each output is one builder in `OUTPUTS`; a new output is one new function there (the node,
+its demo and bag replay publish or record whatever that table holds). The caller says which
+outputs it wants (the node: the topics with subscribers; bag-eval: all) and gets messages of
+its own transport back, keyed by output name (the topic below the node).
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import ConfigError
 from ..inference.results import FrameResult
 from ..scene.camera import CameraIntrinsics, CameraModel
-from ..scene.ground import CachedProjector, CameraPose, GroundProjector, OpticalPose
+from ..scene.ground import CachedProjector, CameraPose, GridSpec, GroundProjector, OpticalPose
 from ..scene.lanes import LaneEstimate
 from . import messages
 from .factory import MessageFactory
@@ -26,21 +26,6 @@ from .overlay import draw_overlay
 from .scene import SceneFrame, SceneState
 from .settings import OutputSettings
 
-# Output name -> message type; the node publishes each on `~/<name>`.
-OUTPUT_TYPES: dict[str, str] = {
-    "detections": messages.DETECTIONS,
-    "objects": messages.DETECTIONS_3D,
-    "drivable_mask": messages.IMAGE,
-    "lane_mask": messages.IMAGE,
-    "grid": messages.OCCUPANCY_GRID,
-    "lane_points": messages.POINT_CLOUD,
-    "ego_lane/center": messages.PATH,
-    "ego_lane/left": messages.PATH,
-    "ego_lane/right": messages.PATH,
-    "markers": messages.MARKERS,
-    "debug_image": messages.IMAGE,
-}
-RECORDED_OUTPUTS = tuple(name for name in OUTPUT_TYPES if name != "debug_image")
 GROUND_OUTPUTS = ("grid", "lane_points")
 LANE_OUTPUTS = ("ego_lane/center", "ego_lane/left", "ego_lane/right", "markers")
 Z_VARIANCE = 0.1**2  # m^2: flat ground puts each box on z = 0 of grid_frame
@@ -54,18 +39,44 @@ MARKER_RGBA = {
 LINE_STRIP, CUBE, ARROW, TEXT = 4, 1, 0, 9  # visualization_msgs/Marker types
 
 
-@dataclass
+@dataclass(frozen=True)
 class FrameContext:
-    """What one frame's builders share: the result, headers, image and ground projection."""
+    """What one frame's builders share: the result, headers, image, the camera model and
+    ground projection it was placed with, its scene and lanes."""
 
     frame: FrameResult
     header: Any
     ground_header: Any
     image: np.ndarray | None
     color: str
+    camera: CameraModel | CameraIntrinsics | None
     projector: GroundProjector | None
     scene: SceneFrame
     lanes: LaneEstimate | None
+
+
+@dataclass(frozen=True)
+class BuiltFrame:
+    """One frame's messages by output name, what they were built from, and the ms spent
+    rebuilding the pixel-to-cell mapping for it (None: the cached one was used, or none)."""
+
+    messages: dict[str, Any]
+    context: FrameContext
+    ground_build_ms: float | None = None
+
+    @property
+    def ground_rebuilt(self) -> bool:
+        """Whether this frame computed a new pixel-to-cell mapping."""
+        return self.ground_build_ms is not None
+
+
+def output_enabled(name: str, settings: OutputSettings) -> bool:
+    """Whether the settings let this output be made at all."""
+    if name == "grid":
+        return settings.publish_grid
+    if name == "lane_points":
+        return settings.publish_lane_points
+    return name in OUTPUT_TYPES
 
 
 class FrameOutputs:
@@ -74,7 +85,7 @@ class FrameOutputs:
     Detection class names come from `class_names` (the node's `class_names` parameter or the
     model's). The ground outputs need intrinsics: the frame's camera_info, else the settings'
     camera.fx/fy/cx/cy; the pixel-to-cell mapping is cached and rebuilt only when the
-    calibration, pose, grid or mask size changes (`projector_builds`, `last_build_ms`).
+    calibration, pose, grid or mask size changes (`BuiltFrame.ground_build_ms`).
     """
 
     def __init__(
@@ -91,42 +102,19 @@ class FrameOutputs:
             contact=settings.contact,
         )
         self._projectors = CachedProjector()
-        self.last_build_ms = 0.0
-        self.last_context: FrameContext | None = None  # the latest frame's scene and lanes
+        self._planner = self._planner_settings(settings)
 
-    def apply(self, settings: OutputSettings) -> None:
-        """Make the outputs with `settings` from the next frame on (a runtime parameter
-        change), the scene's planner settings included; track_objects stays as built."""
-        self.scene.configure(settings.objects, settings.tracking, settings.lanes, settings.contact)
-        self.settings = settings
+    @staticmethod
+    def _planner_settings(settings: OutputSettings) -> tuple[Any, ...]:
+        return (settings.objects, settings.tracking, settings.lanes, settings.contact)
 
-    @property
-    def projector_builds(self) -> int:
-        """Pixel-to-cell mappings computed so far (once per calibration)."""
-        return self._projectors.builds
-
-    def check_classes(self, model_names: list[str]) -> None:
-        """ConfigError unless there is one name per model class."""
-        if len(self.class_names) != len(model_names):
-            raise ConfigError(
-                f"{len(self.class_names)} class names given but the model has "
-                f"{len(model_names)} classes"
-            )
-
-    def enabled(self, name: str) -> bool:
-        """Whether the settings let this output be made at all."""
-        if name == "grid":
-            return self.settings.publish_grid
-        if name == "lane_points":
-            return self.settings.publish_lane_points
-        return name in OUTPUT_TYPES
-
-    def camera(
-        self, frame: FrameResult, camera_info: CameraModel | None
-    ) -> CameraModel | CameraIntrinsics | None:
-        """The camera the ground outputs of this frame use, or None (they are skipped)."""
-        height, width = frame.image_size
-        return self.settings.ground.camera_for(camera_info, width, height)
+    def _configure_scene(self, settings: OutputSettings) -> None:
+        """Give the scene this frame's planner settings when they changed (a runtime parameter
+        change); tracks and their ids stay, `track_objects` stays as built."""
+        planner = self._planner_settings(settings)
+        if planner != self._planner:
+            self.scene.configure(*planner)
+            self._planner = planner
 
     def build(
         self,
@@ -138,20 +126,26 @@ class FrameOutputs:
         image: np.ndarray | None = None,
         color: str = "bgr",
         pose: OpticalPose | None = None,
-    ) -> dict[str, Any]:
+        settings: OutputSettings | None = None,
+    ) -> BuiltFrame:
         """Messages of the wanted, enabled outputs this frame can make, by output name.
 
         Every message carries the input's stamp and frame_id; the ground outputs carry the
         stamp in the vehicle frame. `image` (the source pixels) is needed for debug_image.
         `pose` (the camera's optical frame in grid_frame, from TF) replaces the settings' pose.
+        `settings` are this frame's (default: those given at construction); the whole frame
+        reads only them, so a change between frames never mixes into one.
         """
-        names = [name for name in OUTPUT_TYPES if name in wanted and self.enabled(name)]
-        ground = self.settings.ground
+        settings = settings or self.settings
+        self._configure_scene(settings)
+        ground = settings.ground
+        names = [name for name in OUTPUT_TYPES if name in wanted and output_enabled(name, settings)]
         placement = pose if pose is not None else ground.camera
-        projector = None
+        height, width = frame.image_size
+        camera = ground.camera_for(camera_info, width, height)
+        projector = build_ms = None
         if any(name in GROUND_OUTPUTS for name in names):
-            projector = self._projector(frame, camera_info, placement)
-        camera = self.camera(frame, camera_info)
+            projector, build_ms = self._projector(frame, camera, placement, ground.grid)
         scene = self.scene.update(
             frame,
             stamp,
@@ -159,7 +153,7 @@ class FrameOutputs:
             placement,
             ground.grid,
             self.class_names,
-            self.settings.contact_from_drivable,
+            settings.contact_from_drivable,
         )
         lanes = None
         if any(name in LANE_OUTPUTS for name in names):
@@ -170,36 +164,33 @@ class FrameOutputs:
             messages.header(self.factory, stamp, ground.grid_frame),
             image,
             color,
+            camera,
             projector,
             scene,
             lanes,
         )
-        self.last_context = context
         built = {}
         for name in names:
-            message = BUILDERS[name](self, context)
+            message = OUTPUTS[name][1](self, context)
             if message is not None:
                 built[name] = message
-        return built
+        return BuiltFrame(built, context, build_ms)
 
     def _projector(
         self,
         frame: FrameResult,
-        camera_info: CameraModel | None,
+        camera: CameraModel | CameraIntrinsics | None,
         placement: CameraPose | OpticalPose,
-    ) -> GroundProjector | None:
-        """The cached projector for this frame's masks, or None without a camera or masks."""
-        camera = self.camera(frame, camera_info)
+        grid: GridSpec,
+    ) -> tuple[GroundProjector | None, float | None]:
+        """The cached projector for this frame's masks (None without a camera or masks), and
+        the ms spent rebuilding it (None when the cached one still fits)."""
         reference = frame.drivable if frame.drivable is not None else frame.lane
         if camera is None or reference is None:
-            return None
+            return None, None
         start = time.perf_counter()
-        projector, rebuilt = self._projectors.get(
-            camera, reference.shape, placement, self.settings.ground.grid
-        )
-        if rebuilt:
-            self.last_build_ms = (time.perf_counter() - start) * 1000
-        return projector
+        projector, rebuilt = self._projectors.get(camera, reference.shape, placement, grid)
+        return projector, (time.perf_counter() - start) * 1000 if rebuilt else None
 
     # --- one builder per output ----------------------------------------------------------
 
@@ -308,16 +299,21 @@ class FrameOutputs:
         return messages.image(self.factory, overlay, "bgr8", context.header)
 
 
-BUILDERS: dict[str, Callable[[FrameOutputs, FrameContext], Any]] = {
-    "detections": FrameOutputs._detections,
-    "objects": FrameOutputs._objects,
-    "ego_lane/center": lambda outputs, c: outputs._ego_lane("center", c),
-    "ego_lane/left": lambda outputs, c: outputs._ego_lane("left", c),
-    "ego_lane/right": lambda outputs, c: outputs._ego_lane("right", c),
-    "markers": FrameOutputs._markers,
-    "drivable_mask": lambda outputs, c: outputs._mask(c.frame.drivable, c),
-    "lane_mask": lambda outputs, c: outputs._mask(c.frame.lane, c),
-    "grid": FrameOutputs._grid,
-    "lane_points": FrameOutputs._lane_points,
-    "debug_image": FrameOutputs._debug_image,
+Builder = Callable[[FrameOutputs, FrameContext], Any]
+
+# Output name -> (message type, builder); the node publishes each on `~/<name>`, in this order.
+OUTPUTS: dict[str, tuple[str, Builder]] = {
+    "detections": (messages.DETECTIONS, FrameOutputs._detections),
+    "objects": (messages.DETECTIONS_3D, FrameOutputs._objects),
+    "drivable_mask": (messages.IMAGE, lambda outputs, c: outputs._mask(c.frame.drivable, c)),
+    "lane_mask": (messages.IMAGE, lambda outputs, c: outputs._mask(c.frame.lane, c)),
+    "grid": (messages.OCCUPANCY_GRID, FrameOutputs._grid),
+    "lane_points": (messages.POINT_CLOUD, FrameOutputs._lane_points),
+    "ego_lane/center": (messages.PATH, lambda outputs, c: outputs._ego_lane("center", c)),
+    "ego_lane/left": (messages.PATH, lambda outputs, c: outputs._ego_lane("left", c)),
+    "ego_lane/right": (messages.PATH, lambda outputs, c: outputs._ego_lane("right", c)),
+    "markers": (messages.MARKERS, FrameOutputs._markers),
+    "debug_image": (messages.IMAGE, FrameOutputs._debug_image),
 }
+OUTPUT_TYPES: dict[str, str] = {name: msgtype for name, (msgtype, _) in OUTPUTS.items()}
+RECORDED_OUTPUTS = tuple(name for name in OUTPUT_TYPES if name != "debug_image")

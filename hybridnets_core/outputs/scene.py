@@ -48,7 +48,6 @@ class SceneState:
         contact: ContactSettings | None = None,
     ) -> None:
         self.tracker = Tracker() if tracking else None
-        self.restarts = 0  # times the stream's stamps went backwards (tracks restarted)
         self._lane_projectors = CachedProjector()
         self.configure(
             objects or ObjectSettings(),
@@ -130,7 +129,6 @@ class SceneState:
             return self.tracker.update(stamp, frame.boxes, frame.scores, frame.class_ids, **ground)
         except InputError:  # stamps went backwards (a bag replayed again): start afresh
             self.tracker.reset()
-            self.restarts += 1
             return self.tracker.update(stamp, frame.boxes, frame.scores, frame.class_ids, **ground)
 
     def lanes(
