@@ -116,16 +116,3 @@ def compressed_to_array(msg: Any) -> np.ndarray:
 def mask_to_mono8(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as mono8 pixels: 255 foreground, 0 background."""
     return np.negative(np.ascontiguousarray(mask).view(np.uint8))  # 1 -> 255
-
-
-def box_geometry(boxes: np.ndarray) -> np.ndarray:
-    """float64 [N, 4] (centre x, centre y, size x, size y) of (x1, y1, x2, y2) boxes."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], axis=1)
-
-
-def geometry_to_boxes(geometry: np.ndarray) -> np.ndarray:
-    """Inverse of `box_geometry`: float64 [N, 4] (x1, y1, x2, y2)."""
-    geometry = np.asarray(geometry, np.float64).reshape(-1, 4)
-    half = geometry[:, 2:] / 2
-    return np.concatenate([geometry[:, :2] - half, geometry[:, :2] + half], axis=1)
