@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..errors import ConfigError, missing_torch
 
 if TYPE_CHECKING:
     from ..model.config import ModelConfig
@@ -26,13 +26,15 @@ def create_runtime(
     """The runtime and network config for `weights` (None: the built-in model, torch only)."""
     is_onnx = weights is not None and Path(weights).suffix.lower() == ONNX_SUFFIX
     if backend == "torch":
-        from ..model.checkpoint import load_model  # torch is imported only when a model is loaded
-        from .torch_runtime import TorchRuntime
-
         if is_onnx:
             raise ConfigError(f"{weights} is an ONNX file: use backend 'onnxruntime' for it")
         if onnx_options is not None:
             raise ConfigError("ONNX Runtime options (threads, TensorRT) need backend 'onnxruntime'")
+        try:  # torch is imported only when a checkpoint is loaded
+            from ..model.checkpoint import load_model
+            from .torch_runtime import TorchRuntime
+        except ImportError as exc:
+            raise missing_torch("backend 'torch'", exc) from None
         model, config = load_model(weights)
         return TorchRuntime(model, config, device=device, half=half), config
     if backend == "onnxruntime":
