@@ -166,7 +166,7 @@ class _Replay:
                 truth = self.labels.get(frame.index, stamp, result.letterbox)
             if truth is not None and self.metrics is not None and result.scored is not None:
                 content = result.letterbox.content_slice
-                self.metrics.update(result.scored, result.labels, content, truth)
+                self.metrics.update(result.scored, result.label_maps, content, truth)
             timings = {"decode": frame.decode_ms, **result.timings, "output": output_ms}
             self.records.append(
                 FrameRecord(

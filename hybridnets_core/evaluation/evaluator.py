@@ -114,5 +114,6 @@ def evaluate(
     for frames in tqdm(loader, desc="val", unit="batch", disable=not progress):
         results = pipeline.run_batch([frame.image for frame in frames], "bgr")
         for frame, result in zip(frames, results):
-            metrics.update(result.detections, result.labels, result.letterbox.content_slice, frame)
+            content = result.letterbox.content_slice
+            metrics.update(result.detections, result.label_maps, content, frame)
     return metrics.evaluation()

@@ -206,7 +206,7 @@ class Pipeline:
             FrameResult(
                 detections=_to_source(detections[index], letterbox),
                 names=self.class_names,
-                labels=label_maps(labels[index], mode, len(self.seg_names)),
+                label_maps=label_maps(labels[index], mode, len(self.seg_names)),
                 seg_names=self.seg_names,
                 letterbox=letterbox,
                 mask_resolution=self.mask_resolution,
