@@ -42,11 +42,11 @@ def forward_ms(pipelines: dict[str, Pipeline], dataset: ValDataset, runs: int) -
     batch, _ = next(iter(pipelines.values())).transform.batch([dataset[0].image], "bgr")
     times: dict[str, list[float]] = {name: [] for name in pipelines}
     for pipeline in pipelines.values():
-        pipeline.runtime(batch)
+        pipeline.runtime.network(batch)
     for _ in range(runs):
         for name, pipeline in pipelines.items():
             start = time.perf_counter()
-            pipeline.runtime(batch)
+            pipeline.runtime.network(batch)
             times[name].append((time.perf_counter() - start) * 1000)
     return {name: statistics.median(values) for name, values in times.items()}
 

@@ -25,7 +25,8 @@ from machine import machine_info
 
 from hybridnets_core.fileio import write_json
 from hybridnets_core.inference import nms
-from hybridnets_core.model.anchors import decode_boxes, generate_anchors
+from hybridnets_core.inference.boxes import box_iou, decode_boxes
+from hybridnets_core.model.anchors import generate_anchors
 
 STRIDES = [8, 16, 32, 64, 128]
 
@@ -50,7 +51,7 @@ def trained_like(rng: np.random.Generator, height: int, width: int) -> tuple[np.
     anchors = generate_anchors(height, width, STRIDES)[:, [1, 0, 3, 2]]
     corner = rng.uniform(0, [width - 60, height - 40], (12, 2))
     objects = np.hstack([corner, corner + rng.uniform([20, 15], [160, 110], (12, 2))])
-    overlap = nms.box_iou(anchors.astype(np.float64), objects)
+    overlap = box_iou(anchors.astype(np.float64), objects)
     best, owner = overlap.max(axis=1), overlap.argmax(axis=1)
     near = np.flatnonzero(best > 0.1)
     size = objects[owner[near], 2:] - objects[owner[near], :2]

@@ -33,6 +33,14 @@ def describe_os_error(exc: OSError) -> str:
     return " ".join(f"{reason}{where}; check the path, its permissions and free space".split())
 
 
+def missing_torch(what: str, exc: ImportError) -> ConfigError:
+    """The error for a feature that runs the network in torch when torch is not installed."""
+    return ConfigError(
+        f"{what} needs {exc.name or exc}; pip install torch efficientnet-pytorch, or run an "
+        "exported .onnx with backend 'onnxruntime'"
+    )
+
+
 def missing_extra(what: str, exc: ImportError) -> ConfigError:
     """The error for a feature whose optional packages are not installed, with the pip line."""
     return ConfigError(

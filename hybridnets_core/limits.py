@@ -9,6 +9,10 @@ from __future__ import annotations
 # Longest image or network side in pixels (8K video is 7680 wide). A network input of
 # 8192x8192 already needs 3.3 million anchors; much more exhausts memory in anchor generation.
 MAX_IMAGE_SIDE = 8192
+# Longest side and most pixels of a camera frame (image messages, camera_info sizes, files):
+# 8K video is 7680x4320 (33 Mpx); beyond this decoding alone costs gigabytes.
+MAX_FRAME_SIDE = 16384
+MAX_FRAME_PIXELS = 50_000_000
 
 # Boxes of one image that training accepts. Anchor assignment compares every anchor with
 # every box of the batch: about 0.9 MB per box and image at 640x384 (46,035 anchors), so a

@@ -428,7 +428,7 @@ class HybridNetsNode(LifecycleNode):
     def _publish_batch(self, batch: Batch) -> bool:
         """Stage 3: postprocess, then each camera's outputs with its own stamp."""
         inferred_at = time.perf_counter()
-        results = self.pipeline.finish(batch.network, batch.settings.node.detection)
+        results = self.pipeline.finish(batch.network)
         for frame, result in zip(batch.frames, results):
             made = self._publish(frame, result, batch.settings)
             done = time.perf_counter()

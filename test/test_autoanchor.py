@@ -8,7 +8,7 @@ from dataset_fixtures import SYNTHETIC_PROJECT, synthetic_dataset  # noqa: F401 
 
 from hybridnets_core.data import load_project
 from hybridnets_core.data.numbers import parse_numbers
-from hybridnets_core.model.anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
+from hybridnets_core.model.config import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
 from hybridnets_core.training.autoanchor import (
     AnchorSet,
     best_possible_recall,

@@ -283,7 +283,7 @@ def test_output_bag_mirrors_the_node(weights, raw_drive, raw_eval) -> None:
         assert len(result) == 20
         np.testing.assert_allclose(boxes, result.boxes, atol=1e-4)
         np.testing.assert_allclose(scores, result.scores, rtol=1e-6)
-        assert names == result.class_names
+        assert names == result.detection_names
         assert {d.header.frame_id for d in detections.detections} == {"camera"}
         assert ((boxes >= 0) & (boxes <= [*SIZE, *SIZE])).all()
     for _, mask in outputs[f"{NODE}/drivable_mask"]:

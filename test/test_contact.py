@@ -122,7 +122,7 @@ def frame_with_car(box_bottom: float) -> FrameResult:
     return FrameResult(
         detections=detections,
         names=["car"],
-        labels=np.stack([drivable, np.zeros_like(drivable)]),
+        label_maps=np.stack([drivable, np.zeros_like(drivable)]),
         seg_names=["road", "lane"],
         letterbox=letterbox,
     )

@@ -16,9 +16,9 @@ from dataset_fixtures import (
 
 from hybridnets_core.data import AugmentConfig, TrainDataset, checked_samples, load_project
 from hybridnets_core.data.augment import Example, augment, mixup, mosaic
-from hybridnets_core.data.dataset import truth_masks
 from hybridnets_core.data.labels import exclusive_masks
 from hybridnets_core.data.numbers import parse_numbers
+from hybridnets_core.data.truth import truth_masks
 from hybridnets_core.errors import ConfigError, DatasetError
 from hybridnets_core.inference.letterbox import Letterbox
 from hybridnets_core.inference.transform import ImageTransform

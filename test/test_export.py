@@ -21,13 +21,13 @@ from hybridnets_core.cli.main import main
 from hybridnets_core.errors import CheckpointError, ConfigError
 from hybridnets_core.export.end2end import postprocess_graph
 from hybridnets_core.export.exporter import DEFAULT_OPSET, ExportOptions, export_model
-from hybridnets_core.export.metadata import OnnxInfo
 from hybridnets_core.export.native_folds import CHANNEL_MUL_OP, LOOKUP_OP, UPSAMPLE_OP
 from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.inference.postprocess import class_maps, segmentation_labels, select_detections
 from hybridnets_core.media import read_image
 from hybridnets_core.model.anchors import generate_anchors
 from hybridnets_core.model.checkpoint import save_checkpoint
+from hybridnets_core.runtime.onnx_format import OnnxInfo
 from hybridnets_core.settings import DetectionSettings
 
 CONF_005 = DetectionSettings(conf_threshold=0.05)
@@ -184,7 +184,7 @@ def test_multilabel_ten_class_checkpoint(tmp_path, dashcam_frame) -> None:
     batch, _ = raw.transform.batch([dashcam_frame], "bgr")
     with torch.inference_mode():
         expected = model(torch.from_numpy(batch))
-    outputs = raw.runtime(batch)
+    outputs = raw.runtime.network(batch)
     assert outputs[1].shape[-1] == 10 and outputs[2].shape[1] == 3
     for ours, theirs in zip(outputs, expected):
         np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4, rtol=0)
@@ -263,7 +263,10 @@ def test_int8_export_calibrates_on_images(
     fp32 = Pipeline.from_model(small_model, small_config)
     int8 = Pipeline.from_weights(result.onnx_path, backend="onnxruntime")
     batch, _ = fp32.transform.batch([read_image(dashcam_paths[4])], "bgr")
-    (regression, probabilities, logits), want = int8.runtime(batch), fp32.runtime(batch)
+    (regression, probabilities, logits), want = (
+        int8.runtime.network(batch),
+        fp32.runtime.network(batch),
+    )
     for ours, theirs in ((regression, want[0]), (logits, want[2])):
         assert np.abs(ours - theirs).mean() < 0.05 * float(theirs.max() - theirs.min())
     assert np.abs(probabilities - want[1]).max() < 1e-3

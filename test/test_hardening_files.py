@@ -440,7 +440,7 @@ def test_killed_int8_quantization_leaves_no_scratch_models(tmp_path, monkeypatch
         import onnx
         from onnx import TensorProto, helper
         from hybridnets_core.export.quantize import quantize_int8
-        from hybridnets_core.export.raw import INPUT_NAME
+        from hybridnets_core.runtime.onnx_format import INPUT_NAME
         weight = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 1, 1], [0.1] * 12)
         graph = helper.make_graph(
             [helper.make_node("Conv", [INPUT_NAME, "w"], ["y"], name="/conv/Conv")], "g",

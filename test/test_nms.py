@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from hybridnets_core.errors import ConfigError
-from hybridnets_core.inference.nms import SPARSE_AFTER, batched_nms, box_iou, nms
-from hybridnets_core.model.anchors import decode_boxes, generate_anchors
+from hybridnets_core.inference.boxes import box_iou, decode_boxes
+from hybridnets_core.inference.nms import SPARSE_AFTER, batched_nms, nms
+from hybridnets_core.model.anchors import generate_anchors
 
 
 def iou_row(box: np.ndarray, others: np.ndarray) -> np.ndarray:

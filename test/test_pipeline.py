@@ -27,15 +27,15 @@ def check_result(result, height: int, width: int, pipeline: Pipeline) -> None:
     assert (result.boxes[:, [2, 3]] >= result.boxes[:, [0, 1]]).all()
     assert (result.scores > pipeline.detection.conf_threshold).all() and (result.scores <= 1).all()
     assert (np.diff(result.scores) <= 0).all()
-    assert result.class_names == [pipeline.class_names[i] for i in result.class_ids]
+    assert result.detection_names == [pipeline.class_names[i] for i in result.class_ids]
     assert len(result) <= pipeline.detection.max_detections
     assert set(result.masks) == {"road", "lane"}
     for mask in result.masks.values():
         assert mask.dtype == bool and mask.shape == (height, width)
     assert not np.logical_and(result.drivable, result.lane).any()
     assert set(result.timings) == {"preprocess", "forward", "postprocess"}
-    assert result.labels.shape == (2, *pipeline.input_size) and result.labels.dtype == bool
-    cropped = result.letterbox.crop(result.labels)
+    assert result.label_maps.shape == (2, *pipeline.input_size) and result.label_maps.dtype == bool
+    cropped = result.letterbox.crop(result.label_maps)
     assert cropped.shape[1:] == result.letterbox.resized_size
 
 

@@ -149,7 +149,7 @@ def drive_frame() -> FrameResult:
     return FrameResult(
         detections=detections,
         names=["car"],
-        labels=np.stack([drivable, lanes]),
+        label_maps=np.stack([drivable, lanes]),
         seg_names=["road", "lane"],
         letterbox=Letterbox.fit((H, W), (384, 640)),
     )

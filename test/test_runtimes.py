@@ -53,7 +53,9 @@ def test_onnxruntime_pipeline_matches_torch(
     for path in dashcam_paths[:2]:
         image = read_image(path)
         batch, _ = torch_pipeline.transform.batch([image], "bgr")
-        for ours, theirs in zip(onnx_pipeline.runtime(batch), torch_pipeline.runtime(batch)):
+        for ours, theirs in zip(
+            onnx_pipeline.runtime.network(batch), torch_pipeline.runtime.network(batch)
+        ):
             np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
         want, got = torch_pipeline(image), onnx_pipeline(image)
         # Saturated scores tie; 1e-7 differences may swap tied boxes, so compare score sets.

@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..data.dataset import FrameTruth, truth_masks
 from ..data.labels import read_box_labels, read_mask
 from ..data.project import DatasetPaths, ProjectConfig, load_project
+from ..data.truth import FrameTruth, truth_masks
 from ..errors import DatasetError
 from ..inference.letterbox import Letterbox
 from ..inference.results import DRIVABLE_NAMES, LANE_NAMES

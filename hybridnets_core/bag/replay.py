@@ -150,7 +150,7 @@ class _Replay:
                 truth = self.labels.get(frame.index, stamp, result.letterbox)
             if truth is not None and self.metrics is not None and result.scored is not None:
                 content = result.letterbox.content_slice
-                self.metrics.update(result.scored, result.labels, content, truth)
+                self.metrics.update(result.scored, result.label_maps, content, truth)
             timings = {"decode": frame.image.decode_ms, **done.timings}
             self.records.append(
                 FrameRecord(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from ..model.config import MAX_COMPOUND_COEF
-from ..training.autoanchor import tune_anchors
 from .arg_types import int_range, non_negative_int
 from .dataset_options import add_project_options, project_from_args
 
@@ -25,6 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the best possible recall before and after, and the YAML lines to paste."""
+    from ..training.autoanchor import (
+        tune_anchors,  # torch: imported when the command runs, not when its parser is built
+    )
+
     _, report = tune_anchors(
         project_from_args(args),
         args.compound_coef,

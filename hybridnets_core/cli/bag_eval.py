@@ -4,6 +4,7 @@ bag, score against labels like `hybridnets val`, and report."""
 from __future__ import annotations
 
 import argparse
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from ..bag.reader import BagReader
     from ..bag.replay import ReplayOptions, ReplayResult
 
+# --live plays into a running node: that needs rclpy, so its implementation is part of the ROS
+# package, which builds on this one; the core looks it up by name only when --live is given.
+LIVE_REPLAY = "hybridnets_ros.bag_live"
 OUTPUT_BAG = "bag"  # the output bag's folder inside --out
 REPORT_DONE = "report.md"  # written last: without it, an output bag is a killed run's
 
@@ -161,13 +165,13 @@ def _renames(pairs: list[str]) -> dict[str, str]:
 def _run_live(args: argparse.Namespace, bag: BagReader) -> ReplayResult:
     """Play into the running node and record it; ConfigError when ROS is not installed."""
     try:
-        from hybridnets_ros.bag_live import LiveOptions, play_and_record
+        live = import_module(LIVE_REPLAY)
     except ImportError as exc:
         raise ConfigError(
             f"--live needs ROS 2 (rclpy and vision_msgs): {exc}; source your ROS install or "
             "run scripts/setup_ros.sh"
         ) from None
-    options = LiveOptions(
+    options = live.LiveOptions(
         image_topic=args.topic,
         node=args.node,
         camera_info=args.camera_info,
@@ -176,7 +180,7 @@ def _run_live(args: argparse.Namespace, bag: BagReader) -> ReplayResult:
         settle_s=args.settle,
         fmt=args.format,
     )
-    return play_and_record(bag, args.out / OUTPUT_BAG, options)
+    return live.play_and_record(bag, args.out / OUTPUT_BAG, options)
 
 
 def run(args: argparse.Namespace) -> int:

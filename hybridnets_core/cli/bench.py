@@ -6,17 +6,14 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError
 from ..fileio import write_json
-from ..inference.benchmark import STAGES, benchmark_pipelines
 from ..inference.pipeline import Pipeline
 from ..media import read_image
-from ..model import HybridNets
-from ..model.checkpoint import load_model
 from ..model.config import ModelConfig
 from ..runtime.backends import ONNX_SUFFIX
 from .arg_types import non_negative_int, positive_int
@@ -26,6 +23,9 @@ from .options import (
     add_input_size_option,
     detection_from_args,
 )
+
+if TYPE_CHECKING:
+    from ..model import HybridNets
 
 SOURCE_SIZE = (720, 1280)
 DEFAULT_INPUT_SIZE = (384, 640)
@@ -81,6 +81,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _network(args: argparse.Namespace) -> tuple[HybridNets, ModelConfig]:
+    from ..model import (
+        HybridNets,  # torch: imported when the command runs, not when its parser is built
+    )
+    from ..model.checkpoint import load_model
+
     if args.random:
         config = ModelConfig(compound_coef=args.coef, input_size=args.input_size)
         return HybridNets.from_config(config).eval(), config
@@ -136,6 +141,8 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
 
 def print_report(report: dict) -> None:
     """Stage table per backend, then the ratios when there are several."""
+    from ..inference.benchmark import STAGES
+
     for name, backend in report["backends"].items():
         provider = f" ({backend['provider']})" if backend["provider"] else ""
         print(f"{name}{provider} on {backend['device']}:")
@@ -153,6 +160,10 @@ def print_report(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch  # torch: imported when the command runs, not when its parser is built
+
+    from ..inference.benchmark import benchmark_pipelines
+
     args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     if args.runs < 1 or args.warmup < 0:
         raise ConfigError("--runs must be at least 1 and --warmup at least 0")

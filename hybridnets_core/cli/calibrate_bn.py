@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
-from ..data import TrainDataset, checked_samples
 from ..errors import ConfigError
-from ..inference.transform import ImageTransform
-from ..model.checkpoint import load_model, save_checkpoint
-from ..training.batchnorm import normalised_batches, recalibrate_batchnorm
 from .arg_types import non_negative_int, positive_int
 from .dataset_options import add_project_options, project_from_args
 
@@ -35,6 +29,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch  # torch: imported when the command runs, not when its parser is built
+
+    from ..data import TrainDataset, checked_samples
+    from ..inference.transform import ImageTransform
+    from ..model.checkpoint import load_model, save_checkpoint
+    from ..training.batchnorm import normalised_batches, recalibrate_batchnorm
+
     if args.batch_size < 2:
         raise ConfigError("--batches must be >= 1 and --batch_size >= 2 (BatchNorm needs a batch)")
     project = project_from_args(args)

@@ -14,7 +14,6 @@ from ..export.defaults import (
     DEFAULT_OPSET,
 )
 from ..limits import MAX_IMAGE_SIDE
-from ..model.checkpoint import load_model
 from .arg_types import int_range, positive_int
 from .options import add_input_size_option
 
@@ -99,6 +98,7 @@ def input_size_of(args: argparse.Namespace) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     try:  # onnx and onnxruntime are optional: only exporting needs them
         from ..export.exporter import ExportOptions, default_output, export_model
+        from ..model.checkpoint import load_model
     except ImportError as exc:
         raise missing_extra("hybridnets export", exc) from None
     options = ExportOptions(

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data import ProjectConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, missing_torch
 from ..inference.pipeline import Pipeline
-from ..model.checkpoint import load_model
 from ..runtime.backends import BACKENDS
 from ..settings import DetectionSettings, setting_fields
 from .arg_types import float_range, image_size, int_range
@@ -132,6 +131,11 @@ def scoring_pipeline(
     wrote it); an export keeps its own, which must name the project's classes.
     """
     if backend == "torch":
+        try:  # torch only for a checkpoint
+            from ..model.checkpoint import load_model
+        except ImportError as exc:
+            raise missing_torch("backend 'torch'", exc) from None
+
         overrides = project.model_settings(input_size) if project else {"input_size": input_size}
         model, config = load_model(weights, **overrides)
         return Pipeline.from_model(model, config, **settings)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from ..model.config import MAX_COMPOUND_COEF
 from ..settings import EVALUATION_DETECTION, DetectionSettings
-from ..training import Trainer, TrainOptions, distributed
-from ..training.trainer import OPTIMIZERS
+from ..training.options import OPTIMIZERS, TrainOptions
 from .arg_types import (
     int_range,
     non_negative_int,
@@ -109,6 +108,11 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
 
 def run(args: argparse.Namespace) -> int:
     """Train; the main process prints where checkpoints and logs went."""
+    from ..training import (
+        distributed,  # torch: imported when the command runs, not when its parser is built
+    )
+    from ..training.trainer import Trainer
+
     options = options_from_args(args)
     context = distributed.setup(options.device)
     try:

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..data import ValDataset, checked_samples
 from ..evaluation import evaluate, format_summary, write_report
 from ..settings import EVALUATION_DETECTION
 from .arg_types import non_negative_int, positive_int
@@ -58,6 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the headline numbers and write the JSON report and plots."""
+    from ..data import (  # torch: imported when the command runs, not when its parser is built
+        ValDataset,
+        checked_samples,
+    )
+
     project = project_from_args(args)
     pipeline = scoring_pipeline(
         args.weights,

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..model.checkpoint import load_model, save_checkpoint
 from ..model.weights import OFFICIAL_URL, cached_official_weights, download, sha256_of
 
 
@@ -33,6 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def describe(path: Path) -> str:
     """Load the file strictly and summarise its network; raises CheckpointError if it can't."""
+    from ..model.checkpoint import (
+        load_model,  # torch: imported when the command runs, not when its parser is built
+    )
+
     model, config = load_model(path)
     parameters = sum(p.numel() for p in model.parameters())
     return (
@@ -57,6 +60,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_slim(args: argparse.Namespace) -> int:
+    from ..model.checkpoint import load_model, save_checkpoint
+
     model, config = load_model(args.source)
     save_checkpoint(args.dest, model, config, half=args.half)
     print(f"wrote {describe(args.dest)}")

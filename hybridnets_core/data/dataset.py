@@ -12,34 +12,18 @@ from ..inference.letterbox import Letterbox
 from ..inference.transform import ImageTransform
 from ..media import read_image
 from .augment import Example, augment, mixup, mosaic
-from .labels import exclusive_masks, read_mask
+from .labels import read_mask
 from .project import AugmentConfig
 from .scan import Sample
+from .truth import FrameTruth, truth_masks
 
 MOSAIC_TILES = 4
-
-
-def truth_masks(masks: np.ndarray, letterbox: Letterbox, multiclass: bool) -> np.ndarray:
-    """Source-size label masks [C, h, w] to what the network is trained and scored against, by
-    the paper's rule: each label image letterboxed (area resize, any value > 0), then made
-    exclusive in multiclass mode (lane over road)."""
-    fitted = letterbox.masks_to_network(masks, labels=True)
-    return exclusive_masks(fitted) if multiclass else fitted
 
 
 def network_masks(sample: Sample, letterbox: Letterbox, multiclass: bool) -> np.ndarray:
     """A sample's truth masks [C, H, W] at network size (see `truth_masks`)."""
     masks = np.stack([read_mask(path) for path in sample.masks])
     return truth_masks(masks, letterbox, multiclass)
-
-
-@dataclass
-class FrameTruth:
-    """What a frame is scored against: boxes in source pixels, masks at network size."""
-
-    boxes: np.ndarray  # float32 [M, 4] (x1, y1, x2, y2)
-    classes: np.ndarray  # int64 [M]
-    masks: np.ndarray  # bool [C, H, W] letterboxed to the network size (`truth_masks`)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..limits import MAX_BOXES_PER_IMAGE, MAX_LABEL_BYTES
-from ..model.checkpoint import BDD_CLASSES
+from ..model.config import BDD_CLASSES
 
 
 @dataclass

@@ -9,8 +9,13 @@ from typing import Any
 
 from ..errors import ConfigError, DatasetError
 from ..limits import MAX_IMAGE_SIDE
-from ..model.anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
-from ..model.config import IMAGENET_MEAN, IMAGENET_STD, ModelConfig
+from ..model.config import (
+    BDD_ANCHOR_RATIOS,
+    BDD_ANCHOR_SCALES,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ModelConfig,
+)
 from .numbers import parse_numbers, shown
 from .yaml_loader import read_yaml
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..data.dataset import FrameTruth, ValDataset, collate_frames
+from ..data.truth import FrameTruth
 from ..inference.pipeline import Pipeline
 from ..inference.results import Detections
 from ..model.config import ModelConfig
 from ..settings import DetectionSettings
 from .detection import DetectionAccumulator
 from .segmentation import SegmentationAccumulator
+
+if TYPE_CHECKING:
+    from ..data.dataset import ValDataset
 
 
 @dataclass
@@ -102,11 +104,16 @@ def evaluate(
     metrics = MetricsAccumulator(
         pipeline.config, detection_record(pipeline.detection, pipeline.input_size), protocol
     )
+    from torch.utils.data import DataLoader  # torch only to stream a dataset
+
+    from ..data.dataset import collate_frames
+
     loader = DataLoader(
         dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_frames
     )
     for frames in tqdm(loader, desc="val", unit="batch", disable=not progress):
         results = pipeline.run_batch([frame.image for frame in frames], "bgr")
         for frame, result in zip(frames, results):
-            metrics.update(result.detections, result.labels, result.letterbox.content_slice, frame)
+            content = result.letterbox.content_slice
+            metrics.update(result.detections, result.label_maps, content, frame)
     return metrics.evaluation()

@@ -26,7 +26,7 @@ import motmetrics
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from ..inference.nms import box_iou
+from ..inference.boxes import box_iou
 from ..scene.tracking.association import match_by_iou
 
 RANGE_BINS_M = (0.0, 10.0, 20.0, 30.0, 40.0)

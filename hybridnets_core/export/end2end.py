@@ -15,14 +15,17 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..model.anchors import anchor_geometry, anchors_for
+from ..inference.boxes import anchor_geometry
+from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
-from .raw import OUTPUT_NAMES
+from ..runtime.onnx_format import (
+    END2END_OUTPUTS,
+    IMAGE_IDS,
+    OUTPUT_NAMES,
+    SEG_LABELS,
+    THRESHOLD_INPUTS,
+)
 
-THRESHOLD_INPUTS = ("conf_threshold", "iou_threshold", "max_detections")
-IMAGE_IDS = "det_image"  # the output naming each detection's image in the batch
-SEG_LABELS = "seg_labels"
-END2END_OUTPUTS = ("det_boxes", "det_scores", "det_classes", IMAGE_IDS, SEG_LABELS)
 MIN_OPSET = 13  # Split/Squeeze/ReduceSum take their axes as inputs from opset 13 on
 
 

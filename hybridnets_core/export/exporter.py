@@ -16,10 +16,10 @@ from ..model import HybridNets
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
 from ..native import library_path, require_library
+from ..runtime.onnx_format import OnnxInfo, set_properties
 from .defaults import DEFAULT_CALIB_IMAGES, DEFAULT_OPSET
 from .end2end import MIN_OPSET, append_postprocess
 from .half import to_half
-from .metadata import OnnxInfo, set_properties
 from .native_folds import fold_native_ops
 from .ort_optimize import optimize_for_cpu
 from .quantize import (

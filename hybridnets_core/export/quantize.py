@@ -22,9 +22,9 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from ..errors import ConfigError, InputError
 from ..fileio import scratch_folder
 from ..media import list_images, read_image
+from ..runtime.onnx_format import INPUT_NAME
 from .defaults import CALIBRATION_METHODS as CALIBRATION_METHODS  # re-exported
 from .defaults import DEFAULT_CALIB_METHOD, DEFAULT_FLOAT_MODULES
-from .raw import INPUT_NAME
 
 DATASET_IMAGES = Path("imgs") / "train"
 

@@ -10,10 +10,7 @@ import onnx
 import torch
 
 from ..model import HybridNets
-
-INPUT_NAME = "input"
-OUTPUT_NAMES = ("regression", "classification", "segmentation")
-BATCH_AXIS = "batch"
+from ..runtime.onnx_format import BATCH_AXIS, INPUT_NAME, OUTPUT_NAMES
 
 
 def export_raw(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from .boxes import intersection_union
 
 # The grid is built for a threshold this much (relative) lower than asked, so rounding can
 # never hide a pair whose IoU exceeds the threshold.
@@ -31,24 +32,6 @@ MIN_CELL_BUDGET = 65536
 CELL_SPLIT = 1  # grid cells per reach: finer cells prune more, file more copies
 CHUNK = 512  # boxes settled together
 SPARSE_AFTER = 1024  # kept boxes after which the overlap graph is cheaper than dense tests
-
-
-def _intersection_union(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairwise intersection and union areas [len(a), len(b)] of (x1, y1, x2, y2) boxes."""
-    inter_w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    inter_h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    np.clip(inter_w, 0, None, out=inter_w)
-    np.clip(inter_h, 0, None, out=inter_h)
-    inter = inter_w * inter_h
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter, area_a[:, None] + area_b[None, :] - inter
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix [len(a), len(b)] for (x1, y1, x2, y2) boxes."""
-    inter, union = _intersection_union(a, b)
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def _expand_ranges(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +201,7 @@ def _settle_chunk(overlaps: np.ndarray) -> np.ndarray:
 def _pairwise_overlaps(a: np.ndarray, b: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Boolean [len(a), len(b)]: IoU > iou_threshold, without dividing; boxes with no area
     overlap nothing."""
-    inter, union = _intersection_union(a, b)
+    inter, union = intersection_union(a, b)
     return (inter > iou_threshold * union) & (inter > 0)
 
 

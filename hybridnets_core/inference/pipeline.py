@@ -10,54 +10,45 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from ..model import HybridNets
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
 from ..runtime.backends import create_runtime
-from ..runtime.base import EndToEndOutputs, EndToEndRuntime, NetworkOutputs, Runtime, TorchRuntime
+from ..runtime.base import NetworkDetections, Runtime, RuntimeOutputs
 from ..settings import MASK_RESOLUTIONS, DetectionSettings
 from .letterbox import Letterbox
-from .postprocess import class_maps, segmentation_labels, select_detections
+from .postprocess import label_maps
 from .results import Detections, FrameResult
 from .transform import ImageTransform
 
 if TYPE_CHECKING:
+    from ..model import HybridNets
     from ..runtime.onnx_runtime import OnnxOptions
 
 
 @dataclass(frozen=True)
-class _NetworkDetections:
-    """One image's detections in network pixels, before mapping to the source."""
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    class_ids: np.ndarray
-
-    def to_source(self, letterbox: Letterbox) -> Detections:
-        return Detections(letterbox.boxes_to_source(self.boxes), self.scores, self.class_ids)
-
-
-@dataclass(frozen=True)
 class PreparedBatch:
-    """A normalised NCHW batch, each image's letterbox, and seconds spent per stage so far."""
+    """A normalised NCHW batch, each image's letterbox, the detection thresholds of this
+    batch (None: the Pipeline's) and seconds spent per stage so far."""
 
     batch: np.ndarray
     letterboxes: list[Letterbox]
     seconds: dict[str, float]
+    detection: DetectionSettings | None = None
 
 
 @dataclass(frozen=True)
 class InferredBatch:
-    """Raw (or end-to-end) network outputs of a batch, for the thresholds and scoring sets."""
+    """A batch's runtime outputs: detections at `thresholds[0]` and, with a scoring set,
+    at `thresholds[1]`."""
 
     letterboxes: list[Letterbox]
-    outputs: NetworkOutputs | EndToEndOutputs
-    scoring_outputs: NetworkOutputs | EndToEndOutputs
+    outputs: RuntimeOutputs
+    thresholds: tuple[DetectionSettings, ...]
     seconds: dict[str, float]
 
 
@@ -72,7 +63,7 @@ class Pipeline:
 
     def __init__(
         self,
-        runtime: Runtime | EndToEndRuntime,
+        runtime: Runtime,
         config: ModelConfig,
         detection: DetectionSettings | None = None,
         mask_resolution: str = "source",
@@ -87,13 +78,12 @@ class Pipeline:
             raise ConfigError(f"mask_resolution must be one of {MASK_RESOLUTIONS}")
         self.mask_resolution = mask_resolution
         self.transform = ImageTransform.for_config(config, input_size)
-        fixed = getattr(runtime, "fixed_input_size", None)
-        if fixed is not None and tuple(fixed) != self.input_size:
+        fixed = runtime.fixed_input_size
+        if fixed is not None and fixed != self.input_size:
             raise ConfigError(
                 f"this {runtime.name} model was exported for {fixed[1]}x{fixed[0]} (WxH), not "
                 f"{self.input_size[1]}x{self.input_size[0]}; export it again with --input-size"
             )
-        self.anchors = anchors_for(config, self.input_size)
 
     @classmethod
     def from_weights(
@@ -103,11 +93,11 @@ class Pipeline:
         half: bool = False,
         backend: str = "torch",
         onnx_options: OnnxOptions | None = None,
-        **options: object,
+        **options: Any,
     ) -> Pipeline:
         """Load a checkpoint (None: the built-in model) or, for backend 'onnxruntime', a .onnx."""
         runtime, config = create_runtime(backend, weights, device, half, onnx_options)
-        return cls(runtime, config, **options)  # type: ignore[arg-type]
+        return cls(runtime, config, **options)
 
     @classmethod
     def from_model(
@@ -116,15 +106,22 @@ class Pipeline:
         config: ModelConfig,
         device: str = "cpu",
         half: bool = False,
-        **options: object,
+        **options: Any,
     ) -> Pipeline:
         """Wrap an in-memory network (e.g. freshly trained or randomly initialised)."""
-        return cls(TorchRuntime(model, device=device, half=half), config, **options)  # type: ignore[arg-type]
+        from ..runtime.torch_runtime import TorchRuntime  # torch only for an in-memory model
+
+        return cls(TorchRuntime(model, config, device=device, half=half), config, **options)
 
     @property
     def input_size(self) -> tuple[int, int]:
         """(H, W) of the network input."""
         return self.transform.network_size
+
+    @property
+    def anchors(self) -> np.ndarray:
+        """The network's anchors [N, 4] (y1, x1, y2, x2) at its input size."""
+        return anchors_for(self.config, self.input_size)
 
     @property
     def backend_name(self) -> str:
@@ -137,7 +134,7 @@ class Pipeline:
     @property
     def provider(self) -> str | None:
         """The ONNX Runtime execution provider in use, None for torch."""
-        return getattr(self.runtime, "provider", None)
+        return self.runtime.provider
 
     @property
     def class_names(self) -> list[str]:
@@ -150,105 +147,90 @@ class Pipeline:
     @property
     def end_to_end(self) -> bool:
         """True when the runtime returns final detections (an end-to-end ONNX export)."""
-        return bool(getattr(self.runtime, "end_to_end", False))
+        return self.runtime.end_to_end
 
     def run_batch(
-        self, images: Sequence[np.ndarray], color: str | Sequence[str] = "bgr"
+        self,
+        images: Sequence[np.ndarray],
+        color: str | Sequence[str] = "bgr",
+        detection: DetectionSettings | None = None,
     ) -> list[FrameResult]:
-        """Process several images in one forward pass; timings are each frame's share."""
-        return self.finish(self.infer(self.prepare(images, color)))
+        """Process several images in one forward pass; timings are each frame's share.
+
+        `detection`, when given, replaces `self.detection` for this batch only.
+        """
+        return self.finish(self.infer(self.prepare(images, color, detection)))
 
     def prepare(
-        self, images: Sequence[np.ndarray], color: str | Sequence[str] = "bgr"
+        self,
+        images: Sequence[np.ndarray],
+        color: str | Sequence[str] = "bgr",
+        detection: DetectionSettings | None = None,
     ) -> PreparedBatch:
-        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward)."""
+        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward).
+
+        `detection` (None: `self.detection` when the batch is inferred) travels with the batch.
+        """
         if len(images) == 0:
             raise InputError("no images given")
         start = time.perf_counter()
         batch, letterboxes = self.transform.batch(images, color)
-        return PreparedBatch(batch, letterboxes, {"preprocess": time.perf_counter() - start})
+        seconds = {"preprocess": time.perf_counter() - start}
+        return PreparedBatch(batch, letterboxes, seconds, detection)
 
     def infer(
         self, prepared: PreparedBatch, detection: DetectionSettings | None = None
     ) -> InferredBatch:
-        """Stage 2: the forward pass(es) (an end-to-end graph runs again for `scoring`);
-        `detection` replaces `self.detection` for this batch (an end-to-end graph's thresholds)."""
-        start = time.perf_counter()
-        outputs = self._forward(prepared.batch, detection or self.detection)
-        scoring_outputs = outputs
-        if self.scoring is not None and self.end_to_end:
-            scoring_outputs = self._forward(prepared.batch, self.scoring)
-        seconds = {**prepared.seconds, "forward": time.perf_counter() - start}
-        return InferredBatch(prepared.letterboxes, outputs, scoring_outputs, seconds)
+        """Stage 2: the forward pass (an end-to-end graph runs once per thresholds set).
 
-    def finish(
-        self, inferred: InferredBatch, detection: DetectionSettings | None = None
-    ) -> list[FrameResult]:
-        """Stage 3: decode boxes and labels per image and map them to source pixels;
-        `detection` replaces `self.detection` for this batch."""
+        Thresholds: `detection`, else the prepared batch's, else `self.detection`.
+        """
+        chosen = detection or prepared.detection or self.detection
+        thresholds = (chosen,) if self.scoring is None else (chosen, self.scoring)
         start = time.perf_counter()
-        count = len(inferred.letterboxes)
-        detections, labels = self._decode(inferred.outputs, count, detection or self.detection)
-        scored = None
-        if self.scoring is not None:
-            scored = self._decode(inferred.scoring_outputs, count, self.scoring)[0]
+        outputs = self.runtime.run(prepared.batch, thresholds)
+        seconds = {**prepared.seconds, "forward": time.perf_counter() - start}
+        return InferredBatch(prepared.letterboxes, outputs, thresholds, seconds)
+
+    def finish(self, inferred: InferredBatch) -> list[FrameResult]:
+        """Stage 3: decode boxes and labels per image and map them to source pixels."""
+        start = time.perf_counter()
+        outputs = inferred.outputs
+        detections = outputs.detections(0)
+        scored = outputs.detections(1) if len(inferred.thresholds) > 1 else None
+        labels = outputs.seg_labels()
+        mode, count = self.config.seg_mode, len(inferred.letterboxes)
         seconds = {**inferred.seconds, "postprocess": time.perf_counter() - start}
         timings = {stage: value * 1000.0 / count for stage, value in seconds.items()}
         return [
             FrameResult(
-                detections=detections[index].to_source(letterbox),
+                detections=_to_source(detections[index], letterbox),
                 names=self.class_names,
-                labels=labels[index],
+                label_maps=label_maps(labels[index], mode, len(self.seg_names)),
                 seg_names=self.seg_names,
                 letterbox=letterbox,
                 mask_resolution=self.mask_resolution,
-                scored=None if scored is None else scored[index].to_source(letterbox),
+                scored=None if scored is None else _to_source(scored[index], letterbox),
                 timings=dict(timings),
             )
             for index, letterbox in enumerate(inferred.letterboxes)
         ]
 
     def __call__(
-        self, images: np.ndarray | Sequence[np.ndarray], color: str = "bgr"
+        self,
+        images: np.ndarray | Sequence[np.ndarray],
+        color: str = "bgr",
+        detection: DetectionSettings | None = None,
     ) -> FrameResult | list[FrameResult]:
-        """One HxWx3 uint8 image -> one result; a list (or BxHxWx3 array) -> a list."""
+        """One HxWx3 uint8 image -> one result; a list (or BxHxWx3 array) -> a list.
+
+        `detection`, when given, replaces `self.detection` for this call only.
+        """
         if isinstance(images, np.ndarray) and images.ndim != 4:
-            return self.run_batch([images], color)[0]
-        return self.run_batch(list(images), color)
+            return self.run_batch([images], color, detection)[0]
+        return self.run_batch(list(images), color, detection)
 
-    def _forward(
-        self, batch: np.ndarray, settings: DetectionSettings
-    ) -> NetworkOutputs | EndToEndOutputs:
-        """Run the runtime; an end-to-end one also gets the thresholds."""
-        if self.end_to_end:
-            return self.runtime(batch, settings)  # type: ignore[call-arg]
-        return self.runtime(batch)  # type: ignore[call-arg]
 
-    def _decode(
-        self, outputs: NetworkOutputs | EndToEndOutputs, count: int, settings: DetectionSettings
-    ) -> tuple[list[_NetworkDetections], list[np.ndarray]]:
-        """Per image: detections in network pixels and bool label maps [C, H, W]."""
-        if isinstance(outputs, EndToEndOutputs):
-            detections, labels = [], []
-            for index in range(count):
-                rows = outputs.image_ids == index
-                found = _NetworkDetections(
-                    outputs.boxes[rows], outputs.scores[rows], outputs.class_ids[rows]
-                )
-                label = outputs.seg_labels[index]
-                if self.config.seg_mode == "multiclass":
-                    label = class_maps(label, len(self.seg_names))
-                detections.append(found)
-                labels.append(label.view(bool))
-            return detections, labels
-        regression, classification, segmentation = outputs
-        detections = [
-            _NetworkDetections(
-                *select_detections(
-                    regression[i], classification[i], self.anchors, self.input_size, settings
-                )
-            )
-            for i in range(count)
-        ]
-        labels = [segmentation_labels(segmentation[i], self.config.seg_mode) for i in range(count)]
-        return detections, labels
+def _to_source(found: NetworkDetections, letterbox: Letterbox) -> Detections:
+    """One image's detections mapped from network to source pixels."""
+    return Detections(letterbox.boxes_to_source(found.boxes), found.scores, found.class_ids)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.anchors import decode_boxes
 from ..settings import DetectionSettings
+from .boxes import decode_boxes
 from .nms import batched_nms
 
 
@@ -37,21 +37,34 @@ def select_detections(
     return boxes[keep].astype(np.float32), scores[keep].astype(np.float32), class_ids[keep]
 
 
-def segmentation_labels(logits: np.ndarray, seg_mode: str) -> np.ndarray:
-    """Per-class boolean maps [C, H, W] from logits [K, H, W].
+def encode_labels(logits: np.ndarray, seg_mode: str) -> np.ndarray:
+    """uint8 labels from logits [..., K, H, W], as the end-to-end graph outputs them.
 
-    multiclass: argmax over background + C classes; multilabel: each channel's sigmoid > 0.5;
-    binary: the single channel's sigmoid > 0.5.
+    multiclass: the argmax over background + C classes [..., H, W] (ties: lower channel);
+    multilabel and binary: 0/1 per channel [..., K, H, W] (sigmoid > 0.5).
     """
     if seg_mode != "multiclass":
-        return logits > 0
-    best = logits[0]
-    winner = np.zeros(logits.shape[1:], dtype=np.uint8)
-    for channel in range(1, len(logits)):
-        better = logits[channel] > best
+        return (logits > 0).view(np.uint8)
+    best = logits[..., 0, :, :]
+    winner = np.zeros(best.shape, dtype=np.uint8)
+    for channel in range(1, logits.shape[-3]):
+        better = logits[..., channel, :, :] > best
         winner[better] = channel
-        best = np.where(better, logits[channel], best)
-    return class_maps(winner, len(logits) - 1)
+        best = np.where(better, logits[..., channel, :, :], best)
+    return winner
+
+
+def label_maps(labels: np.ndarray, seg_mode: str, num_classes: int) -> np.ndarray:
+    """Per-class boolean maps [C, H, W] of one image's `encode_labels` output."""
+    if seg_mode == "multiclass":
+        return class_maps(labels, num_classes)
+    return labels.view(bool)
+
+
+def segmentation_labels(logits: np.ndarray, seg_mode: str) -> np.ndarray:
+    """Per-class boolean maps [C, H, W] from one image's logits [K, H, W]."""
+    num_classes = len(logits) - 1 if seg_mode == "multiclass" else len(logits)
+    return label_maps(encode_labels(logits, seg_mode), seg_mode, num_classes)
 
 
 def class_maps(winner: np.ndarray, num_classes: int) -> np.ndarray:

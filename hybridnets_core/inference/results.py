@@ -41,16 +41,17 @@ def find_name(names: list[str], candidates: tuple[str, ...]) -> int | None:
 class FrameResult:
     """Detections and segmentation of one frame, with the geometry to map them around.
 
-    `labels` is bool [C, H, W] over the whole network input (padding included), one map per
-    name of `seg_names`; `masks` crops the padding off and, for mask_resolution "source",
-    resizes to the source image. `scored` holds a second set of detections at the Pipeline's
-    scoring thresholds (val's protocol) when it has them. `timings` are this frame's share of
-    the batch, in milliseconds per stage.
+    `names` are the model's detection classes (`class_ids` index them). `label_maps` is the
+    predicted segmentation, bool [C, H, W] over the whole network input (padding included),
+    one map per name of `seg_names`; `masks` crops the padding off and, for mask_resolution
+    "source", resizes to the source image. `scored` holds a second set of detections at the
+    Pipeline's scoring thresholds (val's protocol) when it has them. `timings` are this frame's
+    share of the batch, in milliseconds per stage.
     """
 
     detections: Detections
     names: list[str]
-    labels: np.ndarray
+    label_maps: np.ndarray
     seg_names: list[str]
     letterbox: Letterbox
     mask_resolution: str = "source"
@@ -73,7 +74,7 @@ class FrameResult:
         return self.detections.class_ids
 
     @property
-    def class_names(self) -> list[str]:
+    def detection_names(self) -> list[str]:
         """The class name of each detection."""
         return [self.names[i] for i in self.class_ids]
 
@@ -86,17 +87,18 @@ class FrameResult:
     def masks(self) -> dict[str, np.ndarray]:
         """Segmentation class name -> bool mask without padding, at mask_resolution."""
         if self.mask_resolution == "source":
-            mapped = (self.letterbox.map_to_source(label.view(np.uint8)) for label in self.labels)
+            maps = self.label_maps
+            mapped = (self.letterbox.map_to_source(label.view(np.uint8)) for label in maps)
             return {name: m.view(bool) for name, m in zip(self.seg_names, mapped)}
         return {
             name: np.ascontiguousarray(self.letterbox.crop(label))
-            for name, label in zip(self.seg_names, self.labels)
+            for name, label in zip(self.seg_names, self.label_maps)
         }
 
     def network_mask(self, candidates: tuple[str, ...]) -> np.ndarray | None:
         """The first class of `candidates` at network resolution without padding, or None."""
         index = find_name(self.seg_names, candidates)
-        return None if index is None else self.letterbox.crop(self.labels[index])
+        return None if index is None else self.letterbox.crop(self.label_maps[index])
 
     def _mask(self, candidates: tuple[str, ...]) -> np.ndarray | None:
         index = find_name(self.seg_names, candidates)
@@ -125,7 +127,7 @@ class FrameResult:
                     "class_name": name,
                 }
                 for box, score, class_id, name in zip(
-                    self.boxes, self.scores, self.class_ids, self.class_names
+                    self.boxes, self.scores, self.class_ids, self.detection_names
                 )
             ],
             "timings_ms": {k: round(v, 3) for k, v in self.timings.items()},

@@ -1,20 +1,16 @@
-"""Anchor generation and the box <-> regression-delta transform (numpy, framework-free)."""
+"""Anchor generation (numpy, framework-free); decoding against anchors is in inference.boxes."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .config import ModelConfig
+from .config import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES, ModelConfig
 
 ANCHOR_SCALE = 1.25
-BDD_ANCHOR_SCALES: tuple[float, ...] = (2**0, 2**0.70, 2**1.32)
-BDD_ANCHOR_RATIOS: tuple[tuple[float, float], ...] = ((0.62, 1.58), (1.0, 1.0), (1.58, 0.62))
 
 
 def generate_anchors(
@@ -74,41 +70,4 @@ def anchors_for(config: ModelConfig, input_size: tuple[int, int] | None = None) 
         tuple(config.strides),
         tuple(config.anchor_scales),
         tuple(config.anchor_ratios),
-    )
-
-
-def anchor_geometry(anchors: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Centre y, centre x, height and width of (y1, x1, y2, x2) anchors."""
-    centre_y = (anchors[..., 0] + anchors[..., 2]) / 2
-    centre_x = (anchors[..., 1] + anchors[..., 3]) / 2
-    return centre_y, centre_x, anchors[..., 2] - anchors[..., 0], anchors[..., 3] - anchors[..., 1]
-
-
-def decode_boxes(regression: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """Apply (dy, dx, dh, dw) deltas to anchors; returns boxes (x1, y1, x2, y2)."""
-    centre_y, centre_x, height, width = anchor_geometry(anchors)
-    box_cy = regression[..., 0] * height + centre_y
-    box_cx = regression[..., 1] * width + centre_x
-    box_h = np.exp(regression[..., 2]) * height
-    box_w = np.exp(regression[..., 3]) * width
-    return np.stack(
-        [box_cx - box_w / 2, box_cy - box_h / 2, box_cx + box_w / 2, box_cy + box_h / 2], axis=-1
-    )
-
-
-def encode_boxes(boxes: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """Inverse of `decode_boxes`: (x1, y1, x2, y2) boxes -> (dy, dx, dh, dw) deltas."""
-    centre_y, centre_x, height, width = anchor_geometry(anchors)
-    box_w = boxes[..., 2] - boxes[..., 0]
-    box_h = boxes[..., 3] - boxes[..., 1]
-    box_cx = boxes[..., 0] + box_w / 2
-    box_cy = boxes[..., 1] + box_h / 2
-    return np.stack(
-        [
-            (box_cy - centre_y) / height,
-            (box_cx - centre_x) / width,
-            np.log(box_h / height),
-            np.log(box_w / width),
-        ],
-        axis=-1,
     )

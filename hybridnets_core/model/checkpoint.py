@@ -11,15 +11,11 @@ import torch
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_output
 from . import HybridNets
-from .config import ModelConfig
+from .config import BDD_CLASSES, ModelConfig
 from .hybridnets import BIFPN_CELLS, BIFPN_CHANNELS
 from .weights import cached_official_weights
 
 CHECKPOINT_FORMAT = "hybridnets_ros.checkpoint/1"
-BDD_CLASSES = [
-    "person", "rider", "car", "truck", "bus", "train", "motor", "bike", "traffic light",
-    "traffic sign",
-]  # fmt: skip
 SIGNATURE_KEYS = (
     "bifpn.0.conv6_up.pointwise_conv.conv.weight",
     "regressor.header.pointwise_conv.conv.weight",

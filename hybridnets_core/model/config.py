@@ -7,12 +7,19 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..limits import MAX_IMAGE_SIDE
-from .anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES
 
 SEG_MODES = ("binary", "multiclass", "multilabel")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_COMPOUND_COEF = 8
+# The official BDD100K detection classes, in the order of its classifier.
+BDD_CLASSES = [
+    "person", "rider", "car", "truck", "bus", "train", "motor", "bike", "traffic light",
+    "traffic sign",
+]  # fmt: skip
+# The official BDD100K anchors: scales per level and (x, y) stretch ratios.
+BDD_ANCHOR_SCALES: tuple[float, ...] = (2**0, 2**0.70, 2**1.32)
+BDD_ANCHOR_RATIOS: tuple[tuple[float, float], ...] = ((0.62, 1.58), (1.0, 1.0), (1.58, 0.62))
 
 
 @dataclass

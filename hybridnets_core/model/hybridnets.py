@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .anchors import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES, anchors_for
+from .anchors import anchors_for
 from .backbone import EfficientNetEncoder
 from .bifpn import BiFPN
-from .config import ModelConfig
+from .config import BDD_ANCHOR_RATIOS, BDD_ANCHOR_SCALES, ModelConfig
 from .heads import Classifier, Regressor
 from .segmentation import BiFPNDecoder, SegmentationHead
 

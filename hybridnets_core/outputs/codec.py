@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..limits import MAX_FRAME_PIXELS, MAX_FRAME_SIDE
 
 # Channels per supported raw encoding, and whether its colour order is RGB (else BGR/gray).
 RAW_ENCODINGS: dict[str, tuple[int, str]] = {
@@ -21,16 +22,15 @@ RAW_ENCODINGS: dict[str, tuple[int, str]] = {
     "bgra8": (4, "bgr"),
     "mono8": (1, "bgr"),
 }
-MAX_SIDE = 16384
-MAX_PIXELS = 50_000_000  # 8K video is 33 Mpx; beyond this decoding alone costs gigabytes
 
 
 def check_image_size(width: int, height: int, what: str) -> None:
-    """InputError unless width x height is a usable camera frame (MAX_SIDE, MAX_PIXELS)."""
-    if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE) or width * height > MAX_PIXELS:
+    """InputError unless width x height is a usable camera frame (limits.MAX_FRAME_*)."""
+    side, pixels = MAX_FRAME_SIDE, MAX_FRAME_PIXELS
+    if not (0 < height <= side and 0 < width <= side) or width * height > pixels:
         raise InputError(
-            f"{what} {width}x{height} is empty or too large (at most {MAX_SIDE} px a side and "
-            f"{MAX_PIXELS // 1_000_000} Mpx)"
+            f"{what} {width}x{height} is empty or too large (at most {side} px a side and "
+            f"{pixels // 1_000_000} Mpx)"
         )
 
 
@@ -124,16 +124,3 @@ def decode_image(msg: Any) -> tuple[np.ndarray, str]:
 def mask_to_mono8(mask: np.ndarray) -> np.ndarray:
     """A boolean mask as mono8 pixels: 255 foreground, 0 background."""
     return np.negative(np.ascontiguousarray(mask).view(np.uint8))  # 1 -> 255
-
-
-def box_geometry(boxes: np.ndarray) -> np.ndarray:
-    """float64 [N, 4] (centre x, centre y, size x, size y) of (x1, y1, x2, y2) boxes."""
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    return np.concatenate([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], axis=1)
-
-
-def geometry_to_boxes(geometry: np.ndarray) -> np.ndarray:
-    """Inverse of `box_geometry`: float64 [N, 4] (x1, y1, x2, y2)."""
-    geometry = np.asarray(geometry, np.float64).reshape(-1, 4)
-    half = geometry[:, 2:] / 2
-    return np.concatenate([geometry[:, :2] - half, geometry[:, :2] + half], axis=1)

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from ..inference.boxes import box_geometry, geometry_to_boxes
 from ..scene.camera import CameraIntrinsics, CameraModel
 from ..scene.ground import GridSpec
-from .codec import RAW_ENCODINGS, box_geometry, geometry_to_boxes, mask_to_mono8
+from .codec import RAW_ENCODINGS, mask_to_mono8
 from .factory import MessageFactory
 
 NS_PER_S = 1_000_000_000
@@ -140,7 +141,11 @@ def detections_2d(
     """Detection2DArray: box centre/size in source pixels, class name as class_id."""
     detections = []
     for (cx, cy, sx, sy), score, name, ident in zip(
-        box_geometry(boxes), scores, class_names, ids, strict=True
+        box_geometry(np.asarray(boxes, np.float64).reshape(-1, 4)),
+        scores,
+        class_names,
+        ids,
+        strict=True,
     ):
         guess = hypothesis(factory, name, score, pose(factory), np.zeros(36))
         centre = factory.new(
@@ -208,7 +213,11 @@ def detections_from_msg(msg: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     ]
     best = [max(d.results, key=lambda r: r.hypothesis.score).hypothesis for d in msg.detections]
     scores = np.array([h.score for h in best], np.float64)
-    return geometry_to_boxes(np.array(geometry)), scores, [h.class_id for h in best]
+    return (
+        geometry_to_boxes(np.array(geometry, np.float64).reshape(-1, 4)),
+        scores,
+        [h.class_id for h in best],
+    )
 
 
 def camera_model_from_camera_info(msg: Any, rectified: bool) -> CameraModel:

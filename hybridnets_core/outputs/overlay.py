@@ -30,9 +30,9 @@ def draw_overlay(
 ) -> np.ndarray:
     """A copy of the image with drivable (green) and lane (red) tints and scored boxes,
     labelled with `class_names` (default: the model's names)."""
-    names = (
-        result.class_names if class_names is None else [class_names[i] for i in result.class_ids]
-    )
+    names = result.detection_names
+    if class_names is not None:
+        names = [class_names[i] for i in result.class_ids]
     canvas = image_bgr.copy()
     _tint(canvas, result.drivable, DRIVABLE_TINT)
     _tint(canvas, result.lane, LANE_TINT)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..errors import ConfigError, missing_torch
 
 if TYPE_CHECKING:
     from ..model.config import ModelConfig
-    from .base import EndToEndRuntime, Runtime
+    from .base import Runtime
     from .onnx_runtime import OnnxOptions
 
 BACKENDS = ("torch", "onnxruntime")
@@ -22,19 +22,21 @@ def create_runtime(
     device: str = "cpu",
     half: bool = False,
     onnx_options: OnnxOptions | None = None,
-) -> tuple[Runtime | EndToEndRuntime, ModelConfig]:
+) -> tuple[Runtime, ModelConfig]:
     """The runtime and network config for `weights` (None: the built-in model, torch only)."""
     is_onnx = weights is not None and Path(weights).suffix.lower() == ONNX_SUFFIX
     if backend == "torch":
-        from ..model.checkpoint import load_model  # torch is imported only when a model is loaded
-        from .base import TorchRuntime
-
         if is_onnx:
             raise ConfigError(f"{weights} is an ONNX file: use backend 'onnxruntime' for it")
         if onnx_options is not None:
             raise ConfigError("ONNX Runtime options (threads, TensorRT) need backend 'onnxruntime'")
+        try:  # torch is imported only when a checkpoint is loaded
+            from ..model.checkpoint import load_model
+            from .torch_runtime import TorchRuntime
+        except ImportError as exc:
+            raise missing_torch("backend 'torch'", exc) from None
         model, config = load_model(weights)
-        return TorchRuntime(model, device=device, half=half), config
+        return TorchRuntime(model, config, device=device, half=half), config
     if backend == "onnxruntime":
         if not is_onnx:
             raise ConfigError(

@@ -1,106 +1,76 @@
-"""Inference runtimes: run the network on a normalised NCHW batch and return numpy outputs."""
+"""The one runtime contract: a float32 NCHW batch and detection thresholds in, results out.
+
+Every backend (torch, a raw ONNX export, an end-to-end ONNX export) is one class with the
+attributes and the `run` call of `Runtime`; the Pipeline uses nothing else. Raw graphs decode
+their outputs when the Pipeline asks for them (so decoding and NMS stay in its CPU stage),
+end-to-end graphs apply the thresholds inside the graph. Neither torch nor onnx is imported.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
-
-from ..errors import ConfigError
-from ..model import HybridNets
-from ..model.inference import optimise_for_inference
 
 if TYPE_CHECKING:
+    from ..model.config import ModelConfig
     from ..settings import DetectionSettings
 
-NetworkOutputs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-
-@dataclass
-class EndToEndOutputs:
-    """Final detections of a whole batch (network pixels) and segmentation labels.
-
-    Row i of boxes/scores/class_ids belongs to image `image_ids[i]`; rows are sorted by image,
-    then score. seg_labels is a class map [B, H, W] (multiclass, 0 = background) or 0/1 maps
-    [B, C, H, W] (binary, multilabel).
-    """
+@dataclass(frozen=True)
+class NetworkDetections:
+    """One image's detections in network pixels: boxes float32 [N, 4] (x1, y1, x2, y2),
+    scores float32 [N], class ids int64 [N], highest score first."""
 
     boxes: np.ndarray
     scores: np.ndarray
     class_ids: np.ndarray
-    image_ids: np.ndarray
-    seg_labels: np.ndarray
+
+
+class RuntimeOutputs(Protocol):
+    """A batch's results as a runtime returns them, read by the Pipeline in one place."""
+
+    def detections(self, which: int) -> list[NetworkDetections]:
+        """Per image, the detections at `thresholds[which]` of the `run` call."""
+        ...
+
+    def seg_labels(self) -> np.ndarray:
+        """uint8 labels: a class map [B, H, W] (multiclass, 0 = background) or 0/1 maps
+        [B, C, H, W] (binary, multilabel), at network resolution."""
+        ...
 
 
 class Runtime(Protocol):
-    """Anything that maps a float32 [B, 3, H, W] batch to (regression, classification, seg).
+    """Anything that runs the network on a float32 [B, 3, H, W] batch.
 
-    `fixed_input_size` is the only (H, W) it accepts, or None for any multiple of the stride.
+    `provider` is the ONNX Runtime execution provider (None for torch); `fixed_input_size`
+    the only (H, W) the runtime accepts, or None for any multiple of the stride; `end_to_end`
+    says the graph applies the thresholds itself, so each set in `thresholds` costs a run.
     """
 
     name: str
     device: str
-    end_to_end: bool
+    provider: str | None
+    config: ModelConfig
     fixed_input_size: tuple[int, int] | None
-
-    def __call__(self, batch: np.ndarray) -> NetworkOutputs: ...
-
-
-class EndToEndRuntime(Protocol):
-    """A runtime whose graph already decodes boxes, runs NMS and labels pixels."""
-
-    name: str
-    device: str
     end_to_end: bool
-    fixed_input_size: tuple[int, int] | None
 
-    def __call__(self, batch: np.ndarray, settings: DetectionSettings) -> EndToEndOutputs: ...
-
-
-def resolve_device(device: str) -> torch.device:
-    """Validate a device string ('cpu', 'cuda', 'cuda:1') against what this machine has."""
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(f"unknown device {device!r}: use 'cpu' or 'cuda[:N]'") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device {device!r} requested but CUDA is not available; use --device cpu"
-        )
-    if resolved.type not in ("cpu", "cuda"):
-        raise ConfigError(f"unsupported device {device!r}: use 'cpu' or 'cuda[:N]'")
-    return resolved
+    def run(self, batch: np.ndarray, thresholds: Sequence[DetectionSettings]) -> RuntimeOutputs:
+        """Run the batch; the outputs hold detections for each of `thresholds`, in order."""
+        ...
 
 
-class TorchRuntime:
-    """Eager PyTorch on CPU or CUDA: a BatchNorm-folded copy in channels_last; fp16 on CUDA.
+@dataclass(frozen=True)
+class DecodedOutputs:
+    """Outputs that are final already (an end-to-end graph): one detection list per set."""
 
-    channels_last lets oneDNN/cuDNN run convolutions without reordering every activation, and
-    folding removes separate BatchNorm and padding passes; together about 1.5x on a 2-core CPU.
-    """
+    per_thresholds: list[list[NetworkDetections]]
+    labels: np.ndarray
 
-    name = "torch"
-    end_to_end = False
-    fixed_input_size = None
+    def detections(self, which: int) -> list[NetworkDetections]:
+        return self.per_thresholds[which]
 
-    def __init__(self, model: HybridNets, device: str = "cpu", half: bool = False) -> None:
-        self.torch_device = resolve_device(device)
-        self.device = str(self.torch_device)
-        if half and self.torch_device.type != "cuda":
-            raise ConfigError(
-                "half precision needs a CUDA device; drop --half or use --device cuda"
-            )
-        self.dtype = torch.float16 if half else torch.float32
-        self.memory_format = torch.channels_last
-        self.model = optimise_for_inference(model).to(
-            self.torch_device, self.dtype, memory_format=self.memory_format
-        )
-
-    def __call__(self, batch: np.ndarray) -> NetworkOutputs:
-        tensor = torch.from_numpy(batch).to(self.torch_device, self.dtype, non_blocking=True)
-        tensor = tensor.contiguous(memory_format=self.memory_format)
-        with torch.inference_mode():
-            outputs = self.model(tensor)
-        return tuple(t.float().cpu().numpy() for t in outputs)  # type: ignore[return-value]
+    def seg_labels(self) -> np.ndarray:
+        return self.labels

@@ -6,6 +6,7 @@ Loads files written by `hybridnets export`; the network config comes from the fi
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,15 +14,21 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import CheckpointError, ConfigError
-from ..export.end2end import END2END_OUTPUTS, IMAGE_IDS, SEG_LABELS, THRESHOLD_INPUTS
-from ..export.metadata import OnnxInfo
-from ..export.raw import INPUT_NAME
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
 from ..model.weights import cache_dir
 from ..native import BUILD_HINT, DOMAIN, register_ops
 from ..settings import DetectionSettings
-from .base import EndToEndOutputs, NetworkOutputs
+from .base import DecodedOutputs, NetworkDetections
+from .onnx_format import (
+    END2END_OUTPUTS,
+    IMAGE_IDS,
+    INPUT_NAME,
+    SEG_LABELS,
+    THRESHOLD_INPUTS,
+    OnnxInfo,
+)
+from .raw_outputs import NetworkOutputs, RawOutputs
 
 LOGGER = logging.getLogger(__name__)
 TENSORRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
@@ -167,9 +174,10 @@ class _OnnxBackend:
     def __init__(self, session: OnnxSession, device: str) -> None:
         self.session = session
         self.device = device
-        self.provider = session.provider
+        self.provider: str | None = session.provider
         self.config: ModelConfig = session.info.config
-        self.fixed_input_size = tuple(self.config.input_size)
+        height, width = self.config.input_size
+        self.fixed_input_size: tuple[int, int] | None = (height, width)
 
     def _chunks(self, batch: np.ndarray) -> list[tuple[np.ndarray, int]]:
         """The batch as the file takes it, as (chunk, images of the batch in it): whole with a
@@ -191,27 +199,44 @@ class _OnnxBackend:
 
 
 class OnnxRuntime(_OnnxBackend):
-    """A raw export: returns (regression, classification, segmentation) like TorchRuntime."""
+    """A raw export: the network's outputs, decoded like TorchRuntime's."""
 
     end_to_end = False
 
-    def __call__(self, batch: np.ndarray) -> NetworkOutputs:
+    def network(self, batch: np.ndarray) -> NetworkOutputs:
+        """The raw (regression, classification, segmentation) outputs of the whole batch."""
         runs = []
         for chunk, real in self._chunks(batch):
             outputs = self.session.run({INPUT_NAME: chunk})
             runs.append(outputs if real == len(chunk) else [o[:real] for o in outputs])
-        return tuple(_join(runs))  # type: ignore[return-value]
+        regression, classification, segmentation = _join(runs)
+        return regression, classification, segmentation
+
+    def run(self, batch: np.ndarray, thresholds: Sequence[DetectionSettings]) -> RawOutputs:
+        return RawOutputs(self.network(batch), self.config, thresholds)
 
 
 class OnnxEndToEndRuntime(_OnnxBackend):
-    """An end-to-end export: detections and seg labels come out of the graph."""
+    """An end-to-end export: detections and seg labels come out of the graph, one run per
+    thresholds set (the thresholds are graph inputs)."""
 
     end_to_end = True
 
-    def __call__(self, batch: np.ndarray, settings: DetectionSettings) -> EndToEndOutputs:
+    def run(self, batch: np.ndarray, thresholds: Sequence[DetectionSettings]) -> DecodedOutputs:
+        runs = [self._final(batch, settings) for settings in thresholds]
+        per_thresholds = []
+        for boxes, scores, class_ids, image_ids, _ in runs:
+            rows = [image_ids == index for index in range(len(batch))]
+            per_thresholds.append(
+                [NetworkDetections(boxes[r], scores[r], class_ids[r]) for r in rows]
+            )
+        return DecodedOutputs(per_thresholds, runs[0][-1])  # labels do not depend on thresholds
+
+    def _final(self, batch: np.ndarray, settings: DetectionSettings) -> list[np.ndarray]:
+        """END2END_OUTPUTS of the batch at one thresholds set, image ids within the batch."""
         conf, iou, max_det = THRESHOLD_INPUTS
         cap = settings.cap or len(anchors_for(self.config))  # no cap: every anchor may stay
-        thresholds = {
+        feeds = {
             conf: np.array([settings.conf_threshold], np.float32),
             iou: np.array([settings.iou_threshold], np.float32),
             max_det: np.array([cap], np.int64),
@@ -219,7 +244,7 @@ class OnnxEndToEndRuntime(_OnnxBackend):
         runs: list[list[np.ndarray]] = []
         first_image = 0
         for chunk, real in self._chunks(batch):
-            outputs = self.session.run({INPUT_NAME: chunk, **thresholds})
+            outputs = self.session.run({INPUT_NAME: chunk, **feeds})
             named = dict(zip(self.session.output_names, outputs))
             if real < len(chunk):  # drop the padding images' rows
                 rows = named[IMAGE_IDS] < real
@@ -228,7 +253,7 @@ class OnnxEndToEndRuntime(_OnnxBackend):
                 named[IMAGE_IDS] = named[IMAGE_IDS] + first_image
             runs.append([named[name] for name in END2END_OUTPUTS])
             first_image += real
-        return EndToEndOutputs(*_join(runs))
+        return _join(runs)
 
 
 def _join(runs: list[list[np.ndarray]]) -> list[np.ndarray]:

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
+from ..limits import MAX_FRAME_SIDE
 
 NO_DISTORTION = "none"
 PLUMB_BOB = "plumb_bob"
@@ -39,7 +40,6 @@ DISTORTION_COEFFICIENTS = {PLUMB_BOB: 5, RATIONAL_POLYNOMIAL: 8, EQUIDISTANT: 4}
 # Usable intrinsics, relative to the image size, so that they hold at any resize.
 _FOCAL_PER_PIXEL = (1e-3, 1e4)  # focal length / image size (a field of view of ~0.006 deg up)
 _CENTRE_MARGIN = 1.0  # principal point at most one image size outside the image
-_MAX_SIDE = 100_000  # pixels
 # Raw-image undistortion: fixed-point iterations (OpenCV's default of 5 leaves pixels of error
 # at the corners of strong lenses; an EPS test would reproject every point every iteration),
 # and how far (px) a recovered ray may reproject from its pixel before the pixel counts as
@@ -153,7 +153,7 @@ class CameraModel:
         distortion that leaves most of a raw image without valid rays.
         """
         width, height = int(width), int(height)
-        if not (0 < width <= _MAX_SIDE and 0 < height <= _MAX_SIDE):
+        if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
             raise ConfigError(f"camera_info image size {width}x{height} is not usable")
         _check_values(k, 9, "K")
         if rectified:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..runtime.base import resolve_device
+from ..runtime.torch_runtime import resolve_device
 
 
 @dataclass

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,7 +11,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from ..data import ProjectConfig, Sample, TrainDataset, ValDataset, checked_samples, collate_train
+from ..data import Sample, TrainDataset, ValDataset, checked_samples, collate_train
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import Evaluation, evaluate, format_summary, write_report
 from ..inference.pipeline import Pipeline
@@ -21,49 +19,18 @@ from ..inference.transform import ImageTransform
 from ..model import HybridNets
 from ..model.checkpoint import load_torch_file, read_checkpoint, save_checkpoint
 from ..model.config import ModelConfig
-from ..settings import EVALUATION_DETECTION, DetectionSettings
 from . import distributed
 from .autoanchor import tune_anchors
 from .distributed import Context
 from .freeze import freeze, train_mode
 from .logs import EpochLog
 from .losses import detection_losses, segmentation_loss
+from .options import OPTIMIZERS, TrainOptions
 
-OPTIMIZERS = ("adamw", "sgd")
 SGD_MOMENTUM = 0.9
 PLATEAU_PATIENCE = 3
 LOSS_KEYS = ("cls_loss", "box_loss", "seg_loss")
 METRIC_KEYS = ("mAP50", "mAP50_95", "recall", "drivable_miou", "lane_iou", "lane_accuracy")
-
-
-@dataclass
-class TrainOptions:
-    """Everything `hybridnets train` takes; defaults follow the paper."""
-
-    project: ProjectConfig
-    compound_coef: int = 3
-    batch_size: int = 12
-    workers: int = 2
-    weights: str | None = None
-    freeze: tuple[str, ...] = ()
-    lr: float = 1e-4
-    optim: str = "adamw"
-    num_epochs: int = 500
-    val_interval: int = 1
-    amp: bool = False
-    device: str = "cpu"
-    saved_path: Path = Path("checkpoints")
-    name: str | None = None
-    input_size: tuple[int, int] | None = None
-    max_images: int | None = None
-    skip_invalid: bool = False
-    seed: int = 0
-    val: DetectionSettings = EVALUATION_DETECTION["paper"]  # thresholds of validation
-    progress: bool = True
-
-    @property
-    def run_dir(self) -> Path:
-        return self.saved_path / (self.name or self.project.name)
 
 
 def load_start_weights(model: HybridNets, path: str) -> tuple[int, int]:

@@ -19,23 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...inference.boxes import geometry_to_boxes
+
 MIN_BOX_SIZE = 1.0  # pixels; a coasting box whose size shrinks is held at this
 # where the (x, y, vx, vy) process noise terms of positions, position-velocity and velocities go
 _POSITION = np.diag([1.0, 1.0, 0.0, 0.0])
 _VELOCITY = np.diag([0.0, 0.0, 1.0, 1.0])
 _CROSS = np.eye(4, k=2) + np.eye(4, k=-2)
-
-
-def xyxy_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
-    """(x1, y1, x2, y2) [N, 4] to (cx, cy, w, h) [N, 4]."""
-    size = boxes[:, 2:] - boxes[:, :2]
-    return np.concatenate([boxes[:, :2] + 0.5 * size, size], axis=1)
-
-
-def cxcywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
-    """(cx, cy, w, h) [N, 4] to (x1, y1, x2, y2) [N, 4]."""
-    half = 0.5 * boxes[:, 2:]
-    return np.concatenate([boxes[:, :2] - half, boxes[:, :2] + half], axis=1)
 
 
 def _box_scale(cxcywh: np.ndarray) -> np.ndarray:
@@ -104,7 +94,7 @@ class BoxFilter:
     @staticmethod
     def boxes(mean: np.ndarray) -> np.ndarray:
         """Current (x1, y1, x2, y2) boxes [T, 4] of the states."""
-        return cxcywh_to_xyxy(mean[:, :, 0])
+        return geometry_to_boxes(mean[:, :, 0])
 
 
 class GroundFilter:

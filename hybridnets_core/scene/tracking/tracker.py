@@ -49,10 +49,10 @@ from enum import IntEnum
 import numpy as np
 
 from ...errors import ConfigError, InputError
-from ...inference.nms import box_iou
+from ...inference.boxes import box_geometry, box_iou
 from ...settings import check_settings, setting
 from .association import match_by_iou
-from .motion import BoxFilter, GroundFilter, xyxy_to_cxcywh
+from .motion import BoxFilter, GroundFilter
 from .table import TrackTable
 
 NS_PER_S = 1_000_000_000
@@ -210,7 +210,7 @@ def _frame_from_inputs(
     if count and (class_ids.dtype.kind not in "iu" or class_ids.min() < 0):
         raise InputError(f"tracker class_ids must be non-negative integers, got {class_ids.dtype}")
     xy, cov, valid = _ground_measurements(count, ground_xy, ground_cov, ground_valid)
-    centred = xyxy_to_cxcywh(boxes)
+    centred = box_geometry(boxes)
     return _Frame(boxes, centred, scores, class_ids.astype(np.intp), xy, cov, valid)
 
 

@@ -1,4 +1,8 @@
-"""Metadata stored inside exported ONNX files, so a runtime needs no side files."""
+"""The contract of an exported ONNX file: tensor names and the metadata stored inside it.
+
+The exporter writes it and the ONNX Runtime backend reads it, so both import this module; it
+needs neither torch nor onnx, so running an exported file never loads the exporter.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,14 @@ from typing import Any
 from ..errors import CheckpointError
 from ..inference.letterbox import PAD_VALUE
 from ..model.config import ModelConfig
+
+INPUT_NAME = "input"
+OUTPUT_NAMES = ("regression", "classification", "segmentation")  # the raw graph's outputs
+BATCH_AXIS = "batch"
+THRESHOLD_INPUTS = ("conf_threshold", "iou_threshold", "max_detections")  # end-to-end only
+IMAGE_IDS = "det_image"  # the output naming each detection's image in the batch
+SEG_LABELS = "seg_labels"
+END2END_OUTPUTS = ("det_boxes", "det_scores", "det_classes", IMAGE_IDS, SEG_LABELS)
 
 FORMAT = "hybridnets_ros.onnx/1"
 GRAPH_KINDS = ("raw", "end2end")
