@@ -1,10 +1,9 @@
-"""The node against hostile input and signals: nothing kills it, nothing hangs it, and it always
-stops cleanly; the launch file layers only the arguments given over the parameter file."""
+"""The node process against hostile input and signals: nothing kills it, nothing hangs it, and it
+always stops cleanly; without torch or with unparseable arguments it exits with one line."""
 
 # ruff: noqa: E402  (ROS imports must follow the skip-or-fail check)
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import signal
@@ -29,18 +28,13 @@ from ros_fixtures import (
 
 require_ros()
 
-import rclpy
 from node_process import NodeProcess, stop_all
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterValue
-from rcl_interfaces.srv import SetParameters, SetParametersAtomically
+from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
 from ros_session import Ros, next_stamp, set_parameters
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-
-from hybridnets_ros.parameter_requests import answer_unparseable_requests
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def camera_info(fx: float, width: int, height: int, when: int) -> CameraInfo:
@@ -253,31 +247,6 @@ def test_a_signal_while_the_model_loads_stops_the_node_cleanly(
     assert "Traceback" not in output and "Fatal Python error" not in output, output
 
 
-def load_launch_file() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "hybridnets_launch", REPO / "launch" / "hybridnets.launch.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_launch_layers_only_given_arguments_over_the_params_file() -> None:
-    launch = load_launch_file()
-    defaults = {name: default for name, (default, _) in launch.ARGUMENTS.items()}
-    assert launch.parameter_layers(defaults, "/share/hybridnets.yaml") == [
-        "/share/hybridnets.yaml"
-    ]  # a params file with input_mode: compressed keeps it
-    given = {**defaults, "params_file": "/mine.yaml", "input_mode": "compressed", "device": "cuda"}
-    given["use_sim_time"] = "True"
-    assert launch.parameter_layers(given, "/share/hybridnets.yaml") == [
-        "/mine.yaml",
-        {"device": "cuda", "input_mode": "compressed", "use_sim_time": True},
-    ]
-    assert ("image/compressed", "/camera/image_raw/compressed") in launch.remappings(defaults)
-    assert launch.NODE_ENVIRONMENT == {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
-
-
 def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> None:
     """A vehicle image without torch (rosdep not run): one FATAL line naming the fix, exit 1."""
     shim = tmp_path / "shim"
@@ -316,20 +285,3 @@ def test_unparseable_ros_arguments_get_one_line_not_a_traceback() -> None:
     assert done.returncode == 1, output
     assert "hybridnets_node: cannot start:" in output and "weights:=" in output, output
     assert "Traceback" not in output, output
-
-
-def test_an_unparseable_atomic_parameter_request_is_refused_whole(ros: Ros) -> None:
-    """SetParametersAtomically with one parameter of an unknown type: answered with one failed
-    result naming it, and nothing applied (not even the valid parameter beside it)."""
-    node = ros.add(rclpy.create_node("atomic_guard", context=ros.context))
-    node.declare_parameter("rate", 1.0)
-    assert answer_unparseable_requests(node) == 2
-    client = node.create_client(SetParametersAtomically, "/atomic_guard/set_parameters_atomically")
-    assert client.wait_for_service(timeout_sec=10.0)
-    bogus = ParameterMsg(name="rate", value=ParameterValue(type=42))
-    valid = Parameter("rate", value=2.0).to_parameter_msg()
-    future = client.call_async(SetParametersAtomically.Request(parameters=[valid, bogus]))
-    assert wait_until(future.done, 10.0), "the unparseable request was never answered"
-    result = future.result().result
-    assert not result.successful and "rate" in result.reason
-    assert node.get_parameter("rate").value == 1.0

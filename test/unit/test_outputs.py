@@ -1,59 +1,17 @@
-"""The one output layer: the node's rclpy messages and the bag writer's rosbags messages of the
-same frame are byte for byte the same, for every output; settings switch outputs off."""
+"""The one output layer without ROS: settings switch outputs off and rename classes, the ground
+mapping is reused, masks at network resolution (rclpy against rosbags: test/ros/)."""
 
-# ruff: noqa: E402  (ROS imports must follow the skip-or-fail check)
+# ruff: noqa: F811  (the fixtures imported from a helper module are requested by name)
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from ros_fixtures import make_weights, require_ros
+from output_fixtures import STAMP, build, frame  # noqa: F401 (fixture)
 
-require_ros()
-
-from rclpy.serialization import serialize_message
-
-from hybridnets_core.bag.typestore import RosbagsFactory, typestore
-from hybridnets_core.inference.pipeline import Pipeline
-from hybridnets_core.outputs.frame import OUTPUT_TYPES, FrameOutputs
+from hybridnets_core.bag.typestore import RosbagsFactory
+from hybridnets_core.outputs.frame import FrameOutputs
 from hybridnets_core.outputs.settings import GroundSettings, OutputSettings
-from hybridnets_core.scene.ground import CameraIntrinsics, GridSpec, PinholeParameters
-from hybridnets_core.settings import DetectionSettings
-from hybridnets_ros.messages import RclpyFactory
-
-STAMP = 1_700_000_123_456_789_000
-
-
-@pytest.fixture(scope="module")
-def frame(tmp_path_factory: pytest.TempPathFactory, dashcam_frame):
-    weights = make_weights(tmp_path_factory.mktemp("weights") / "full.pth")
-    pipeline = Pipeline.from_weights(weights, detection=DetectionSettings(conf_threshold=0.0))
-    return pipeline(dashcam_frame), pipeline.class_names
-
-
-def build(factory, settings: OutputSettings, frame, names, image) -> dict:
-    outputs = FrameOutputs(factory, settings, names)
-    camera = CameraIntrinsics(900.0, 900.0, 639.5, 359.5, 1280, 720)
-    return outputs.build(frame, STAMP, "camera_optical", OUTPUT_TYPES, camera, image, "bgr")
-
-
-def test_node_and_bag_messages_are_identical(frame, dashcam_frame) -> None:
-    result, names = frame
-    settings = OutputSettings(ground=GroundSettings(grid=GridSpec(0.0, 30.0, -8.0, 8.0, 0.25)))
-    live = build(RclpyFactory(), settings, result, names, dashcam_frame)
-    recorded = build(RosbagsFactory(), settings, result, names, dashcam_frame)
-    assert set(live) == set(recorded) == set(OUTPUT_TYPES)
-    store = typestore()
-    for name, message in live.items():
-        msgtype = OUTPUT_TYPES[name]
-        # Fast DDS leaves alignment padding unset, so both sides are compared after one
-        # round trip through the same serializer: equal bytes mean every field is equal.
-        sent = store.deserialize_cdr(serialize_message(message), msgtype)
-        assert bytes(store.serialize_cdr(sent, msgtype)) == bytes(
-            store.serialize_cdr(recorded[name], msgtype)
-        ), name
-    assert len(live["detections"].detections) == 100
-    assert live["grid"].header.frame_id == "base_link"
-    assert live["detections"].header.frame_id == "camera_optical"
+from hybridnets_core.scene.ground import PinholeParameters
 
 
 def test_settings_switch_ground_outputs_and_name_classes(frame, dashcam_frame) -> None:
