@@ -28,7 +28,7 @@ from ros_fixtures import (
 
 require_ros()
 
-from node_process import NodeProcess, stop_all
+from node_process import CONFIGURED_LINE, LOADING_LINE, NodeProcess, stop_all
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -129,7 +129,7 @@ def test_fuzzed_inputs_never_stop_the_node(private_ros: Ros, weights: Path, tmp_
                 compressed.compressed.publish(msg)
             else:
                 raw.raw.publish(msg)
-            time.sleep(0.003)
+            time.sleep(0.003)  # the stimulus, not synchronisation: a camera at a few hundred Hz
         for key, value in (("max_rate", 1e-10), ("grid.x_max", -1.0), ("camera.z", 0.0)):
             (result,) = set_parameters(raw, "/fuzz_raw/hybridnets_node", **{key: value})
             assert not result.successful and result.reason, key
@@ -218,10 +218,10 @@ def test_two_quick_signals_stop_the_node_cleanly(
     try:
         listener = private_ros.listener(namespace)
         node.wait_subscribed(listener.raw)
-        if streaming:
+        if streaming:  # frames are being answered, and one more is in flight at the signal
             for _ in range(3):
-                listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
-                time.sleep(0.1)
+                send_until_answered(listener, raw_frame(640, 480, "bgr8", next_stamp()))
+            listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
         node.send_signals(*signals)
         node.wait(30.0)
     finally:
@@ -233,18 +233,22 @@ def test_two_quick_signals_stop_the_node_cleanly(
 def test_a_signal_while_the_model_loads_stops_the_node_cleanly(
     private_ros: Ros, weights: Path, tmp_path: Path
 ) -> None:
-    """Ctrl-C as soon as the node logs (it is still configuring): it exits 0, no traceback,
-    no native crash (rclpy's own signal thread once raced the shutdown: SIGSEGV)."""
+    """Ctrl-C as soon as the node says it loads the model: it exits 0, no traceback, no native
+    crash (rclpy's own signal thread once raced the shutdown: SIGSEGV). The node's own log
+    shows the signal came before the model had loaded."""
     node = NodeProcess(tmp_path, "/early_stop", weights)
     try:
-        started = wait_until(lambda: "[early_stop.hybridnets_node]" in node.output(), 90.0)
+        started = wait_until(lambda: LOADING_LINE in node.output(), 90.0)
         assert started, node.output()
+        signalled = time.time()
         node.send_signals(signal.SIGINT)
         node.wait(60.0)
     finally:
         output = node.stop()
     assert node.returncode == 0, output
     assert "Traceback" not in output and "Fatal Python error" not in output, output
+    loaded = node.logged_at(CONFIGURED_LINE)
+    assert loaded is None or loaded > signalled, f"signalled only after loading:\n{output}"
 
 
 def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> None:
