@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if folder not in TIERS:
             raise pytest.UsageError(
                 f"{item.nodeid} is in no tier: test files live in test/unit (no ROS), "
-                "test/ros (in-process rclpy) or test/process (node processes); move it there"
+                "test/ros (ROS 2 in-process) or test/process (node processes); move it there"
             )
         item.add_marker(getattr(pytest.mark, folder))
 

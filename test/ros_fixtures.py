@@ -1,4 +1,5 @@
-"""Helpers for tests that run real rclpy nodes: environment, a test camera and a listener.
+"""Helpers for tests that run real rclpy nodes: environment, a test camera and a listener
+(its frame builders also make rosbags messages, for tests without ROS).
 
 Import `require_ros()` first: it skips the module when ROS 2 is not installed locally but
 fails under CI (CI=true), where the ROS tests must run.

@@ -14,7 +14,7 @@ def test_frame_stats_keep_only_the_recent_window() -> None:
     stats.record({"forward": 100.0, "total": 110.0})
     stats.record({"forward": 300.0, "total": 310.0})
     assert stats.latency_summary()["forward"] == (200.0, pytest.approx(290.0))
-    time.sleep(0.4)
+    time.sleep(0.4)  # the window under test: both samples are now older than 0.3 s
     stats.record({"forward": 50.0})
     assert stats.latency_summary() == {"forward": (50.0, 50.0)}
     stats.count("received")
