@@ -204,6 +204,8 @@ class HybridNetsNode(LifecycleNode):
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the weights, build the runtime, the streams and their publishers."""
+        weights = self.settings.model.weights or "the built-in model"
+        self.get_logger().info(f"configuring: loading {weights}")
         try:
             self.pipeline = self._load_pipeline()
             settings = self.settings

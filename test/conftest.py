@@ -1,4 +1,5 @@
-"""Shared fixtures: shipped test data and small real checkpoints written to disk."""
+"""Shared fixtures (shipped test data, small real checkpoints written to disk) and the test tiers:
+every test is marked `unit`, `ros` or `process` by the folder it lives in."""
 
 from __future__ import annotations
 
@@ -15,6 +16,22 @@ from hybridnets_core.media import read_image
 from hybridnets_core.model.checkpoint import save_checkpoint
 
 SMALL_INPUT = (256, 384)
+TIERS = ("unit", "ros", "process")  # test/<tier>/; the markers are registered in setup.cfg
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, the folder under test/ it lives in (`-m unit` etc.)."""
+    here = Path(__file__).parent
+    for item in items:
+        if not item.path.is_relative_to(here):
+            continue  # a test outside this folder is not ours to classify
+        folder = item.path.relative_to(here).parts[0]
+        if folder not in TIERS:
+            raise pytest.UsageError(
+                f"{item.nodeid} is in no tier: test files live in test/unit (no ROS), "
+                "test/ros (ROS 2 in-process) or test/process (node processes); move it there"
+            )
+        item.add_marker(getattr(pytest.mark, folder))
 
 
 @pytest.fixture(scope="session")

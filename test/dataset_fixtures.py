@@ -43,3 +43,13 @@ def synthetic_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def plain_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Project file for `synthetic_dataset` without augmentation (deterministic losses)."""
     return write_project(tmp_path_factory.mktemp("project") / "plain.yaml", **NO_AUGMENT)
+
+
+def alias_bomb(path: Path) -> Path:
+    """A 1 KB "billion laughs": obj_list expands to 9**9 strings."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    lines += ["obj_list: *i", "seg_list: [road]"]
+    path.write_text("\n".join(lines) + "\n")
+    return path

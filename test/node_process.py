@@ -4,6 +4,7 @@ start that tells a dead node from one DDS never matched, and a stop that always 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -15,6 +16,8 @@ import pytest
 from ros_fixtures import node_command
 
 ACTIVE_LINE = "active: listening on"
+LOADING_LINE = "configuring: loading"  # logged before the model loads
+CONFIGURED_LINE = "configured:"  # logged once it has loaded
 
 
 class NodeProcess:
@@ -94,7 +97,17 @@ class NodeProcess:
         """Send signals in quick succession, as a terminal plus launch do."""
         for signum in signums:
             self.process.send_signal(signum)
-            time.sleep(gap_s)
+            time.sleep(gap_s)  # the spacing under test, not synchronisation
+
+    def logged_at(self, text: str) -> float | None:
+        """The wall-clock time (s) the node logged its first line containing `text`, read from
+        the line's [seconds.nanoseconds] stamp; None when no line has it yet."""
+        for line in self.output().splitlines():
+            if text in line:
+                stamp = re.search(r"\[(\d+\.\d+)\]", line)
+                assert stamp is not None, f"no time stamp in the log line: {line}"
+                return float(stamp.group(1))
+        return None
 
     def wait(self, timeout: float = 30.0) -> str:
         """Wait for the process to exit (kill it after `timeout` s); its whole output."""

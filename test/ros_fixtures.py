@@ -1,4 +1,5 @@
-"""Helpers for tests that run real rclpy nodes: environment, a test camera and a listener.
+"""Helpers for tests that run real rclpy nodes: environment, a test camera and a listener
+(its frame builders also make rosbags messages, for tests without ROS).
 
 Import `require_ros()` first: it skips the module when ROS 2 is not installed locally but
 fails under CI (CI=true), where the ROS tests must run.
@@ -22,6 +23,8 @@ import numpy as np
 import pytest
 
 NODE_EXE_ENV = "HYBRIDNETS_NODE_EXE"
+TEST_CLASSES = {"car", "bus"}  # the classes of make_weights
+FRAME_ID = "camera_optical"  # of the test camera's frames
 
 
 def require_ros() -> None:
@@ -108,37 +111,53 @@ def make_weights(path: Path, input_size: tuple[int, int] = (256, 384)) -> Path:
     return path
 
 
-def raw_frame(width: int, height: int, encoding: str, stamp_ns: int, pad: int = 0) -> Any:
-    """A sensor_msgs/Image of random pixels; `pad` extra bytes at the end of every row."""
-    from sensor_msgs.msg import Image
-
+def raw_frame(
+    width: int, height: int, encoding: str, stamp_ns: int, pad: int = 0, factory: Any = None
+) -> Any:
+    """A sensor_msgs/Image of random pixels; `pad` extra bytes at the end of every row. An
+    rclpy message, or one of `factory` (a MessageFactory, e.g. RosbagsFactory: no ROS needed)."""
+    from hybridnets_core.outputs import messages
     from hybridnets_core.outputs.codec import RAW_ENCODINGS
 
+    factory = factory or rclpy_factory()
     channels = RAW_ENCODINGS[encoding][0]
     rng = np.random.default_rng(stamp_ns)
     rows = rng.integers(0, 256, (height, width * channels + pad), dtype=np.uint8)
-    msg = Image(height=height, width=width, encoding=encoding, step=width * channels + pad)
-    msg.data = rows.tobytes()
-    stamp(msg, stamp_ns)
-    return msg
+    return factory.new(
+        messages.IMAGE,
+        header=messages.header(factory, stamp_ns, FRAME_ID),
+        height=height,
+        width=width,
+        encoding=encoding,
+        step=width * channels + pad,
+        data=factory.uint8_array(rows),
+    )
 
 
-def compressed_frame(width: int, height: int, fmt: str, stamp_ns: int) -> Any:
-    """A sensor_msgs/CompressedImage ('jpeg' or 'png') of a smooth random picture."""
-    from sensor_msgs.msg import CompressedImage
+def compressed_frame(width: int, height: int, fmt: str, stamp_ns: int, factory: Any = None) -> Any:
+    """A sensor_msgs/CompressedImage ('jpeg' or 'png') of a smooth random picture; rclpy, or
+    of `factory` as in raw_frame."""
+    from hybridnets_core.outputs import messages
 
     rng = np.random.default_rng(stamp_ns)
     small = rng.integers(0, 256, (max(height // 16, 1), max(width // 16, 1), 3), dtype=np.uint8)
     image = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     ok, encoded = cv2.imencode(".jpg" if fmt == "jpeg" else ".png", image)
     assert ok
-    msg = CompressedImage(format=fmt)
-    msg.data = encoded.tobytes()
-    stamp(msg, stamp_ns)
-    return msg
+    factory = factory or rclpy_factory()
+    return messages.compressed_image(
+        factory, encoded.tobytes(), fmt, messages.header(factory, stamp_ns, FRAME_ID)
+    )
 
 
-def stamp(msg: Any, stamp_ns: int, frame_id: str = "camera_optical") -> None:
+def rclpy_factory() -> Any:
+    """The node's MessageFactory (rclpy messages; needs ROS)."""
+    from hybridnets_ros.messages import RclpyFactory
+
+    return RclpyFactory()
+
+
+def stamp(msg: Any, stamp_ns: int, frame_id: str = FRAME_ID) -> None:
     """Set msg.header to a given time (ns) and frame."""
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
     msg.header.frame_id = frame_id
@@ -222,6 +241,26 @@ def wait_until(condition: Callable[[], Any], timeout: float, interval: float = 0
             return value
         time.sleep(interval)
     return None
+
+
+def check_detections(
+    msg: Any, frame: Any, width: int, height: int, count: int, classes: set[str] = TEST_CLASSES
+) -> None:
+    """Header copied, `count` boxes inside the image, class names and scores in range."""
+    assert msg.header == frame.header
+    assert len(msg.detections) == count
+    for det in msg.detections:
+        assert det.header == frame.header
+        box = det.bbox
+        assert box.size_x >= 0 and box.size_y >= 0
+        x, y = box.center.position.x, box.center.position.y
+        assert x - box.size_x / 2 >= -1e-3 and x + box.size_x / 2 <= width + 1e-3
+        assert y - box.size_y / 2 >= -1e-3 and y + box.size_y / 2 <= height + 1e-3
+        (hypothesis,) = det.results
+        assert hypothesis.hypothesis.class_id in classes
+        assert 0.0 <= hypothesis.hypothesis.score <= 1.0
+    tracked = [det.id for det in msg.detections if det.id]  # confirmed tracks only
+    assert len(set(tracked)) == len(tracked) and all(ident.isdigit() for ident in tracked)
 
 
 def diagnostic_values(msg: Any) -> dict[str, str]:

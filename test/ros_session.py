@@ -97,6 +97,14 @@ def next_stamp() -> int:
     return next(_stamps)
 
 
+def camera_model_for(node: HybridNetsNode, stamp_ns: int, camera: str = "") -> Any:
+    """The camera model `node` pairs with an image of `camera` stamped `stamp_ns`; None until a
+    camera_info it accepts for that stamp has arrived (what tests wait on before the image)."""
+    stream = node.streams[camera]
+    with stream.lock:
+        return stream.camera_infos.for_image(stamp_ns)
+
+
 def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[Any]:
     """Set parameters through the node's parameter service, as `ros2 param set` does."""
     client = listener.node.create_client(SetParameters, f"{node_name}/set_parameters")

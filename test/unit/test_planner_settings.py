@@ -27,7 +27,7 @@ from hybridnets_core.scene.objects import ObjectSettings
 from hybridnets_core.scene.tracking import TrackerSettings
 from hybridnets_core.settings import Floats, Names, described, rebuild
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GROUPS = {
     "objects.": ObjectSettings,
     "tracking.": TrackerSettings,

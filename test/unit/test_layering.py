@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parents[1] / "hybridnets_core"
+CORE = Path(__file__).resolve().parents[2] / "hybridnets_core"
 PACKAGE = "hybridnets_core"
 MAX_TOP_MODULES = 8
 # Modules of a subpackage that sit in a layer of their own (longest prefix wins): the Pipeline

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -307,20 +312,60 @@ def test_int8_without_native_ops_keeps_onnx_runtime_ops(
     assert set(detections.masks) == {"road", "lane"}
 
 
+WITHOUT_LIBRARY = """
+import json, sys
+from pathlib import Path
+import hybridnets_core
+from hybridnets_core import Pipeline, native
+from hybridnets_core.errors import CheckpointError, ConfigError
+from hybridnets_core.export.exporter import ExportOptions
+model, calib, package = sys.argv[1:]
+assert Path(hybridnets_core.__file__).parent == Path(package), hybridnets_core.__file__
+errors = {"library": str(native.library_path())}
+try:
+    Pipeline.from_weights(model, backend="onnxruntime")
+except CheckpointError as error:
+    errors["load"] = str(error)
+try:
+    ExportOptions((256, 384), int8=True, calib=Path(calib), native_ops=True).validate()
+except ConfigError as error:
+    errors["export"] = str(error)
+print(json.dumps(errors))
+"""
+
+
+def installed_without_library(root: Path) -> Path:
+    """hybridnets_core as a package installed without the native op library: links to all of
+    its files but the built library. The folder to put on PYTHONPATH."""
+    package = Path(native.__file__).resolve().parents[1]
+    skip = shutil.ignore_patterns(f"{native.LIBRARY_NAME}.*", "__pycache__")
+    shutil.copytree(package, root / package.name, ignore=skip, copy_function=os.symlink)
+    return root
+
+
 def test_a_model_with_native_ops_needs_the_library(
-    tmp_path, small_checkpoint, calib_folder, monkeypatch
+    tmp_path, small_checkpoint, calib_folder
 ) -> None:
-    """Where the package was installed without the library, loading says how to fix it."""
+    """Where the package was installed without the library, loading says how to fix it (such
+    a package, in a process of its own)."""
     output = tmp_path / "lookup.onnx"
     argv = ["export", "-w", str(small_checkpoint), "--height", "256", "--width", "384", "--int8"]
     argv += ["--calib", str(calib_folder), "--calib-images", "1"]
     assert main([*argv, "-o", str(output)]) == 0
-    monkeypatch.setattr(native, "library_path", lambda: None)
-    with pytest.raises(CheckpointError, match="--no-native-ops") as error:
-        Pipeline.from_weights(output, backend="onnxruntime")
-    assert "fetch_onnxruntime_headers.py" in str(error.value)
-    with pytest.raises(ConfigError, match="op library is not built"):
-        ExportOptions((256, 384), int8=True, calib=calib_folder, native_ops=True).validate()
+    site = installed_without_library(tmp_path / "site")
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_LIBRARY, str(output), str(calib_folder),
+         str(site / "hybridnets_core")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": path},
+        cwd=tmp_path,  # not the checkout: `python -c` puts the working folder first on sys.path
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    errors = json.loads(done.stdout.strip().splitlines()[-1])
+    assert errors["library"] == "None"
+    assert "--no-native-ops" in errors["load"], errors
+    assert "fetch_onnxruntime_headers.py" in errors["load"], errors
+    assert "op library is not built" in errors["export"], errors
 
 
 def test_int8_float_modules_choose_what_stays_float(

@@ -95,11 +95,11 @@ def test_overlapped_stages_run_side_by_side() -> None:
         count = []
 
         def slow(value: int) -> int:
-            time.sleep(0.1)
+            time.sleep(0.1)  # a stage's work: the durations under test
             return value
 
         def last(value: int, count: list = count, finished: threading.Event = finished) -> bool:
-            time.sleep(0.1)
+            time.sleep(0.1)  # a stage's work: the durations under test
             count.append(value)
             if len(count) == 6:
                 finished.set()

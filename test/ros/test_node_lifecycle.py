@@ -7,7 +7,6 @@ TF glue's fallback."""
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ require_ros()
 from geometry_msgs.msg import Transform
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
-from ros_session import NODE_PARAMS, Ros, next_stamp
+from ros_session import NODE_PARAMS, Ros, camera_model_for, next_stamp
 from sensor_msgs.msg import CameraInfo
 
 from hybridnets_core.scene.ground import CameraPose
@@ -54,37 +53,45 @@ def lifecycle_state(listener: Listener, node: str) -> str:
     return call(listener, GetState, f"{node}/get_state", GetState.Request()).current_state.label
 
 
+def image_subscribed(node: Any) -> bool:
+    """Whether the node holds a subscription to its camera topic (its own view: no discovery)."""
+    return any(sub.topic_name.endswith("/image") for sub in node.subscriptions)
+
+
 def test_lifecycle_transitions_through_the_services(ros: Ros, weights: Path) -> None:
     node = ros.start_node(weights, "/managed", autostart=False)
     listener = ros.listener("/managed")
     name = "/managed/hybridnets_node"
     assert lifecycle_state(listener, name) == "unconfigured" and node.pipeline is None
-    assert listener.raw.get_subscription_count() == 0  # nothing subscribed before activation
+    assert not image_subscribed(node)  # nothing subscribed before activation
 
     assert transition(listener, name, Transition.TRANSITION_CONFIGURE)
     assert lifecycle_state(listener, name) == "inactive" and node.pipeline is not None
-    time.sleep(0.5)
-    listener.raw.publish(raw_frame(320, 240, "bgr8", next_stamp()))
-    time.sleep(1.0)
-    assert node.stats.counts["processed"] == 0 and not listener.received("detections")
+    assert not image_subscribed(node)  # configured but inactive: the camera is not taken
+    while_inactive = raw_frame(320, 240, "bgr8", next_stamp())
+    listener.raw.publish(while_inactive)
 
     assert transition(listener, name, Transition.TRANSITION_ACTIVATE)
-    assert lifecycle_state(listener, name) == "active"
-    frame = raw_frame(320, 240, "bgr8", next_stamp())
-    assert len(listener.send(frame).detections) == 20
+    assert lifecycle_state(listener, name) == "active" and image_subscribed(node)
+    # The frame published while inactive never reached the node and got no answer; the same
+    # frame sent now is answered (it can be processed: only the state kept it out).
+    assert listener.find("detections", stamp_ns_of(while_inactive)) is None
+    assert len(listener.send(while_inactive).detections) == 20
+    assert node.stats.counts["received"] == 1
 
     assert transition(listener, name, Transition.TRANSITION_DEACTIVATE)
+    assert not image_subscribed(node)
     assert wait_until(lambda: listener.raw.get_subscription_count() == 0, 10.0)
-    processed = node.stats.counts["processed"]
-    listener.raw.publish(raw_frame(320, 240, "bgr8", next_stamp()))
-    time.sleep(1.0)
-    assert node.stats.counts["processed"] == processed
+    while_deactivated = raw_frame(320, 240, "bgr8", next_stamp())
+    listener.raw.publish(while_deactivated)
 
     assert transition(listener, name, Transition.TRANSITION_CLEANUP)
     assert lifecycle_state(listener, name) == "unconfigured" and node.pipeline is None
     assert transition(listener, name, Transition.TRANSITION_CONFIGURE)  # and back again
     assert transition(listener, name, Transition.TRANSITION_ACTIVATE)
-    assert len(listener.send(raw_frame(320, 240, "bgr8", next_stamp())).detections) == 20
+    assert listener.find("detections", stamp_ns_of(while_deactivated)) is None
+    assert len(listener.send(while_deactivated).detections) == 20
+    assert node.stats.counts["received"] == 2  # nothing arrived while deactivated
 
     def diagnosed_state() -> str | None:
         for msg in reversed(listener.received("diagnostics")):
@@ -164,20 +171,29 @@ def test_a_stopped_camera_does_not_stall_the_others(ros: Ros, weights: Path) -> 
 
 def test_camera_info_is_matched_to_the_image_by_stamp(ros: Ros, weights: Path) -> None:
     no_fallback = {"camera.fx": 0.0, "camera.fy": 0.0, "camera.info_tolerance": 0.05}
-    ros.start_node(weights, "/stamped", **no_fallback)
+    node = ros.start_node(weights, "/stamped", **no_fallback)
     listener = ros.listener("/stamped")
     info_pub = listener.node.create_publisher(CameraInfo, "camera_info", 10)
     assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
+
+    def send_with_camera_info(frame: Any, info_offset_ns: int) -> None:
+        """camera_info stamped `info_offset_ns` from the frame, held by the node; then the frame."""
+        info = pinhole_info(400.0, 640, 480)
+        stamp(info, stamp_ns_of(frame) + info_offset_ns)
+        info_pub.publish(info)
+        assert wait_until(lambda: camera_model_for(node, stamp_ns_of(frame)), 10.0)
+        listener.send(frame)
+
     frame = raw_frame(640, 480, "bgr8", next_stamp())
-    info = pinhole_info(400.0, 640, 480)
-    stamp(info, stamp_ns_of(frame) + 20_000_000)  # 20 ms apart: within the tolerance
-    info_pub.publish(info)
-    time.sleep(0.3)
-    listener.send(frame)
+    send_with_camera_info(frame, 20_000_000)  # 20 ms apart: within the tolerance
     assert listener.wait_for("grid", stamp_ns_of(frame), 20.0) is not None
     late = raw_frame(640, 480, "bgr8", stamp_ns_of(frame) + 900_000_000)  # no camera_info near
     listener.send(late)
-    time.sleep(1.0)
+    # One writer delivers grids in order, and the late frame was handled before the next was
+    # sent: once the next frame's grid is here, a grid of the late frame would be too.
+    after = raw_frame(640, 480, "bgr8", stamp_ns_of(late) + 900_000_000)
+    send_with_camera_info(after, 0)
+    assert listener.wait_for("grid", stamp_ns_of(after), 20.0) is not None
     assert listener.find("grid", stamp_ns_of(late)) is None
 
 
@@ -197,7 +213,7 @@ def test_raw_images_are_undistorted_for_the_ground_outputs(ros: Ros, weights: Pa
     from hybridnets_core.scene.ground import GridSpec, GroundProjector
 
     params = {"camera.fx": 0.0, "camera.fy": 0.0, "camera.rectified": False}
-    ros.start_node(weights, "/raw_lens", **params)
+    node = ros.start_node(weights, "/raw_lens", **params)
     listener = ros.listener("/raw_lens")
     info_pub = listener.node.create_publisher(CameraInfo, "camera_info", 10)
     assert wait_until(lambda: info_pub.get_subscription_count() > 0, 10.0)
@@ -206,7 +222,7 @@ def test_raw_images_are_undistorted_for_the_ground_outputs(ros: Ros, weights: Pa
     frame = raw_frame(640, 480, "bgr8", next_stamp())
     stamp(info, stamp_ns_of(frame))
     info_pub.publish(info)
-    time.sleep(0.3)
+    assert wait_until(lambda: camera_model_for(node, stamp_ns_of(frame)), 10.0)
     listener.send(frame)
     grid = listener.wait_for("grid", stamp_ns_of(frame), 20.0)
     cells = np.asarray(grid.data, np.int8).reshape(grid.info.height, grid.info.width)

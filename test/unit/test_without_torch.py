@@ -1,27 +1,26 @@
 """Everything that does not need the network's weights in torch runs with torch unimportable:
-synthetic data, bag evaluation of an ONNX export, an ONNX Runtime Pipeline and the node with
-backend onnxruntime (a vehicle that deploys the INT8 export installs no torch)."""
+synthetic data, bag evaluation of an ONNX export and an ONNX Runtime Pipeline (a vehicle that
+deploys the INT8 export installs no torch); the node is checked in the process tier."""
+
+# ruff: noqa: F811  (the fixtures imported from helper modules are requested by name)
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
-from cli_forks import ROOT, run_cli_processes
+from cli_forks import run_cli_processes
 from export_fixtures import end2end_export, raw_export, varied_checkpoint  # noqa: F401
+from torch_block import blocked_env, no_torch  # noqa: F401 (fixture)
 
 from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.media import read_image
 from hybridnets_core.settings import DetectionSettings
 
 CAMERA = "/camera/image_raw"
-BLOCKED = ("torch", "torchvision", "efficientnet_pytorch")
 
 # Runs an ONNX Runtime Pipeline on one image and reports what it found and what was imported.
 PIPELINE_SCRIPT = """
@@ -44,33 +43,6 @@ print(json.dumps({"boxes": result.boxes.tolist(), "masks": sorted(result.masks),
 """
 
 
-@pytest.fixture
-def no_torch(tmp_path: Path) -> Path:
-    """A folder whose sitecustomize makes torch and the backbone package unimportable."""
-    shim = tmp_path / "no_torch"
-    shim.mkdir()
-    (shim / "sitecustomize.py").write_text(
-        textwrap.dedent(f"""\
-        import sys
-
-        class BlockTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in {BLOCKED!r}:
-                    raise ModuleNotFoundError(f"No module named {{name!r}} (blocked)", name=name)
-                return None
-
-        sys.meta_path.insert(0, BlockTorch())
-        """)
-    )
-    return shim
-
-
-def blocked_env(shim: Path) -> dict[str, str]:
-    """This process' environment with the shim first on PYTHONPATH."""
-    path = os.pathsep.join([str(shim), str(ROOT), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": path}
-
-
 def test_the_shim_blocks_torch(no_torch: Path) -> None:
     """The premise of this file: with the shim, `import torch` fails."""
     done = subprocess.run(
@@ -86,7 +58,7 @@ def test_the_shim_blocks_torch(no_torch: Path) -> None:
 
 def test_cli_synth_and_onnx_bag_eval_without_torch(
     no_torch: Path,
-    raw_export: Path,  # noqa: F811
+    raw_export: Path,
     dashcam_paths: list[Path],
     tmp_path: Path,
 ) -> None:
@@ -116,8 +88,8 @@ def test_cli_synth_and_onnx_bag_eval_without_torch(
 
 def test_onnx_pipeline_without_torch(
     no_torch: Path,
-    raw_export: Path,  # noqa: F811
-    end2end_export: Path,  # noqa: F811
+    raw_export: Path,
+    end2end_export: Path,
     dashcam_paths: list[Path],
 ) -> None:
     """Raw and end-to-end exports run in a process without torch and find exactly what they
@@ -140,31 +112,3 @@ def test_onnx_pipeline_without_torch(
         assert found["masks"] == sorted(want.masks)
         np.testing.assert_allclose(np.array(found["boxes"]).reshape(-1, 4), want.boxes, atol=1e-4)
         assert len(want.boxes) > 0
-
-
-def test_node_with_onnxruntime_without_torch(
-    no_torch: Path,
-    end2end_export: Path,  # noqa: F811
-    private_ros,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The node process (backend onnxruntime) starts and answers a frame without torch."""
-    from ros_fixtures import raw_frame, require_ros, wait_until
-
-    require_ros()
-    from node_process import NodeProcess
-    from ros_session import next_stamp
-
-    monkeypatch.setenv("PYTHONPATH", blocked_env(no_torch)["PYTHONPATH"])
-    namespace = "/no_torch"
-    node = NodeProcess(tmp_path, namespace, end2end_export, "-p", "backend:=onnxruntime")
-    try:
-        listener = private_ros.listener(namespace)
-        node.wait_subscribed(listener.raw)
-        listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
-        answered = wait_until(lambda: listener.messages.get("detections"), 60.0)
-    finally:
-        output = node.stop()
-    assert answered, output
-    assert node.returncode == 0 and "Traceback" not in output, output

@@ -1,4 +1,7 @@
-"""Bag tools on real rosbag2 files: synth-bag, bag-eval against `hybridnets val`, bad bags."""
+"""Bag tools on real rosbag2 files: synth-bag, bag-eval against `hybridnets val`, bad bags (the
+node fed live from a bag: test/ros/test_bag_live.py)."""
+
+# ruff: noqa: F811  (the fixtures imported from a helper module are requested by name)
 
 from __future__ import annotations
 
@@ -6,58 +9,36 @@ import itertools
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
+from bag_fixtures import (
+    COMPRESSED,
+    FPS,
+    FRAMES,
+    NET,
+    NODE,
+    RAW,
+    SIZE,
+    raw_drive,  # noqa: F401 (fixture)
+    read_all,
+    run_cli,
+    synth_drive,
+    weights,  # noqa: F401 (fixture)
+)
 
-from hybridnets_core import HybridNets, ModelConfig, Pipeline
+from hybridnets_core import ModelConfig, Pipeline
 from hybridnets_core.bag.labels import FolderLabels, TopicLabels, default_project, labels_project
 from hybridnets_core.bag.reader import BagReader
 from hybridnets_core.bag.synth import START_NS
 from hybridnets_core.bag.writer import BagWriter
-from hybridnets_core.cli.main import main
 from hybridnets_core.inference.letterbox import Letterbox
-from hybridnets_core.model.checkpoint import save_checkpoint
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.codec import compressed_to_array, image_to_array
 from hybridnets_core.outputs.frame import RECORDED_OUTPUTS
 from hybridnets_core.settings import DetectionSettings
-
-FRAMES, FPS, SIZE = 8, 10.0, (640, 360)
-NET = "384x256"
-NODE = "/hybridnets_node"
-RAW, COMPRESSED = "/camera/image_raw", "/camera/image_raw/compressed"
-
-
-def run_cli(*args: object) -> int:
-    return main([str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Random coef-0 network with the synthetic project's classes (car; road, lane)."""
-    torch.manual_seed(0)
-    config = ModelConfig(compound_coef=0, input_size=(256, 384))
-    path = tmp_path_factory.mktemp("weights") / "coef0.pth"
-    save_checkpoint(path, HybridNets.from_config(config).eval(), config)
-    return path
-
-
-def synth_drive(root: Path, *options: str) -> tuple[Path, Path]:
-    """A synthetic bag plus the same frames as a labelled dataset folder."""
-    bag, dataset = root / "drive", root / "dataset"
-    assert run_cli("synth-bag", "--out", bag, "--frames", FRAMES, "--fps", FPS, "--seed", 3,
-                   "--dataset", dataset, *options) == 0  # fmt: skip
-    return bag, dataset
-
-
-@pytest.fixture(scope="module")
-def raw_drive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return synth_drive(tmp_path_factory.mktemp("raw"))
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +72,6 @@ def compressed_eval(weights: Path, compressed_drive: tuple[Path, Path], tmp_path
                    "--out", out, "-p", dataset / "project.yaml", "--input-size", NET,
                    "--format", "sqlite3") == 0  # fmt: skip
     return out
-
-
-def read_all(path: Path) -> dict[str, list[tuple[int, object]]]:
-    """Every message of a bag by topic: (log time, message)."""
-    with BagReader(path) as bag:
-        found: dict[str, list[tuple[int, object]]] = {topic: [] for topic in bag.topics}
-        for topic, log_ns, msg in bag.messages(list(bag.topics)):
-            found[topic].append((log_ns, msg))
-    return found
 
 
 def test_synth_bag_is_a_coherent_labelled_drive(raw_drive) -> None:
@@ -393,65 +365,3 @@ def test_missing_topic_lists_the_topics(weights, raw_drive, tmp_path, capsys) ->
                    "--out", tmp_path / "out") == 2  # fmt: skip
     assert "is not a rosbag2 bag" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "out" / "bag")
-
-
-def test_live_replay_into_the_node_matches_offline(weights, raw_drive, tmp_path) -> None:
-    """The real node (in-process, its own rclpy context) fed by `bag-eval --live` over DDS."""
-    from ros_fixtures import require_ros, ros_environment
-
-    require_ros()
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.parameter import Parameter
-
-    from hybridnets_ros.node import HybridNetsNode
-
-    settings = {"conf_threshold": 0.0, "max_detections": 20, "qos.reliability": "reliable"}
-    common = ("--bag", raw_drive[0], "--topic", RAW, "-w", weights, "--labels", raw_drive[1],
-              "--input-size", NET, "--conf", 0.0, "--max-det", 20)  # fmt: skip
-    assert run_cli("bag-eval", *common, "--out", tmp_path / "offline", "--batch-size", 1) == 0
-    with ros_environment(tmp_path / "ros_log"):
-        context = rclpy.Context()
-        rclpy.init(context=context)
-        overrides = [
-            Parameter(k, value=v) for k, v in {"weights": str(weights), **settings}.items()
-        ]
-        node = HybridNetsNode(context=context, parameter_overrides=overrides)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
-        spinner.start()
-        try:
-            assert run_cli("bag-eval", *common, "--out", tmp_path / "live", "--live",
-                           "--rate", 0.2, "--publish-as", f"{RAW}:=/image",
-                           "--publish-as", "/camera/camera_info:=/camera_info") == 0  # fmt: skip
-        finally:
-            node.stop()
-            executor.shutdown()
-            node.destroy_node()
-            rclpy.shutdown(context=context)
-            spinner.join(timeout=5.0)
-    live = json.loads((tmp_path / "live" / "report.json").read_text())
-    offline = json.loads((tmp_path / "offline" / "report.json").read_text())
-    assert live["metrics"] is None and set(live["latency_ms"]) == {"end_to_end"}
-    received = {r["stamp_ns"]: r for r in live["per_frame"]}
-    assert len(received) + len(live["frames_skipped"]) == FRAMES and received
-    assert set(live["output_topics"]) == set(offline["output_topics"])
-    # Every frame the node answered carries the offline run's detections; with no drops the
-    # metrics of the published messages are identical.
-    live_bag, offline_bag = (
-        read_all(tmp_path / "live" / "bag"),
-        read_all(tmp_path / "offline" / "bag"),
-    )
-    offline_detections = {
-        messages.stamp_ns(m.header): m for _, m in offline_bag[f"{NODE}/detections"]
-    }
-    for log_ns, msg in live_bag[f"{NODE}/detections"]:
-        stamp = messages.stamp_ns(msg.header)
-        assert stamp in received and log_ns == stamp  # logged at the input frame's log time
-        ours, theirs = (messages.detections_from_msg(m) for m in (msg, offline_detections[stamp]))
-        np.testing.assert_allclose(ours[0], theirs[0], atol=1e-3)
-        assert ours[2] == theirs[2]
-    if not live["frames_skipped"]:
-        assert live["published_metrics"] == offline["published_metrics"]
-    assert offline["published_metrics"]["images"] == FRAMES

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import cv2
@@ -252,13 +251,18 @@ def test_cli_writes_the_layout(tmp_path: Path) -> None:
     assert cv2.imread(str(out / "imgs" / "val" / "val_000000.jpg")).shape == (180, 320, 3)
 
 
-def test_throughput_smoke() -> None:
-    frames = 5
-    start = time.perf_counter()
-    for seed in range(frames):
-        render_scene(seed, HD)
-    rate = frames / (time.perf_counter() - start)
-    print(f"synthetic render: {rate:.1f} images/s at 1280x720")
+def test_hd_scenes_are_complete() -> None:
+    """Full-size scenes: a colour image, 0/255 masks of its size, boxes inside it (their
+    rendering speed is benchmarks/synth_speed.py's to measure)."""
+    for seed in range(5):
+        scene = render_scene(seed, HD)
+        assert scene.image.shape == (HD[1], HD[0], 3) and scene.image.dtype == np.uint8
+        for mask in (scene.drivable, scene.lane):
+            assert mask.shape == (HD[1], HD[0]) and set(np.unique(mask)) <= {0, 255}
+        assert np.count_nonzero(scene.drivable) > 0
+        for box in scene.boxes:
+            assert 0 <= box.x1 < box.x2 <= HD[0] and 0 <= box.y1 < box.y2 <= HD[1], box
+            assert box.category in CATEGORIES
 
 
 # --- ground truth of the synthetic drive (vehicle frame: x forward, y left, on the ground) ---

@@ -33,6 +33,9 @@ def test_default_model_sees_cars_and_road_in_synthetic_scenes() -> None:
             found += int((box_iou(truth, result.boxes).max(axis=1) > 0.5).sum())
         road = scene.drivable > 0
         road_ious.append((road & result.drivable).sum() / (road | result.drivable).sum())
+    # On these scenes the shipped model finds 18 of 18 boxes with mean road IoU 0.850 (CPU; its
+    # held-out numbers are recall 0.864, drivable mIoU 0.950 over 300 scenes): a small margin
+    # below, so a regression trips the bounds.
     assert wanted > 10
-    assert found / wanted >= 0.4, (found, wanted)
-    assert np.mean(road_ious) >= 0.65, road_ious
+    assert found / wanted >= 0.85, (found, wanted)
+    assert np.mean(road_ious) >= 0.82, road_ious
