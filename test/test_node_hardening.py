@@ -275,7 +275,8 @@ def test_launch_layers_only_given_arguments_over_the_params_file() -> None:
         {"device": "cuda", "input_mode": "compressed", "use_sim_time": True},
     ]
     assert ("image/compressed", "/camera/image_raw/compressed") in launch.remappings(defaults)
-    assert launch.NODE_ENVIRONMENT == {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
+    profile = {"FASTDDS_DEFAULT_PROFILES_FILE": "/share/config/fastdds_large_images.xml"}
+    assert launch.node_environment("/share/config", {}) == profile  # more in test_dds_visibility
 
 
 def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> None:
