@@ -49,6 +49,10 @@ SETUPS: dict[str, dict[str, str]] = {
         "FASTDDS_DEFAULT_PROFILES_FILE": str(PROFILE),
     },
     "localhost": {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"},
+    "profile_localhost": {
+        "FASTDDS_DEFAULT_PROFILES_FILE": str(PROFILE),
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+    },
 }
 # (publisher set-up, subscriber set-up, width, height, reliability)
 FRAME_CASES = (
@@ -59,6 +63,7 @@ FRAME_CASES = (
     ("default", "profile", 1280, 720, "best_effort"),
     ("profile", "profile", 1280, 720, "best_effort"),
     ("profile", "profile", 1920, 1080, "best_effort"),
+    ("profile_localhost", "profile_localhost", 1280, 720, "best_effort"),
     ("profile", "profile", 1280, 720, "reliable"),
     ("default", "default", 1280, 720, "reliable"),
 )
@@ -69,6 +74,7 @@ CLI_CASES = (
     ("large_data", "large_data"),
     ("profile", "default"),
     ("profile", "profile"),
+    ("profile", "localhost"),
 )
 
 
@@ -80,6 +86,7 @@ def environment(setup: str, domain: int, log_dir: str) -> dict[str, str]:
 
 
 def qos(reliability: str) -> Any:
+    """The image QoS: best effort depth 1 (as the node subscribes) or reliable depth 10."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     policy = (
@@ -89,6 +96,7 @@ def qos(reliability: str) -> Any:
 
 
 def ready_qos() -> Any:
+    """The counter's one `ready` message, kept for a publisher that matches later."""
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
     return QoSProfile(
@@ -180,6 +188,7 @@ def run_probe(timeout: float) -> None:
 
 
 def role_command(*args: str) -> list[str]:
+    """This script run as one of its roles (sub, pub, probe) in a new process."""
     return [sys.executable, str(Path(__file__).resolve()), "--role", *args]
 
 
@@ -278,7 +287,7 @@ def main() -> None:
             row = frames_case(case, args.seconds, args.domain, log_dir)
             results["frames"].append(row)
             print(
-                f"frames {row['publisher']:>10} -> {row['subscriber']:<10} {row['size']:>9} "
+                f"frames {row['publisher']:>17} -> {row['subscriber']:<17} {row['size']:>9} "
                 f"{row['reliability']:<11} {row['received']:4d}/{row['sent']:<4d} "
                 f"{row['delivered_pct']:5.1f} %",
                 flush=True,
