@@ -2,14 +2,15 @@
 process with a plain environment (what `ros2 node list / param / lifecycle` are) can see and
 call hybridnets_node.
 
-    PYTHONPATH=$PWD nice -n 10 python benchmarks/dds_transport.py [--seconds 5] [--domain 61]
+    PYTHONPATH=$PWD nice -n 10 python benchmarks/dds_transport.py [--seconds 8] [--domain 64]
 
 Every case starts fresh processes in a private ROS_DOMAIN_ID. Frames: a publisher sends bgr8
 images at 30 Hz for --seconds to a subscriber in another process (best effort, depth 1 as the
 node subscribes; or reliable), each with the environment the case names; delivered = distinct
 frames received / sent. CLI: hybridnets_node (built-in model) runs with the case's environment
-and --probes fresh processes with a default environment each list the graph, list and fetch
-every parameter and ask the lifecycle state, as `ros2 node list`, `ros2 param dump` and
+and --probes fresh processes with the case's CLI environment (default, or another set-up)
+each list the graph, list and fetch every parameter (but the unset `cameras`, which empties a
+request naming it) and ask the lifecycle state, as `ros2 node list`, `ros2 param dump` and
 `ros2 lifecycle get` do. Results: benchmarks/results/dds_transport.json.
 """
 
