@@ -30,6 +30,7 @@ import numpy as np
 from machine import machine_info
 
 FRAME_SIZE = (640, 360)
+LARGE_IMAGE_PROFILE = Path(__file__).resolve().parent.parent / "config" / "fastdds_large_images.xml"
 
 
 def parse_args() -> argparse.Namespace:
@@ -222,7 +223,7 @@ def run_case(context: Any, args: Any, weights: str, mode: str, count: int, overl
 
 def main() -> None:
     args = parse_args()
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(LARGE_IMAGE_PROFILE))
     os.environ.setdefault("ROS_DOMAIN_ID", str(50 + os.getpid() % 30))
     import rclpy
 

@@ -29,6 +29,7 @@ from machine import machine_info
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_IMAGE = REPO / "test" / "data" / "dashcam" / "1.jpg"
+LARGE_IMAGE_PROFILE = REPO / "config" / "fastdds_large_images.xml"  # as the launch file sets
 SOURCE_WH = (1280, 720)
 PIPELINE_STAGES = ("preprocess", "forward", "postprocess")
 
@@ -244,7 +245,7 @@ def main() -> int:
     os.environ.update(
         ROS_LOG_DIR=str(folder / "log"),
         ROS_DOMAIN_ID=str(1 + os.getpid() % 100),
-        FASTDDS_BUILTIN_TRANSPORTS="LARGE_DATA",
+        FASTDDS_DEFAULT_PROFILES_FILE=str(LARGE_IMAGE_PROFILE),
     )
     weights = args.weights or random_checkpoint(args.random_coef, folder)
     image = cv2.resize(cv2.imread(str(args.image)), SOURCE_WH)

@@ -130,7 +130,8 @@ def _discover(player: _Player, image_topic: str, detections: str, seconds: float
         raise ConfigError(
             f"no node subscribed to {images.topic_name} and published {detections} within "
             f"{seconds:g} s; start hybridnets_node with its image topic remapped to "
-            f"{images.topic_name} (and FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA in both processes)"
+            f"{images.topic_name} (and, for raw images, config/fastdds_large_images.xml as "
+            "FASTDDS_DEFAULT_PROFILES_FILE in both processes)"
         )
 
 

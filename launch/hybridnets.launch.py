@@ -1,4 +1,5 @@
-"""Launch hybridnets_node with a parameter file, remapped camera topics and LARGE_DATA.
+"""Launch hybridnets_node with a parameter file, remapped camera topics and a Fast DDS profile
+for large images.
 
 ros2 launch hybridnets_ros hybridnets.launch.py image:=/camera/image_raw device:=cuda
 
@@ -9,6 +10,7 @@ params_file with `input_mode: compressed` keeps it unless `input_mode:=...` is g
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 ARGUMENTS = {
@@ -23,19 +25,38 @@ ARGUMENTS = {
     "namespace": ("", "Namespace of the node and so of its ~/ outputs."),
     "use_sim_time": ("", "true when replaying bags (/clock time); empty: as in params_file."),
     "log_level": ("info", "Logging level of the node (debug, info, warn, error)."),
+    "autostart": ("", "false: stay unconfigured for a lifecycle manager; empty: as in params_file "
+                  "(default true: configure and activate at start)."),
 }  # fmt: skip
 OVERRIDES = ("weights", "backend", "device", "input_mode")
-# Fast DDS loses most large best-effort images between processes without this; it is set
-# for the node's process only (exported in the launch terminal it also changes launch's own
-# participant, and discovery then failed in 2 of 5 measured launches).
-NODE_ENVIRONMENT = {"FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
+BOOLEANS = ("use_sim_time", "autostart")
+# Fast DDS profile that sizes shared memory for raw camera images (docs/node.md, "Large images
+# between processes"). Unlike FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA it keeps the default
+# transports, so ros2 node / param / lifecycle from a plain terminal still reach the node.
+PROFILE = "fastdds_large_images.xml"
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+# Fast DDS 2 (Humble, Jazzy) reads the profile from the older variable; Kilted's rmw warns on it.
+FAST_DDS_2_DISTROS = ("humble", "jazzy")
+
+
+def node_environment(config_dir: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables that give the node process the large-image Fast DDS profile; none when
+    the launch terminal (`environ`) exported a profile of its own, which the node then keeps."""
+    if any(environ.get(name) for name in PROFILE_VARIABLES):
+        return {}
+    profile = os.path.join(config_dir, PROFILE)
+    env = {"FASTDDS_DEFAULT_PROFILES_FILE": profile}
+    if environ.get("ROS_DISTRO") in FAST_DDS_2_DISTROS:
+        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = profile
+    return env
 
 
 def parameter_layers(given: dict[str, str], default_params: str) -> list[Any]:
     """The node's parameters: the params file, then only the arguments that were given."""
     overrides: dict[str, Any] = {name: given[name] for name in OVERRIDES if given.get(name)}
-    if given.get("use_sim_time"):
-        overrides["use_sim_time"] = given["use_sim_time"].lower() == "true"
+    for name in BOOLEANS:
+        if given.get(name):
+            overrides[name] = given[name].lower() == "true"
     layers: list[Any] = [given.get("params_file") or default_params]
     return [*layers, overrides] if overrides else layers
 
@@ -58,9 +79,8 @@ def generate_launch_description() -> Any:
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
 
-    default_params = os.path.join(
-        get_package_share_directory("hybridnets_ros"), "config", "hybridnets.yaml"
-    )
+    config_dir = os.path.join(get_package_share_directory("hybridnets_ros"), "config")
+    default_params = os.path.join(config_dir, "hybridnets.yaml")
 
     def node(context: Any) -> list[Any]:
         given = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
@@ -75,7 +95,7 @@ def generate_launch_description() -> Any:
                 parameters=parameter_layers(given, default_params),
                 remappings=remappings(given),
                 arguments=["--ros-args", "--log-level", given["log_level"]],
-                additional_env=NODE_ENVIRONMENT,
+                additional_env=node_environment(config_dir, os.environ),
             )
         ]
 

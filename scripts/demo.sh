@@ -29,5 +29,6 @@ PY
         WEIGHTS=(--weights "$OUT/untrained.pth")
     fi
 fi
-export FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA
+# the package's Fast DDS profile: ros2 commands from a plain terminal still see the demo node
+export FASTDDS_DEFAULT_PROFILES_FILE="$REPO/config/fastdds_large_images.xml"
 "$BIN/hybridnets_demo" "${WEIGHTS[@]}" --source "$REPO/test/data/dashcam" --out "$OUT"

@@ -21,6 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from testdata import REPO
 
 NODE_EXE_ENV = "HYBRIDNETS_NODE_EXE"
 TEST_CLASSES = {"car", "bus"}  # the classes of make_weights
@@ -63,12 +64,13 @@ def private_domain_id() -> int:
 
 @contextmanager
 def ros_environment(log_dir: Path, domain_id: int | None = None) -> Iterator[dict[str, str]]:
-    """Private ROS_DOMAIN_ID (the session's, or `domain_id`), ROS_LOG_DIR in tmp and large-data
-    transport, restored afterwards. Node processes started inside inherit them."""
+    """Private ROS_DOMAIN_ID (the session's, or `domain_id`), ROS_LOG_DIR in tmp and the Fast
+    DDS profile for large images the launch file gives the node, restored afterwards. Node
+    processes started inside inherit them."""
     wanted = {
         "ROS_LOG_DIR": str(log_dir),
         "ROS_DOMAIN_ID": str(session_domain_id() if domain_id is None else domain_id),
-        "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA",
+        "FASTDDS_DEFAULT_PROFILES_FILE": str(REPO / "config" / "fastdds_large_images.xml"),
         "RCUTILS_COLORIZED_OUTPUT": "0",
     }
     saved = {key: os.environ.get(key) for key in wanted}

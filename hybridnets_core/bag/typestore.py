@@ -1,4 +1,5 @@
-"""Message types for bags without a ROS install: the ROS 2 Humble set plus vision_msgs.
+"""Message types for bags without a ROS install: the ROS 2 Humble set (Marker as Jazzy and
+Kilted define it) plus vision_msgs.
 
 vision_msgs is not among `rosbags`' built-in types; it is registered from the same `.msg`
 files that build the test interface package (shipped in share/hybridnets_ros when installed),
@@ -35,10 +36,19 @@ def vision_msgs_dir() -> Path:
     )
 
 
+# Types whose Humble definition lacks what Jazzy and Kilted declare: Marker's ARROW_STRIP (12).
+# Same fields, so Humble readers decode them alike; a bag then declares the newer constants.
+NEWER_TYPES = ("visualization_msgs/msg/Marker",)
+
+
 @cache
 def typestore() -> Typestore:
-    """The shared typestore: ROS 2 Humble messages and vision_msgs (Humble/Jazzy API)."""
-    store = get_typestore(Stores.ROS2_HUMBLE)
+    """The shared typestore: ROS 2 Humble messages (NEWER_TYPES from Kilted) and vision_msgs
+    (Humble/Jazzy API)."""
+    kilted = get_typestore(Stores.ROS2_KILTED).fielddefs
+    store = get_typestore(Stores.EMPTY)
+    humble = get_typestore(Stores.ROS2_HUMBLE).fielddefs
+    store.register({**humble, **{name: kilted[name] for name in NEWER_TYPES}})
     types = {}
     for path in sorted(vision_msgs_dir().glob("*.msg")):
         types.update(get_types_from_msg(path.read_text(), f"vision_msgs/msg/{path.stem}"))

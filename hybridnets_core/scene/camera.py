@@ -7,7 +7,8 @@ the camera's optical frame (z forward, x right, y down; REP 103).
 - A *rectified* image (image_rect) is a pinhole image: its intrinsics come from CameraInfo.p
   and its axes are the optical frame rotated by CameraInfo.r (identity for a monocular
   camera). P's translation column (stereo baseline) is not used: the camera's TF gives its
-  position.
+  position. An all-zero P (a driver that fills only K) falls back to K, with a warning
+  (shown once per process by Python's default filter).
 - A *raw* image (image_raw) uses CameraInfo.k and the distortion d, undone by OpenCV
   (cv2.undistortPoints for plumb_bob/rational_polynomial, cv2.fisheye.undistortPoints for
   equidistant) and applied forward by cv2.projectPoints / cv2.fisheye.projectPoints.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -29,6 +31,11 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..limits import MAX_FRAME_SIDE
+
+P_UNSET_WARNING = (
+    "camera_info P is all zero (not calibrated for rectified images): using K for the "
+    "rectified image; publish P (or use the raw image) if the images are rectified otherwise"
+)
 
 NO_DISTORTION = "none"
 PLUMB_BOB = "plumb_bob"
@@ -158,7 +165,11 @@ class CameraModel:
         _check_values(k, 9, "K")
         if rectified:
             _check_values(p, 12, "P")
-            intrinsics = _usable_intrinsics(p[0], p[5], p[2], p[6], width, height, "P")
+            if any(p):
+                intrinsics = _usable_intrinsics(p[0], p[5], p[2], p[6], width, height, "P")
+            else:  # drivers without a rectification calibration leave P unset
+                warnings.warn(P_UNSET_WARNING, stacklevel=2)
+                intrinsics = _usable_intrinsics(k[0], k[4], k[2], k[5], width, height, "K")
             rotation = None
             if r is not None:
                 _check_values(r, 9, "R")

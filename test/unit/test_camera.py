@@ -159,7 +159,8 @@ def test_an_accepted_camera_info_stays_usable_at_any_mask_size() -> None:
         ([-500.0, *K[1:]], P, [], "", (W, H), False, "focal lengths"),
         (K[:4], P, [], "", (W, H), False, "K needs 9"),
         (K, P[:9], [], "", (W, H), True, "P needs 12"),
-        (K, [0.0] * 12, [], "", (W, H), True, "P focal lengths"),  # uncalibrated camera
+        (K, [0, 0, 300, 0, 0, 0, 250, 0, 0, 0, 1, 0], [], "", (W, H), True, "P focal lengths"),
+        ([0.0] * 9, [0.0] * 12, [], "", (W, H), True, "K focal lengths"),  # uncalibrated camera
         ([500, 0, 9000, 0, 505, 239.5, 0, 0, 1], P, [], "", (W, H), False, "principal point"),
         (K, P, [0.1] * 4, PLUMB_BOB, (W, H), False, "needs 5 coefficients"),
         (K, P, [0.1] * 5, "", (W, H), False, "no distortion model"),
