@@ -100,9 +100,7 @@ def next_stamp() -> int:
 def camera_model_for(node: HybridNetsNode, stamp_ns: int, camera: str = "") -> Any:
     """The camera model `node` pairs with an image of `camera` stamped `stamp_ns`; None until a
     camera_info it accepts for that stamp has arrived (what tests wait on before the image)."""
-    stream = node.streams[camera]
-    with stream.lock:
-        return stream.camera_infos.for_image(stamp_ns)
+    return node.streams[camera].session.camera_info(stamp_ns, node.snapshot.cameras[camera])
 
 
 def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from export_fixtures import end2end_export  # noqa: F401 (fixture)
+from export_fixtures import end2end_export, varied_checkpoint  # noqa: F401 (fixtures)
 from torch_block import blocked_env, no_torch  # noqa: F401 (fixture)
 
 
