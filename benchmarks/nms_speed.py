@@ -7,7 +7,7 @@ Boxes are decoded from the real anchors. "random network": every anchor is a can
 `--compare FILE` also times another nms.py (e.g. the previous version) on the same inputs.
 
     python benchmarks/nms_speed.py --out benchmarks/results/nms_speed.json
-    git show HEAD~1:hybridnets_core/inference/nms.py > /tmp/old_nms.py
+    git show HEAD~1:hybridnets_core/decoding/nms.py > /tmp/old_nms.py
     python benchmarks/nms_speed.py --compare /tmp/old_nms.py
 """
 
@@ -23,9 +23,9 @@ from types import ModuleType
 import numpy as np
 from machine import machine_info
 
+from hybridnets_core.decoding.boxes import box_iou, decode_boxes
 from hybridnets_core.fileio import write_json
 from hybridnets_core.inference import nms
-from hybridnets_core.inference.boxes import box_iou, decode_boxes
 from hybridnets_core.model.anchors import generate_anchors
 
 STRIDES = [8, 16, 32, 64, 128]

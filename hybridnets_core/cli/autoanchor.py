@@ -24,9 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the best possible recall before and after, and the YAML lines to paste."""
-    from ..training.autoanchor import (
-        tune_anchors,  # torch: imported when the command runs, not when its parser is built
-    )
+    from ..training.autoanchor import tune_anchors
 
     _, report = tune_anchors(
         project_from_args(args),

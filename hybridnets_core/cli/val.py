@@ -57,10 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the headline numbers and write the JSON report and plots."""
-    from ..data import (  # torch: imported when the command runs, not when its parser is built
-        ValDataset,
-        checked_samples,
-    )
+    from ..data import ValDataset, checked_samples
 
     project = project_from_args(args)
     pipeline = scoring_pipeline(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..inference.letterbox import PAD_VALUE
+from ..model.config import PAD_VALUE
 from .labels import exclusive_masks
 from .project import AugmentConfig
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.boxes import box_iou
+from ..decoding.boxes import box_iou
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 PAPER_CONFUSION_CONF = 0.25  # ConfusionMatrix(conf=0.25): score > 0.25

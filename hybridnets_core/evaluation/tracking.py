@@ -25,8 +25,8 @@ from typing import Any
 import motmetrics
 import numpy as np
 
+from ..decoding.boxes import box_iou
 from ..errors import ConfigError, InputError
-from ..inference.boxes import box_iou
 from ..scene.tracking.association import match_by_iou
 
 RANGE_BINS_M = (0.0, 10.0, 20.0, 30.0, 40.0)

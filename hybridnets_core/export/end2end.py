@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..inference.boxes import anchor_geometry
+from ..decoding.boxes import anchor_geometry
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
 from ..runtime.onnx_format import (

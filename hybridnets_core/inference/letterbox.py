@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..model.config import PAD_VALUE
 
-PAD_VALUE = 114
 MIN_RESIZED_SIDE = 1  # px: an image whose short side would shrink below this is rejected
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..decoding.postprocess import label_maps
 from ..errors import ConfigError, InputError
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
@@ -21,7 +22,6 @@ from ..runtime.backends import create_runtime
 from ..runtime.base import NetworkDetections, Runtime, RuntimeOutputs
 from ..settings import MASK_RESOLUTIONS, DetectionSettings
 from .letterbox import Letterbox
-from .postprocess import label_maps
 from .results import Detections, FrameResult
 from .transform import ImageTransform
 

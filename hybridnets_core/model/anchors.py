@@ -1,4 +1,4 @@
-"""Anchor generation (numpy, framework-free); decoding against anchors is in inference.boxes."""
+"""Anchor generation (numpy, framework-free); decoding against anchors is in decoding.boxes."""
 
 from __future__ import annotations
 

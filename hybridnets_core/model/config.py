@@ -11,6 +11,7 @@ from ..limits import MAX_IMAGE_SIDE
 SEG_MODES = ("binary", "multiclass", "multilabel")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+PAD_VALUE = 114  # gray of the letterbox padding, as the network was trained
 MAX_COMPOUND_COEF = 8
 # The official BDD100K detection classes, in the order of its classifier.
 BDD_CLASSES = [

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..inference.boxes import box_geometry, geometry_to_boxes
+from ..decoding.boxes import box_geometry, geometry_to_boxes
 from ..scene.camera import CameraIntrinsics, CameraModel
 from ..scene.ground import GridSpec
 from .codec import RAW_ENCODINGS, mask_to_mono8

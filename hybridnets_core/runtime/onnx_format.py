@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CheckpointError
-from ..inference.letterbox import PAD_VALUE
-from ..model.config import ModelConfig
+from ..model.config import PAD_VALUE, ModelConfig
 
 INPUT_NAME = "input"
 OUTPUT_NAMES = ("regression", "classification", "segmentation")  # the raw graph's outputs

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..inference.postprocess import encode_labels, select_detections
+from ..decoding.postprocess import encode_labels, select_detections
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
 from ..settings import DetectionSettings

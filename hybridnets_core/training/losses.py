@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..inference.boxes import encode_boxes
+from ..decoding.boxes import encode_boxes
 from .assign import assign
 
 FOCAL_ALPHA = 0.25

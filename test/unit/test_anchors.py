@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hybridnets_core import HybridNets
-from hybridnets_core.inference.boxes import decode_boxes, encode_boxes
+from hybridnets_core.decoding.boxes import decode_boxes, encode_boxes
 from hybridnets_core.model.anchors import generate_anchors
 
 STRIDES = [8, 16, 32, 64, 128]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hybridnets_core import Pipeline
-from hybridnets_core.inference.boxes import box_iou
+from hybridnets_core.decoding.boxes import box_iou
 from hybridnets_core.model.checkpoint import BUILTIN_WEIGHTS, default_weights_path
 from hybridnets_core.synth import render_scene
 

@@ -23,12 +23,12 @@ from export_fixtures import (
 
 from hybridnets_core import HybridNets, ModelConfig, native
 from hybridnets_core.cli.main import main
+from hybridnets_core.decoding.postprocess import class_maps, segmentation_labels, select_detections
 from hybridnets_core.errors import CheckpointError, ConfigError
 from hybridnets_core.export.end2end import postprocess_graph
 from hybridnets_core.export.exporter import DEFAULT_OPSET, ExportOptions, export_model
 from hybridnets_core.export.native_folds import CHANNEL_MUL_OP, LOOKUP_OP, UPSAMPLE_OP
 from hybridnets_core.inference.pipeline import Pipeline
-from hybridnets_core.inference.postprocess import class_maps, segmentation_labels, select_detections
 from hybridnets_core.media import read_image
 from hybridnets_core.model.anchors import generate_anchors
 from hybridnets_core.model.checkpoint import save_checkpoint

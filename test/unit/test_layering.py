@@ -9,33 +9,29 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parents[2] / "hybridnets_core"
 PACKAGE = "hybridnets_core"
 MAX_TOP_MODULES = 8
-# Modules of a subpackage that sit in a layer of their own (longest prefix wins): the Pipeline
-# composes runtimes, while the rest of `inference` (letterbox, boxes, NMS, decoding) sits
-# below the runtimes that decode with it.
-OWN_LAYER = {"inference.pipeline": "pipeline", "inference.benchmark": "pipeline"}
-# What each layer may import besides itself. `base` is the top-level modules (errors, limits,
-# settings, fileio, media) and the package's own __init__.
+# What each layer may import besides itself, bottom to top. `base` is the top-level modules
+# (errors, limits, settings, fileio, media) and the package's own __init__.
 ALLOWED = {
     "base": set(),
     "model": {"base"},
     "native": {"base"},
-    "inference": {"base", "model"},
-    "runtime": {"base", "model", "native", "inference"},
-    "pipeline": {"base", "model", "inference", "runtime"},
-    "export": {"base", "model", "native", "inference", "runtime"},
-    "scene": {"base", "model", "inference"},
-    "outputs": {"base", "model", "inference", "scene"},
-    "serving": {"base", "model", "inference", "pipeline", "scene", "outputs"},
-    "data": {"base", "model", "inference"},
-    "synth": {"base", "model", "inference", "scene"},
-    "evaluation": {"base", "model", "inference", "pipeline", "scene", "data"},
-    "training": {"base", "model", "inference", "runtime", "pipeline", "data", "evaluation"},
+    "decoding": {"base", "model"},
+    "runtime": {"base", "model", "native", "decoding"},
+    "inference": {"base", "model", "decoding", "runtime"},
+    "export": {"base", "model", "native", "decoding", "runtime", "inference"},
+    "scene": {"base", "model", "decoding", "inference"},
+    "outputs": {"base", "model", "decoding", "inference", "scene"},
+    "serving": {"base", "model", "decoding", "inference", "scene", "outputs"},
+    "data": {"base", "model", "decoding", "inference"},
+    "synth": {"base", "model", "decoding", "inference", "scene"},
+    "evaluation": {"base", "model", "decoding", "inference", "scene", "data"},
+    "training": {"base", "model", "decoding", "runtime", "inference", "data", "evaluation"},
     "bag": {
-        "base", "model", "inference", "runtime", "pipeline", "scene", "outputs", "serving",
+        "base", "model", "decoding", "runtime", "inference", "scene", "outputs", "serving",
         "data", "synth", "evaluation",
     },
     "cli": {
-        "base", "model", "native", "inference", "runtime", "pipeline", "export", "scene",
+        "base", "model", "native", "decoding", "runtime", "inference", "export", "scene",
         "outputs", "serving", "data", "synth", "evaluation", "training", "bag",
     },
 }  # fmt: skip
@@ -84,10 +80,8 @@ def import_graph() -> dict[str, set[str]]:
 
 
 def layer_of(module: str) -> str:
+    """The subpackage a module belongs to, or "base" for the top-level modules."""
     inner = module.split(".")[1:]
-    for size in range(len(inner), 0, -1):
-        if ".".join(inner[:size]) in OWN_LAYER:
-            return OWN_LAYER[".".join(inner[:size])]
     is_package = len(inner) > 1 or (inner and (CORE / inner[0]).is_dir())
     return inner[0] if is_package else "base"
 
@@ -159,11 +153,11 @@ def test_the_checks_see_real_imports() -> None:
     an empty list above means no violation rather than an empty graph."""
     graph = import_graph()
     assert "hybridnets_core.model.config" in graph["hybridnets_core.model.anchors"]
-    assert "hybridnets_core.inference.boxes" in graph["hybridnets_core.scene.tracking.tracker"]
+    assert "hybridnets_core.decoding.boxes" in graph["hybridnets_core.scene.tracking.tracker"]
     assert "hybridnets_core.runtime.torch_runtime" in graph["hybridnets_core.runtime.backends"]
     assert "hybridnets_core.runtime.base" in graph["hybridnets_core.runtime.raw_outputs"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert layer_of("hybridnets_core.inference.pipeline") == "pipeline"
-    assert layer_of("hybridnets_core.inference.nms") == "inference"
+    assert layer_of("hybridnets_core.inference.pipeline") == "inference"
+    assert layer_of("hybridnets_core.decoding.nms") == "decoding"
     assert layer_of("hybridnets_core.errors") == "base"
     assert layer_of("hybridnets_core.scene.tracking.tracker") == "scene"

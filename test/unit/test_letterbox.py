@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hybridnets_core.errors import InputError
-from hybridnets_core.inference.letterbox import PAD_VALUE, Letterbox
+from hybridnets_core.inference.letterbox import Letterbox
+from hybridnets_core.model.config import PAD_VALUE
 
 
 def test_dashcam_frame_layout() -> None:

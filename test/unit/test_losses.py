@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hybridnets_core.inference.boxes import encode_boxes
+from hybridnets_core.decoding.boxes import encode_boxes
 from hybridnets_core.model.anchors import generate_anchors
 from hybridnets_core.training.assign import assign
 from hybridnets_core.training.losses import (

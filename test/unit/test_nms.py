@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hybridnets_core.decoding.boxes import box_iou, decode_boxes
+from hybridnets_core.decoding.nms import SPARSE_AFTER, batched_nms, nms
 from hybridnets_core.errors import ConfigError
-from hybridnets_core.inference.boxes import box_iou, decode_boxes
-from hybridnets_core.inference.nms import SPARSE_AFTER, batched_nms, nms
 from hybridnets_core.model.anchors import generate_anchors
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...inference.boxes import geometry_to_boxes
+from ...decoding.boxes import geometry_to_boxes
 
 MIN_BOX_SIZE = 1.0  # pixels; a coasting box whose size shrinks is held at this
 # where the (x, y, vx, vy) process noise terms of positions, position-velocity and velocities go

@@ -48,8 +48,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from ...decoding.boxes import box_geometry, box_iou
 from ...errors import ConfigError, InputError
-from ...inference.boxes import box_geometry, box_iou
 from ...settings import check_settings, setting
 from .association import match_by_iou
 from .motion import BoxFilter, GroundFilter
