@@ -25,6 +25,16 @@ class OutputError(HybridNetsError):
     """An output file or folder cannot be written (unwritable, a folder in the way, disk full)."""
 
 
+def describe_failure(exc: BaseException) -> str:
+    """One line for any failure: our errors' own message; for anything else its type too, so
+    a cause that is not ours (a missing message package's typesupport, a library bug) is
+    named."""
+    if isinstance(exc, HybridNetsError):
+        return str(exc)
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def describe_os_error(exc: OSError) -> str:
     """One line for an OSError the code did not expect: the reason, the path(s) and a hint."""
     reason = exc.strerror or str(exc) or type(exc).__name__

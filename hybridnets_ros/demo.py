@@ -32,7 +32,7 @@ from hybridnets_core.outputs.codec import image_to_array
 
 from .messages import RclpyFactory
 from .node import NODE_NAME, HybridNetsNode
-from .stop_signals import ROS_SIGNALS_OFF
+from .stop_signals import ROS_SIGNALS_OFF, ignore_stop_signals
 
 ANSWER_TIMEOUT_S = 120.0
 REPUBLISH_S = 1.0
@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:  # the executor stops before any node goes away (each stops its own workers)
+        ignore_stop_signals()  # a second Ctrl-C must not interrupt the teardown
         executor.shutdown()
         if spinner.is_alive():
             spinner.join(timeout=10.0)

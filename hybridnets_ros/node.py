@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
-from rclpy.exceptions import ParameterException, ParameterUninitializedException
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
@@ -31,7 +31,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from hybridnets_core.errors import ConfigError, HybridNetsError, InputError
+from hybridnets_core.errors import ConfigError, HybridNetsError, InputError, describe_failure
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import GROUND_OUTPUTS, OUTPUT_TYPES
 from hybridnets_core.outputs.settings import OutputSettings
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
 SPIN_PERIOD_S = 0.2  # longest wait before a stop signal is seen
-TORCH_HINT = "pip install torch efficientnet-pytorch (or rosdep install --from-paths src)"
 OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
@@ -137,7 +136,7 @@ class HybridNetsNode(LifecycleNode):
         )
         self.declare_parameter(
             params.CAMERAS,
-            Parameter.Type.STRING_ARRAY,
+            list(params.ONE_CAMERA),
             ParameterDescriptor(
                 type=ParameterType.PARAMETER_STRING_ARRAY,
                 description=params.CAMERAS_DESCRIPTION,
@@ -149,10 +148,7 @@ class HybridNetsNode(LifecycleNode):
                 {name: self.get_parameter(name).value for name in params.PARAMETERS}
             )
         )
-        try:
-            self.camera_names = list(self.get_parameter(params.CAMERAS).value or [""])
-        except ParameterUninitializedException:  # unset: one camera on image / camera_info
-            self.camera_names = [""]
+        self.camera_names = params.camera_names(self.get_parameter(params.CAMERAS).value)
         self._declare_camera_parameters()
         self.stats = FrameStats()
         self.debug_images = 0  # overlays rendered (only while a ~/debug_image has subscribers)
@@ -214,9 +210,9 @@ class HybridNetsNode(LifecycleNode):
             for camera, outputs in cameras.items():
                 self.streams[camera] = self._make_stream(camera, outputs, names)
             self.snapshot = Snapshot.of(settings, cameras)
-        except HybridNetsError as exc:
-            self.configure_error = str(exc)
-            self.get_logger().error(f"cannot configure: {exc}")
+        except Exception as exc:  # anything: rclpy would swallow the cause, so it is logged
+            self.configure_error = describe_failure(exc)
+            self.get_logger().error(f"cannot configure: {self.configure_error}")
             self._release()
             return TransitionCallbackReturn.FAILURE
         size = self.pipeline.input_size
@@ -295,10 +291,8 @@ class HybridNetsNode(LifecycleNode):
 
     def _load_pipeline(self) -> Pipeline:
         """Build the Pipeline from weights/backend/device; HybridNetsError if impossible."""
-        try:
-            from hybridnets_core.inference.pipeline import Pipeline
-        except ImportError as exc:  # torch or efficientnet-pytorch missing
-            raise ConfigError(f"the model needs {exc.name or exc}: {TORCH_HINT}") from None
+        from hybridnets_core.inference.pipeline import Pipeline
+
         model = self.settings.model
         return Pipeline.from_weights(
             model.weights or None,

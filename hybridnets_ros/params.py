@@ -8,6 +8,7 @@ all come from it. Read-only parameters are fixed at start; the others may change
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,11 +137,33 @@ class NodeSettings:
 PARAMETERS: dict[str, tuple[Any, SettingInfo]] = {
     name: (default, info) for name, default, info in described(NodeSettings)
 }
-CAMERAS = "cameras"  # string array, unset by default: one camera on image / camera_info
+CAMERAS = "cameras"  # string array
+# One unnamed camera on image / camera_info. A set value, so a parameter request that names
+# `cameras` (ros2 param dump) is answered; ROS cannot type an empty array as strings.
+ONE_CAMERA = ("",)
 CAMERAS_DESCRIPTION = (
     "Camera names; each has <name>/image and <name>/camera_info inputs, ~/<name>/... outputs "
-    "and <name>.* parameters (defaults: the flat ones). Unset: one camera, no prefix."
+    "and <name>.* parameters (defaults: the flat ones). [''] (the default): one camera, no "
+    "prefix."
 )
+CAMERA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def camera_names(value: Any) -> list[str]:
+    """The `cameras` parameter as a list of camera names ("" alone: the one unnamed camera);
+    ConfigError for an empty name among others, a duplicate or a name that is no ROS token."""
+    names = list(value or ONE_CAMERA)
+    if names == list(ONE_CAMERA):
+        return names
+    bad = [name for name in names if not CAMERA_NAME.fullmatch(str(name))]
+    if bad or len(set(names)) != len(names):
+        raise ConfigError(
+            f"cameras {names} must be distinct names of letters, digits and underscores "
+            "starting with a letter (or [''] for one unnamed camera)"
+        )
+    return names
+
+
 # The output settings a camera may override: every one but the pipeline's mask resolution
 CAMERA_SETTINGS = tuple(
     name for name, _, _ in described(OutputSettings) if name != "mask_resolution"

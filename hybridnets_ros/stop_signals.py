@@ -19,9 +19,20 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 ROS_SIGNALS_OFF = SignalHandlerOptions.NO  # for rclpy.init(signal_handler_options=...)
 
 
+def ignore_stop_signals() -> None:
+    """Ignore SIGINT and SIGTERM from now on, for a process that is already stopping.
+
+    A Python handler stops protecting the process while the interpreter finalises (CPython
+    puts the default action back, and a second Ctrl-C then kills it with -2); an ignored
+    signal stays ignored to the end.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 class StopRequest:
-    """Records the first SIGINT or SIGTERM; later ones change nothing (ros2 launch forwards a
-    second signal after the terminal's Ctrl-C)."""
+    """Records the first SIGINT or SIGTERM and ignores every later one (ros2 launch forwards a
+    second signal after the terminal's Ctrl-C; impatient users press it again)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -33,8 +44,8 @@ class StopRequest:
         return self
 
     def _record(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum is None:
-            self.signum = signum
+        self.signum = signum
+        ignore_stop_signals()
 
     @property
     def requested(self) -> bool:

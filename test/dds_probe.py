@@ -51,8 +51,8 @@ class Caller:
 
 
 def cli(node: Node, target: str) -> dict[str, Any]:
-    """Listed in the graph; parameter names, then their values fetched at once (as `ros2 param
-    dump` does: all, all but `cameras`, `cameras` alone); lifecycle state, two transitions."""
+    """Listed in the graph; parameter names, then all their values fetched at once (as `ros2
+    param dump` does); lifecycle state, two transitions."""
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
     from rcl_interfaces.srv import GetParameters, ListParameters
@@ -67,15 +67,8 @@ def cli(node: Node, target: str) -> dict[str, Any]:
     reply = call(ListParameters, f"{target}/list_parameters", ListParameters.Request())
     names = list(reply.result.names) if reply else []
     seen["names"] = names
-    requests = {
-        "all": names,
-        "all_but_cameras": [name for name in names if name != "cameras"],
-        "cameras": ["cameras"],
-    }
-    seen["values"] = {}
-    for label, wanted in requests.items():
-        reply = call(GetParameters, f"{target}/get_parameters", GetParameters.Request(names=wanted))
-        seen["values"][label] = None if reply is None else len(reply.values)
+    reply = call(GetParameters, f"{target}/get_parameters", GetParameters.Request(names=names))
+    seen["values"] = None if reply is None else len(reply.values)
 
     def state() -> str | None:
         reply = call(GetState, f"{target}/get_state", GetState.Request())

@@ -103,16 +103,23 @@ def camera_model_for(node: HybridNetsNode, stamp_ns: int, camera: str = "") -> A
     return node.streams[camera].session.camera_info(stamp_ns, node.snapshot.cameras[camera])
 
 
-def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[Any]:
-    """Set parameters through the node's parameter service, as `ros2 param set` does."""
-    client = listener.node.create_client(SetParameters, f"{node_name}/set_parameters")
+def call_service(listener: Listener, service_type: Any, name: str, request: Any) -> Any:
+    """One request to a node's service, as the ros2 command line sends it; the response."""
+    client = listener.node.create_client(service_type, name)
     try:
-        assert client.wait_for_service(timeout_sec=10.0)
-        request = SetParameters.Request(
-            parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
-        )
+        assert client.wait_for_service(timeout_sec=10.0), f"{name} not available"
         future = client.call_async(request)
-        assert wait_until(future.done, 10.0), "set_parameters timed out"
-        return list(future.result().results)
+        assert wait_until(future.done, 10.0), f"{name} timed out"
+        return future.result()
     finally:
         listener.node.destroy_client(client)
+
+
+def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[Any]:
+    """Set parameters through the node's parameter service, as `ros2 param set` does."""
+    request = SetParameters.Request(
+        parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()]
+    )
+    return list(
+        call_service(listener, SetParameters, f"{node_name}/set_parameters", request).results
+    )

@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from import_block import import_blocking_shim
 from ros_fixtures import (
     compressed_frame,
     diagnostic_values,
@@ -202,18 +203,37 @@ def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
 
 
 @pytest.mark.parametrize(
-    ("signals", "streaming"),
+    ("signals", "gap_s", "streaming"),
     [
-        ((signal.SIGINT, signal.SIGINT), False),  # the terminal's Ctrl-C plus launch's own
-        ((signal.SIGINT, signal.SIGINT), True),
-        ((signal.SIGTERM, signal.SIGINT), True),
+        ((signal.SIGINT, signal.SIGINT), 0.02, False),  # the terminal's Ctrl-C plus launch's own
+        ((signal.SIGINT, signal.SIGINT), 0.02, True),
+        ((signal.SIGTERM, signal.SIGINT), 0.02, True),
+        ((signal.SIGINT, signal.SIGINT), 0.6, False),  # a second Ctrl-C while it shuts down
+        ((signal.SIGTERM, signal.SIGTERM), 0.3, True),  # `ros2 run` and a second SIGTERM
+        ((signal.SIGINT, signal.SIGTERM, signal.SIGINT), 0.2, True),
+        ((signal.SIGINT, signal.SIGINT, signal.SIGINT), 1.0, False),
     ],
-    ids=["sigint-twice-idle", "sigint-twice-streaming", "sigterm-then-sigint-streaming"],
+    ids=[
+        "sigint-twice-idle",
+        "sigint-twice-streaming",
+        "sigterm-then-sigint-streaming",
+        "sigint-twice-0.6s-idle",
+        "sigterm-twice-0.3s-streaming",
+        "three-signals-0.2s-streaming",
+        "sigint-thrice-1s-idle",
+    ],
 )
-def test_two_quick_signals_stop_the_node_cleanly(
-    private_ros: Ros, weights: Path, tmp_path: Path, signals: tuple[int, int], streaming: bool
+def test_quick_signals_stop_the_node_cleanly(
+    private_ros: Ros,
+    weights: Path,
+    tmp_path: Path,
+    signals: tuple[int, ...],
+    gap_s: float,
+    streaming: bool,
 ) -> None:
-    namespace = f"/signals_{signals[0]}_{int(streaming)}"
+    """However many SIGINT/SIGTERM arrive, in whatever rhythm, the node exits 0 without a
+    traceback (a signal that reached it while the interpreter finalised used to kill it)."""
+    namespace = f"/signals_{len(signals)}_{signals[0]}_{int(gap_s * 10)}_{int(streaming)}"
     node = NodeProcess(tmp_path, namespace, weights)
     try:
         listener = private_ros.listener(namespace)
@@ -222,7 +242,7 @@ def test_two_quick_signals_stop_the_node_cleanly(
             for _ in range(3):
                 send_until_answered(listener, raw_frame(640, 480, "bgr8", next_stamp()))
             listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
-        node.send_signals(*signals)
+        node.send_signals(*signals, gap_s=gap_s)
         node.wait(30.0)
     finally:
         output = node.stop()
@@ -251,31 +271,35 @@ def test_a_signal_while_the_model_loads_stops_the_node_cleanly(
     assert loaded is None or loaded > signalled, f"signalled only after loading:\n{output}"
 
 
-def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> None:
-    """A vehicle image without torch (rosdep not run): one FATAL line naming the fix, exit 1."""
-    shim = tmp_path / "shim"
-    shim.mkdir()
-    (shim / "sitecustomize.py").write_text(
-        "import sys\n\n"
-        "class BlockTorch:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('torch', 'efficientnet_pytorch'):\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "        return None\n\n"
-        "sys.meta_path.insert(0, BlockTorch())\n"
-    )
+def fatal_start(tmp_path: Path, blocked: tuple[str, ...]) -> str:
+    """Start the node with the packages `blocked` unimportable; its output, after checking it
+    exited 1 with exactly one FATAL line and no traceback."""
+    shim = import_blocking_shim(tmp_path / "shim", blocked)
     command = node_command()
     assert command is not None, "hybridnets_node entry point not installed"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")]),
-    }
+    path = os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}  # the installed node, as colcon's tests run it
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
-    fatal = [line for line in output.splitlines() if "FATAL" in line]
-    assert len(fatal) == 1 and "torch" in fatal[0] and "pip install" in fatal[0], output
+    assert len([line for line in output.splitlines() if "FATAL" in line]) == 1, output
     assert "Traceback" not in output, output
+    return next(line for line in output.splitlines() if "FATAL" in line)
+
+
+def test_without_torch_the_node_exits_with_its_fatal_line(tmp_path: Path) -> None:
+    """A vehicle image without torch: one FATAL line naming the fix (pip: there is no rosdep
+    key for efficientnet-pytorch), exit 1."""
+    fatal = fatal_start(tmp_path, ("torch", "efficientnet_pytorch"))
+    assert "torch" in fatal and "pip install" in fatal and "rosdep" not in fatal, fatal
+
+
+def test_a_configure_failure_that_is_not_ours_names_its_cause(tmp_path: Path) -> None:
+    """A failure inside configure that is no HybridNetsError (here the output messages'
+    package cannot be imported, as when a message package's typesupport is missing) is logged
+    with its type and message, and the node exits 1 with it."""
+    fatal = fatal_start(tmp_path, ("vision_msgs",))
+    assert "ModuleNotFoundError" in fatal and "vision_msgs" in fatal, fatal
 
 
 def test_unparseable_ros_arguments_get_one_line_not_a_traceback() -> None:

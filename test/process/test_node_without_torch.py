@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from export_fixtures import end2end_export, varied_checkpoint  # noqa: F401 (fixtures)
-from torch_block import blocked_env, no_torch  # noqa: F401 (fixture)
+from import_block import blocked_env, no_torch  # noqa: F401 (fixture)
 
 
 def test_node_with_onnxruntime_without_torch(

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from cli_forks import run_cli_processes
 from export_fixtures import end2end_export, raw_export, varied_checkpoint  # noqa: F401
-from torch_block import blocked_env, no_torch  # noqa: F401 (fixture)
+from import_block import blocked_env, no_torch  # noqa: F401 (fixture)
 
 from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.media import read_image
