@@ -4,13 +4,9 @@
 torch, so an ONNX Runtime deployment never imports it.
 """
 
-from importlib import import_module
-from typing import Any
+from .. import lazy_exports
 
-__all__ = ["HybridNets"]
+_EXPORTS = {"HybridNets": ".hybridnets"}
 
-
-def __getattr__(name: str) -> Any:
-    if name != "HybridNets":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return import_module(".hybridnets", __name__).HybridNets
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

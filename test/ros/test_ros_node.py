@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from ros_fixtures import (
     Listener,
     check_detections,
@@ -24,6 +23,7 @@ from ros_fixtures import (
     stamp_ns_of,
     wait_until,
 )
+from testdata import config_parameters
 
 require_ros()
 
@@ -321,17 +321,6 @@ def test_compressed_frames_and_corrupt_bytes(ros: Ros, weights: Path) -> None:
     check_detections(listener.send(frame), frame, 64, 64, 20, classes={"auto", "coach"})
 
 
-def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested YAML keys joined with dots, as ROS names parameters (lists as tuples)."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = tuple(value) if isinstance(value, list) else value
-    return flat
-
-
 def ros_kind(value: Any) -> Any:
     """What ROS types a parameter value by: its type, or a list's item types."""
     return tuple(map(type, value)) if isinstance(value, tuple) else type(value)
@@ -339,7 +328,7 @@ def ros_kind(value: Any) -> Any:
 
 def test_config_file_lists_every_parameter_and_loads(ros: Ros, weights: Path) -> None:
     config = REPO / "config" / "hybridnets.yaml"
-    values = flatten(yaml.safe_load(config.read_text())["/**"]["ros__parameters"])
+    values = config_parameters()
     defaults = {name: default for name, (default, _) in params.PARAMETERS.items()}
     assert values == defaults
     assert all(ros_kind(values[name]) == ros_kind(default) for name, default in defaults.items())

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from testdata import config_parameters
 
 from hybridnets_core.bag.typestore import RosbagsFactory
 from hybridnets_core.cli.main import build_parser
@@ -46,17 +46,6 @@ CAMERA_FLAGS = ["--intrinsics", f"{F},{F},{(W - 1) / 2},{CY}", "--camera-pose", 
 WANTED = {"detections", "objects", "ego_lane/center"}
 
 
-def yaml_parameters(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """config/hybridnets.yaml's nested keys joined with dots, lists as tuples."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(yaml_parameters(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = tuple(value) if isinstance(value, list) else value
-    return flat
-
-
 def test_every_planner_knob_is_a_described_setting_in_the_config() -> None:
     fields = {
         f"{prefix}{item.name}": item.default
@@ -65,8 +54,7 @@ def test_every_planner_knob_is_a_described_setting_in_the_config() -> None:
     }
     assert len(fields) == 58  # 55 knobs; the per-class size priors are four parallel lists
     assert {name: default for name, (default, _) in PLANNER.items()} == fields
-    config = yaml.safe_load((REPO / "config" / "hybridnets.yaml").read_text())
-    values = yaml_parameters(config["/**"]["ros__parameters"])
+    values = config_parameters()
     for name, (default, info) in PLANNER.items():
         assert values[name] == default, name
         assert info.description.endswith(".") and "\n" not in info.description, name
