@@ -48,6 +48,7 @@ from .tf import CameraPoseSource
 RCLError = rclpy_implementation.RCLError
 
 if TYPE_CHECKING:
+    from hybridnets_core.inference.letterbox import Letterbox
     from hybridnets_core.inference.pipeline import InferredBatch, Pipeline, PreparedBatch
     from hybridnets_core.inference.results import FrameResult
 
@@ -89,10 +90,12 @@ class CameraStream:
 
 @dataclass(frozen=True)
 class CameraFrame:
-    """One camera's frame in a batch: its stream, the decoded image and when it arrived."""
+    """One camera's frame in a batch: its stream, the decoded image, how it sits in the network
+    input and when it arrived."""
 
     stream: CameraStream
     image: CameraImage
+    letterbox: Letterbox
     received: float
 
 
@@ -402,17 +405,18 @@ class HybridNetsNode(LifecycleNode):
             stream = self.streams[camera]
             try:
                 image = stream.session.decode(msg)
-                self.pipeline.transform.fit(image.pixels.shape[:2])  # rejects what would vanish
-            except InputError as exc:
+                letterbox = self.pipeline.transform.fit(image.pixels.shape[:2])  # or InputError
+            except InputError as exc:  # this camera's frame only: the batch goes on without it
                 self._reject(exc)
                 continue
-            batch.frames.append(CameraFrame(stream, image, arrived))
+            batch.frames.append(CameraFrame(stream, image, letterbox, arrived))
         if not batch.frames:
             return None
         batch.decoded = time.perf_counter()
         batch.network = self.pipeline.prepare(
             [frame.image.pixels for frame in batch.frames],
             [frame.image.color for frame in batch.frames],
+            letterboxes=[frame.letterbox for frame in batch.frames],
         )
         return batch
 

@@ -166,15 +166,17 @@ class Pipeline:
         images: Sequence[np.ndarray],
         color: str | Sequence[str] = "bgr",
         detection: DetectionSettings | None = None,
+        letterboxes: Sequence[Letterbox] | None = None,
     ) -> PreparedBatch:
         """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward).
 
-        `detection` (None: `self.detection` when the batch is inferred) travels with the batch.
+        `detection` (None: `self.detection` when the batch is inferred) travels with the batch;
+        `letterboxes` are the images' fits (`transform.fit`) when the caller made them already.
         """
         if len(images) == 0:
             raise InputError("no images given")
         start = time.perf_counter()
-        batch, letterboxes = self.transform.batch(images, color)
+        batch, letterboxes = self.transform.batch(images, color, letterboxes)
         seconds = {"preprocess": time.perf_counter() - start}
         return PreparedBatch(batch, letterboxes, seconds, detection)
 

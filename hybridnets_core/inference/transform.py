@@ -70,26 +70,46 @@ class ImageTransform:
         """How a source image of (H, W) sits in the network input."""
         return Letterbox.fit(source_size, self.network_size)
 
-    def letterboxed(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
-        """The uint8 image fitted and padded to the network size (colour order unchanged)."""
-        letterbox = self.fit(validate_image(image).shape[:2])
+    def letterboxed(
+        self, image: np.ndarray, letterbox: Letterbox | None = None
+    ) -> tuple[np.ndarray, Letterbox]:
+        """The uint8 image fitted and padded to the network size (colour order unchanged);
+        `letterbox` is its fit when the caller has it already."""
+        validate_image(image)
+        if letterbox is None:
+            letterbox = self.fit(image.shape[:2])
+        elif (letterbox.source_size, letterbox.network_size) != (
+            image.shape[:2],
+            self.network_size,
+        ):
+            raise InputError(
+                f"letterbox for {letterbox.source_size} -> {letterbox.network_size} given for a "
+                f"{image.shape[:2]} image and a {self.network_size} network: fit it anew"
+            )
         return letterbox.apply(image), letterbox
 
     def batch(
-        self, images: Sequence[np.ndarray], color: str | Sequence[str]
+        self,
+        images: Sequence[np.ndarray],
+        color: str | Sequence[str],
+        letterboxes: Sequence[Letterbox] | None = None,
     ) -> tuple[np.ndarray, list[Letterbox]]:
         """float32 RGB NCHW network input of uint8 HxWx3 images, and each one's letterbox;
-        `color` is the colour order of all images, or one per image (cameras may differ)."""
+        `color` is the colour order of all images, or one per image (cameras may differ);
+        `letterboxes`, each image's fit when the caller has made them already."""
         colors = [color] * len(images) if isinstance(color, str) else list(color)
         if len(colors) != len(images) or any(c not in COLOR_ORDERS for c in colors):
             raise InputError(f"color must be 'bgr' or 'rgb' (one, or one per image), got {color!r}")
         scale, shift = self.scale_shift
         batch = np.empty((len(images), 3, *self.network_size), dtype=np.float32)
-        letterboxes = []
-        for index, (image, order) in enumerate(zip(images, colors)):
-            padded, letterbox = self.letterboxed(image)
+        fits = list(letterboxes) if letterboxes is not None else [None] * len(images)
+        if len(fits) != len(images):
+            raise InputError(f"{len(fits)} letterboxes given for {len(images)} images")
+        used = []
+        for index, (image, order, fit) in enumerate(zip(images, colors, fits)):
+            padded, letterbox = self.letterboxed(image, fit)
             if order == "bgr":
                 padded = padded[..., ::-1]
             batch[index] = (padded.astype(np.float32) * scale - shift).transpose(2, 0, 1)
-            letterboxes.append(letterbox)
-        return batch, letterboxes
+            used.append(letterbox)
+        return batch, used

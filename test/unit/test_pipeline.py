@@ -56,6 +56,21 @@ def test_batch_equals_single_images(pipeline: Pipeline, dashcam_frame) -> None:
     assert len(stacked) == 2
 
 
+def test_prepare_takes_the_fits_its_caller_made(pipeline: Pipeline, dashcam_frame) -> None:
+    """The node fits each camera's image first (to leave out one that cannot be letterboxed)
+    and hands the fits on: the same network input, each fit made once; a fit of another
+    image is refused."""
+    small = dashcam_frame[::2, ::2].copy()
+    images = [dashcam_frame, small]
+    fits = [pipeline.transform.fit(image.shape[:2]) for image in images]
+    given = pipeline.prepare(images, "bgr", letterboxes=fits)
+    made = pipeline.prepare(images, "bgr")
+    np.testing.assert_array_equal(given.batch, made.batch)
+    assert given.letterboxes == made.letterboxes and given.letterboxes[1] is fits[1]
+    with pytest.raises(InputError, match="letterbox"):
+        pipeline.prepare(images, "bgr", letterboxes=fits[::-1])
+
+
 def test_rgb_and_bgr_inputs_agree(pipeline: Pipeline, dashcam_frame) -> None:
     from_bgr = pipeline(dashcam_frame, color="bgr")
     from_rgb = pipeline(np.ascontiguousarray(dashcam_frame[..., ::-1]), color="rgb")
