@@ -291,9 +291,13 @@ def test_diagnostics_report_rates_latencies_and_backend(
     counts = node.stats.counts  # none of these frames was dropped or rejected: totals as before
     assert int(values["frames_dropped"]) == counts["dropped"]
     assert int(values["frames_rejected"]) == counts["rejected"]
-    for stage in ("decode", "preprocess", "forward", "postprocess", "publish", "total"):
+    stages = ("wait", "decode", "preprocess", "forward", "postprocess", "output", "publish")
+    for stage in (*stages, "total"):
         median = float(values[f"latency_{stage}_median_ms"])
         assert 0 <= median <= float(values[f"latency_{stage}_p95_ms"])
+    # the stages do not overlap: their medians add up to no more than the total's worst case
+    parts = sum(float(values[f"latency_{stage}_median_ms"]) for stage in stages)
+    assert parts <= float(values["latency_total_p95_ms"]) * 1.05
     assert float(values["latency_forward_median_ms"]) < float(values["latency_total_p95_ms"])
     assert "last_error" in values
 
