@@ -23,6 +23,11 @@ _SERVER = r"""
 import json, os, signal, sys, tempfile, traceback
 from hybridnets_core.cli.main import main
 
+try:  # what most commands load (the CLI imports it lazily): once here, not in every child
+    import hybridnets_core.inference.pipeline, hybridnets_core.model.hybridnets
+except ImportError:  # torch blocked on purpose: the children see the same
+    pass
+
 def child(case, out, err):
     os.dup2(out, 1)
     os.dup2(err, 2)
