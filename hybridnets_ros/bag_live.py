@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from hybridnets_core.bag.reader import BagReader, deserialize
@@ -27,6 +30,7 @@ from hybridnets_core.bag.writer import BagWriter
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
+from hybridnets_core.settings import DetectionSettings, setting_fields
 
 from .messages import message_class
 from .stop_signals import ROS_SIGNALS_OFF
@@ -135,6 +139,24 @@ def _discover(player: _Player, image_topic: str, detections: str, seconds: float
         )
 
 
+def _node_detection(player: _Player, node: str, seconds: float) -> DetectionSettings:
+    """The running node's detection thresholds, read from its parameters (what it published
+    with, whatever bag-eval's own flags say)."""
+    names = [name for name, _, _ in setting_fields(DetectionSettings)]
+    client = player.create_client(GetParameters, f"{node}/get_parameters")
+    try:
+        if not client.wait_for_service(timeout_sec=seconds):
+            raise ConfigError(f"{node}/get_parameters did not answer in {seconds:g} s")
+        future = client.call_async(GetParameters.Request(names=names))
+        if not _wait(future.done, seconds) or len(future.result().values) != len(names):
+            raise ConfigError(f"{node} did not report its parameters {', '.join(names)}")
+        values = [Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+                  for name, value in zip(names, future.result().values)]  # fmt: skip
+    finally:
+        player.destroy_client(client)
+    return DetectionSettings(**dict(zip(names, values)))
+
+
 def _play(
     bag: BagReader, player: _Player, topics: list[str], rate: float
 ) -> dict[int, tuple[int, int, float]]:
@@ -194,6 +216,7 @@ def play_and_record(
     spinner.start()
     try:
         _discover(player, options.image_topic, player.detections, options.discovery_s)
+        node_detection = _node_detection(player, options.node, options.discovery_s)
         start = time.perf_counter()
         sent = _play(bag, player, list(inputs), options.rate)
         _settle(player, lambda: player.all_answered(set(sent)), options.settle_s)
@@ -223,6 +246,7 @@ def play_and_record(
         wall_s=wall,
         camera_info=info_topic,
         invalid_camera_info=0,
+        node_detection=node_detection,
     )
 
 

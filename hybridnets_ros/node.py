@@ -42,7 +42,7 @@ from . import params
 from .messages import RclpyFactory, message_class
 from .parameter_requests import answer_unparseable_requests
 from .stats import FrameStats
-from .stop_signals import ROS_SIGNALS_OFF, StopRequest
+from .stop_signals import ROS_SIGNALS_OFF, StopRequest, ignore_stop_signals
 from .tf import CameraPoseSource
 
 RCLError = rclpy_implementation.RCLError
@@ -590,6 +590,7 @@ def main(args: list[str] | None = None) -> None:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+    ignore_stop_signals()  # what is left is the interpreter's exit: no signal may kill it
     sys.exit(code)
 
 

@@ -20,19 +20,22 @@ ROS_SIGNALS_OFF = SignalHandlerOptions.NO  # for rclpy.init(signal_handler_optio
 
 
 def ignore_stop_signals() -> None:
-    """Ignore SIGINT and SIGTERM from now on, for a process that is already stopping.
+    """Ignore SIGINT and SIGTERM from now on: call it from the main thread once the process
+    has stopped its work and only the interpreter's exit is left.
 
     A Python handler stops protecting the process while the interpreter finalises (CPython
-    puts the default action back, and a second Ctrl-C then kills it with -2); an ignored
-    signal stays ignored to the end.
+    puts the default action back, and a late Ctrl-C then kills it with -2); an ignored signal
+    stays ignored to the end. Not from inside a handler: a signal already caught but not yet
+    handled would then be reported as "ignored due to race condition".
     """
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
 
 
 class StopRequest:
-    """Records the first SIGINT or SIGTERM and ignores every later one (ros2 launch forwards a
-    second signal after the terminal's Ctrl-C; impatient users press it again)."""
+    """Records SIGINT and SIGTERM; the first one stops the process, later ones change nothing
+    (ros2 launch forwards a second signal after the terminal's Ctrl-C; impatient users press
+    it again)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -44,8 +47,8 @@ class StopRequest:
         return self
 
     def _record(self, signum: int, frame: FrameType | None) -> None:
-        self.signum = signum
-        ignore_stop_signals()
+        if self.signum is None:
+            self.signum = signum
 
     @property
     def requested(self) -> bool:

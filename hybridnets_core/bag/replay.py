@@ -18,6 +18,7 @@ from ..outputs import messages
 from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 from ..outputs.settings import OutputSettings
 from ..serving.session import CameraImage, CameraSession
+from ..settings import DetectionSettings
 from .labels import LabelSource
 from .planner_metrics import PlannerMetrics, PlannerTruthTopics
 from .reader import BagReader
@@ -77,6 +78,7 @@ class ReplayResult:
     camera_info: str | None
     invalid_camera_info: int
     planner: PlannerMetrics | None = None
+    node_detection: DetectionSettings | None = None  # --live: the running node's thresholds
 
 
 @dataclass(frozen=True)

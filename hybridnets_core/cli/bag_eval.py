@@ -13,7 +13,7 @@ from ..errors import ConfigError, DatasetError
 from ..evaluation import detection_record, format_summary
 from ..fileio import discard_unfinished, folder_lock
 from ..inference.pipeline import Pipeline
-from ..settings import EVALUATION_DETECTION
+from ..settings import EVALUATION_DETECTION, DetectionSettings
 from .arg_types import non_negative_finite_float, positive_finite_float, positive_int
 from .options import (
     add_detection_options,
@@ -23,7 +23,11 @@ from .options import (
     detection_from_args,
     scoring_pipeline,
 )
-from .output_options import add_output_options, output_settings_from_args
+from .output_options import (
+    add_output_options,
+    changed_output_flags,
+    output_settings_from_args,
+)
 from .val import add_protocol_option
 
 EVAL_FLAGS = ("--eval-conf", "--eval-iou", "--eval-max-det")
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 # package, which builds on this one; the core looks it up by name only when --live is given.
 LIVE_REPLAY = "hybridnets_ros.bag_live"
 OUTPUT_BAG = "bag"  # the output bag's folder inside --out
+DEFAULT_BATCH_SIZE = 4
 REPORT_DONE = "report.md"  # written last: without it, an output bag is a killed run's
 
 
@@ -69,11 +74,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--gt-prefix", default="/ground_truth", help="ground-truth topic prefix")
     parser.add_argument(
-        "--batch-size", type=positive_int, default=4, help="frames per forward pass (4)"
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"frames per forward pass ({DEFAULT_BATCH_SIZE}; offline only)",
     )
     add_device_options(parser)
     add_input_size_option(parser, "the project's, else the checkpoint's or export's")
-    node = parser.add_argument_group("outputs, as the node's parameters")
+    node = parser.add_argument_group(
+        "outputs of the offline replay, as the node's parameters (with --live, the node's own)"
+    )
     add_detection_options(node)
     add_output_options(node)
     node.add_argument("--node", default="/hybridnets_node", help="output topic prefix")
@@ -162,6 +172,21 @@ def _renames(pairs: list[str]) -> dict[str, str]:
     return renames
 
 
+def _refuse_node_flags(args: argparse.Namespace) -> None:
+    """--live records what the running node publishes under its own parameters: ConfigError
+    naming the flags given for the offline replay's outputs, which would not apply."""
+    given = changed_output_flags(args)
+    if detection_from_args(args) != DetectionSettings():
+        given.append("--conf/--iou/--max-det")
+    if args.batch_size != DEFAULT_BATCH_SIZE:
+        given.append("--batch-size")
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} set the offline replay's outputs; with --live the running "
+            "node's parameters apply (ros2 param set on the node, or leave them out)"
+        )
+
+
 def _run_live(args: argparse.Namespace, bag: BagReader) -> ReplayResult:
     """Play into the running node and record it; ConfigError when ROS is not installed."""
     try:
@@ -202,6 +227,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     from ..bag.replay import replay_bag
     from ..bag.report import write_bag_report
 
+    if args.live:
+        _refuse_node_flags(args)
     project = _project(args)
     pipeline = _pipeline(args, project)
     config = pipeline.config
@@ -233,7 +260,7 @@ def _evaluate(args: argparse.Namespace) -> None:
             config,
             labels,
             frames,
-            detection_record(pipeline.detection, pipeline.input_size),
+            detection_record(result.node_detection or pipeline.detection, pipeline.input_size),
             args.protocol,
         )
     written = write_bag_report(result, config.obj_list, args.out, published)

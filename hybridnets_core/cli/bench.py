@@ -21,6 +21,7 @@ from .options import (
     add_detection_options,
     add_device_options,
     add_input_size_option,
+    add_native_ops_option,
     detection_from_args,
 )
 
@@ -67,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
+    add_native_ops_option(parser)
     add_input_size_option(parser, "640x384", aliases=("--size",))
     parser.add_argument("--image", type=Path, help="frame to use (default: 1280x720 noise)")
     parser.add_argument("--runs", type=positive_int, default=20)
@@ -129,6 +131,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
             half=args.half and not int8,
             int8=int8,
             calib=_calibration_folder(args, scratch) if int8 else None,
+            native_ops=args.native_ops if int8 else None,
         )
         path = export_model(model, config, scratch / f"{backend}.onnx", export).onnx_path
         pipelines[backend] = Pipeline.from_weights(
@@ -167,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
     args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     if args.runs < 1 or args.warmup < 0:
         raise ConfigError("--runs must be at least 1 and --warmup at least 0")
+    if args.native_ops is not None and "onnxruntime-int8" not in args.backend:
+        raise ConfigError(
+            "--native-ops / --no-native-ops choose the onnxruntime-int8 backend's ops"
+        )
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
@@ -181,6 +188,11 @@ def run(args: argparse.Namespace) -> int:
     report["weights"] = "random" if args.random else str(args.weights or "default")
     report["compound_coef"] = next(iter(pipelines.values())).config.compound_coef
     report["source_size"] = list(image.shape[:2])
+    if "onnxruntime-int8" in args.backend:
+        from ..export.exporter import ExportOptions
+
+        int8 = ExportOptions(args.input_size, int8=True, native_ops=args.native_ops)
+        report["int8_native_ops"] = int8.uses_native_ops
     print_report(report)
     if args.json:
         write_json(args.json, report)

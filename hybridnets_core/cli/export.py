@@ -15,7 +15,7 @@ from ..export.defaults import (
 )
 from ..limits import MAX_IMAGE_SIDE
 from .arg_types import int_range, positive_int
-from .options import add_input_size_option
+from .options import add_input_size_option, add_native_ops_option
 
 DEFAULT_INPUT_SIZE = (384, 640)
 
@@ -74,14 +74,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="top-level modules kept in float, e.g. bifpndecoder segmentation_head "
         "(default: none, every layer in int8)",
     )
-    parser.add_argument(
-        "--native-ops",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="INT8 swish, constant multiplies, SE gates and nearest upsampling as our native "
-        "ops (fast; the model then needs hybridnets_core's op library wherever it runs) or, "
-        "with --no-native-ops, ONNX Runtime's own operators only (default: native when built)",
-    )
+    add_native_ops_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -74,6 +74,18 @@ def detection_from_args(
     return DetectionSettings(**values)
 
 
+def add_native_ops_option(parser: argparse.ArgumentParser) -> None:
+    """--native-ops / --no-native-ops: our INT8 operators or ONNX Runtime's own (export, bench)."""
+    parser.add_argument(
+        "--native-ops",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="INT8 swish, constant multiplies, SE gates and nearest upsampling as our native "
+        "ops (fast; the model then needs hybridnets_core's op library wherever it runs) or, "
+        "with --no-native-ops, ONNX Runtime's own operators only (default: native when built)",
+    )
+
+
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """--weights, thresholds, device, precision and input size, as inference commands take them."""
     add_model_options(parser)

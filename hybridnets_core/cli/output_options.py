@@ -12,7 +12,15 @@ from typing import Any
 
 from ..outputs.settings import OutputSettings
 from ..scene.ground import CameraPose, GridSpec, PinholeParameters
-from ..settings import LIST_ITEMS, Floats, SettingInfo, described, rebuild, setting_fields
+from ..settings import (
+    LIST_ITEMS,
+    Floats,
+    SettingInfo,
+    described,
+    flatten,
+    rebuild,
+    setting_fields,
+)
 
 
 def floats(count: int, what: str) -> Callable[[str], tuple[float, ...]]:
@@ -123,3 +131,14 @@ def output_settings_from_args(args: argparse.Namespace) -> OutputSettings:
         names = [name for name, _, _ in setting_fields(cls)]
         values.update({f"{prefix}{name}": value for name, value in zip(names, given)})
     return rebuild(OutputSettings, values)
+
+
+def changed_output_flags(args: argparse.Namespace) -> list[str]:
+    """The `add_output_options` flags whose values differ from the settings' defaults."""
+    given, defaults = flatten(output_settings_from_args(args)), flatten(OutputSettings())
+    changed = {name for name, value in given.items() if value != defaults[name]}
+    flags = [_flag(name) for name in sorted(changed - VECTOR_SETTINGS)]
+    for flag, (cls, prefix) in VECTOR_FLAGS.items():
+        if any(f"{prefix}{name}" in changed for name, _, _ in setting_fields(cls)):
+            flags.append(flag)
+    return flags

@@ -193,6 +193,20 @@ def test_bench_runs_backends_side_by_side(tmp_path, dashcam_paths, capsys) -> No
     assert "forward_speedup (vs torch)" in capsys.readouterr().out
 
 
+def test_bench_int8_without_native_ops(tmp_path, dashcam_paths) -> None:
+    """The INT8 comparison with ONNX Runtime's own operators is reproducible from bench."""
+    report_path = tmp_path / "bench.json"
+    argv = ["bench", "--random", "-c", "0", "--size", "384x256", "--runs", "1", "--warmup", "0",
+            "--backend", "onnxruntime-int8", "--no-native-ops", "--calib",
+            str(dashcam_paths[0].parent), "--image", str(dashcam_paths[0]),
+            "--json", str(report_path)]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(report_path.read_text())
+    assert report["int8_native_ops"] is False
+    assert report["backends"]["onnxruntime-int8"]["fps"] > 0
+    assert main(["bench", "--backend", "torch", "--no-native-ops"]) == 2
+
+
 @pytest.mark.skipif(not HAS_CUDA, reason="needs onnxruntime-gpu and a CUDA device")
 def test_cuda_provider_matches_cpu(raw_export, dashcam_frame) -> None:  # noqa: F811
     """The same session/I/O-binding path as on CPU, with outputs bound on the GPU."""
