@@ -226,6 +226,17 @@ class Listener:
         assert found is not None, f"no {name} message stamped {stamp_ns} within {timeout} s"
         return found
 
+    def send_until_answered(self, msg: Any, tries: int = 5, timeout: float = 10.0) -> Any:
+        """Publish a frame, again while no detections answer it (best-effort DDS may lose the
+        first frames while a new node's discovery completes); its detections message."""
+        publisher = self.compressed if msg.__class__.__name__ == "CompressedImage" else self.raw
+        for _ in range(tries):
+            publisher.publish(msg)
+            answer = wait_until(lambda: self.find("detections", stamp_ns_of(msg)), timeout)
+            if answer is not None:
+                return answer
+        raise AssertionError(f"the node never answered frame {stamp_ns_of(msg)}")
+
     def send(self, msg: Any, output: str = "detections", timeout: float = 20.0) -> Any:
         """Publish a frame once its subscriber is matched; return the `output` message for it."""
         publisher = self.compressed if msg.__class__.__name__ == "CompressedImage" else self.raw

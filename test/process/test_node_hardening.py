@@ -143,28 +143,17 @@ def test_fuzzed_inputs_never_stop_the_node(private_ros: Ros, weights: Path, tmp_
                 (latest_diagnostics(ls, n) or {}).get("frames_rejected", 0)
             )
             assert wait_until(lambda r=rejected: r() > 50, 60.0), "malformed frames not counted"
-            answer = send_until_answered(listener, frame)
+            answer = listener.send_until_answered(frame)
             assert len(answer.detections) == 20
             values = latest_diagnostics(listener, name)
             assert values["frames_failed"] == "0", values["last_error"]
         grid_frame = raw_frame(640, 480, "rgb8", next_stamp())
-        send_until_answered(raw, grid_frame)
+        raw.send_until_answered(grid_frame)
         assert raw.wait_for("grid", stamp_ns_of(grid_frame), 30.0) is not None
         for node in (raw_node, compressed_node):
             assert node.returncode is None, node.output()
     finally:
         stop_all(raw_node, compressed_node)
-
-
-def send_until_answered(listener: Any, frame: Any, tries: int = 5) -> Any:
-    """Publish a frame (again if best-effort DDS lost it); its detections message."""
-    publisher = listener.compressed if isinstance(frame, CompressedImage) else listener.raw
-    for _ in range(tries):
-        publisher.publish(frame)
-        answer = wait_until(lambda: listener.find("detections", stamp_ns_of(frame)), 10.0)
-        if answer is not None:
-            return answer
-    raise AssertionError(f"the node never answered frame {stamp_ns_of(frame)}")
 
 
 def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
@@ -192,7 +181,7 @@ def test_a_parameter_request_rclpy_cannot_parse_does_not_stop_the_node(
         assert applied.successful, applied.reason
         assert node.returncode is None, node.output()
         assert "callback failed" not in node.output()
-        answer = send_until_answered(listener, raw_frame(320, 240, "bgr8", next_stamp()))
+        answer = listener.send_until_answered(raw_frame(320, 240, "bgr8", next_stamp()))
         assert len(answer.detections) == 100
         (result,) = set_parameters(listener, "/bad_request/hybridnets_node", conf_threshold=0.5)
         assert result.successful
@@ -240,7 +229,7 @@ def test_quick_signals_stop_the_node_cleanly(
         node.wait_subscribed(listener.raw)
         if streaming:  # frames are being answered, and one more is in flight at the signal
             for _ in range(3):
-                send_until_answered(listener, raw_frame(640, 480, "bgr8", next_stamp()))
+                listener.send_until_answered(raw_frame(640, 480, "bgr8", next_stamp()))
             listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
         node.send_signals(*signals, gap_s=gap_s)
         node.wait(30.0)

@@ -20,7 +20,7 @@ def test_node_with_onnxruntime_without_torch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The node process (backend onnxruntime) starts and answers a frame without torch."""
-    from ros_fixtures import raw_frame, require_ros, wait_until
+    from ros_fixtures import raw_frame, require_ros
 
     require_ros()
     from node_process import NodeProcess
@@ -32,9 +32,8 @@ def test_node_with_onnxruntime_without_torch(
     try:
         listener = private_ros.listener(namespace)
         node.wait_subscribed(listener.raw)
-        listener.raw.publish(raw_frame(640, 480, "bgr8", next_stamp()))
-        answered = wait_until(lambda: listener.messages.get("detections"), 60.0)
+        answered = listener.send_until_answered(raw_frame(640, 480, "bgr8", next_stamp()))
     finally:
         output = node.stop()
-    assert answered, output
+    assert answered is not None, output
     assert node.returncode == 0 and "Traceback" not in output, output
