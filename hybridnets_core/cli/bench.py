@@ -30,12 +30,13 @@ if TYPE_CHECKING:
 
 SOURCE_SIZE = (720, 1280)
 DEFAULT_INPUT_SIZE = (384, 640)
-BENCH_BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8")
+BENCH_BACKENDS = ("torch", "torch-reference", "onnxruntime", "onnxruntime-int8")
+TORCH_BACKENDS = ("torch", "torch-reference")
 SYNTHETIC_CALIB_FRAMES = 16
 
 
 def backend_list(text: str) -> list[str]:
-    """Parse 'torch,onnxruntime[,onnxruntime-int8]'."""
+    """Parse 'torch,onnxruntime[,...]' into distinct names from BENCH_BACKENDS."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in BENCH_BACKENDS]
     if not names or unknown or len(set(names)) != len(names):
@@ -64,7 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--backend",
         type=backend_list,
         default=["torch"],
-        help="comma-separated: torch, onnxruntime, onnxruntime-int8 (torch)",
+        help="comma-separated: torch, torch-reference (unfolded, NCHW, as the reference "
+        "implementation runs it), onnxruntime, onnxruntime-int8 (torch)",
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
@@ -122,7 +124,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
     model, config = _network(args)
     pipelines = {}
     for backend in args.backend:
-        if backend == "torch":
+        if backend in TORCH_BACKENDS:
             continue
         int8 = backend == "onnxruntime-int8"
         export = ExportOptions(
@@ -137,8 +139,11 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
         pipelines[backend] = Pipeline.from_weights(
             path, backend="onnxruntime", **device, **onnx, **options
         )
-    if "torch" in args.backend:
-        pipelines["torch"] = Pipeline.from_model(model, config, **device, **options)
+    for backend in set(args.backend) & set(TORCH_BACKENDS):
+        as_trained = backend == "torch-reference"
+        pipelines[backend] = Pipeline.from_model(
+            model, config, as_trained=as_trained, **device, **options
+        )
     return {name: pipelines[name] for name in args.backend}
 
 

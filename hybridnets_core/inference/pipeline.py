@@ -106,12 +106,17 @@ class Pipeline:
         config: ModelConfig,
         device: str = "cpu",
         half: bool = False,
+        as_trained: bool = False,
         **options: Any,
     ) -> Pipeline:
-        """Wrap an in-memory network (e.g. freshly trained or randomly initialised)."""
+        """Wrap an in-memory network (e.g. freshly trained or randomly initialised).
+
+        `as_trained`: run it unfolded in NCHW, as the reference implementation does (a baseline).
+        """
         from ..runtime.torch_runtime import TorchRuntime  # torch only for an in-memory model
 
-        return cls(TorchRuntime(model, config, device=device, half=half), config, **options)
+        runtime = TorchRuntime(model, config, device=device, half=half, as_trained=as_trained)
+        return cls(runtime, config, **options)
 
     @property
     def input_size(self) -> tuple[int, int]:
