@@ -7,11 +7,13 @@ import os
 import platform
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-LIBRARIES = ("numpy", "torch", "onnxruntime", "cv2", "scipy")
+# distributions whose versions decide the numbers (opencv under either of its wheel names)
+LIBRARIES = ("numpy", "torch", "onnxruntime", "opencv-python", "opencv-python-headless", "scipy")
 
 
 def git_commit() -> dict[str, Any]:
@@ -28,7 +30,7 @@ def git_commit() -> dict[str, Any]:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU, core count, load average now, git commit and the numeric libraries' versions."""
+    """CPU, core count, load average now, git commit and the installed numeric libraries."""
     info: dict[str, Any] = {
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
@@ -37,6 +39,8 @@ def machine_info() -> dict[str, Any]:
         "git": git_commit(),
     }
     for library in LIBRARIES:
-        if library in sys.modules:
-            info[library] = getattr(sys.modules[library], "__version__", "unknown")
+        try:
+            info[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            continue
     return info

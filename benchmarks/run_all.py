@@ -120,6 +120,11 @@ BENCHMARKS = (
 )
 
 
+def relative(argument: str) -> str:
+    """A path inside the checkout as the command a reader would type from its root."""
+    return argument.replace(f"{REPO}/", "")
+
+
 def run(benchmark: Benchmark) -> float:
     """Run one benchmark and add its provenance to the JSON it wrote; seconds taken."""
     out = RESULTS / f"{benchmark.name}.json"
@@ -131,7 +136,7 @@ def run(benchmark: Benchmark) -> float:
         seconds = time.perf_counter() - started
     report = json.loads(out.read_text())
     report["provenance"] = {
-        "command": ["python", *command[1:]],
+        "command": ["python", *(relative(argument) for argument in command[1:])],
         "started_utc": when,
         "wall_s": round(seconds, 1),
         "machine": before,
