@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -125,6 +128,29 @@ def relative(argument: str) -> str:
     return argument.replace(f"{REPO}/", "")
 
 
+class LoadSampler(threading.Thread):
+    """Samples the 1-minute load average while a benchmark runs (its own threads count too)."""
+
+    def __init__(self, period_s: float = 5.0) -> None:
+        super().__init__(daemon=True)
+        self.period_s = period_s
+        self.samples: list[float] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self.stopped.wait(self.period_s):
+                return
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "min": round(min(self.samples), 2),
+            "mean": round(statistics.fmean(self.samples), 2),
+            "max": round(max(self.samples), 2),
+        }
+
+
 def run(benchmark: Benchmark) -> float:
     """Run one benchmark and add its provenance to the JSON it wrote; seconds taken."""
     out = RESULTS / f"{benchmark.name}.json"
@@ -132,7 +158,13 @@ def run(benchmark: Benchmark) -> float:
         command = benchmark.command(out, Path(scratch))
         before, started = machine_info(), time.perf_counter()
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        subprocess.run(command, cwd=REPO, check=True)
+        sampler = LoadSampler()
+        sampler.start()
+        try:
+            subprocess.run(command, cwd=REPO, check=True)
+        finally:
+            sampler.stopped.set()
+            sampler.join()
         seconds = time.perf_counter() - started
     report = json.loads(out.read_text())
     report["provenance"] = {
@@ -141,6 +173,7 @@ def run(benchmark: Benchmark) -> float:
         "wall_s": round(seconds, 1),
         "machine": before,
         "load_average_after": machine_info()["load_average_1_5_15"],
+        "load_average_1m_during": sampler.summary(),
     }
     out.write_text(json.dumps(report, indent=2) + "\n")
     return seconds
