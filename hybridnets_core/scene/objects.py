@@ -9,14 +9,24 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
   integers, as Letterbox.boxes_to_source gives them (a whole-image box is (0, 0, W, H)); the camera
   model puts pixel centres at integers, so the bottom row is y2 - 0.5 and the bottom corners are at
   columns x1 - 0.5 and x2 - 0.5. Their rays meet the ground at two points on the object's near edge.
-  An object off to one side (both points on the same side of the camera in grid_frame y) also shows
-  the side face that looks at the camera, which widens its box towards the image centre, so the
-  bottom centre would pull it towards the camera's axis. Its position is instead the outer point
-  moved towards the inner one by half the class's width prior, when the two points lie further apart
-  than that prior (otherwise the box shows no more than the near face, and the bottom centre's ray
-  is used). An object straddling the camera's axis shows only its near face: its position is the
-  bottom centre's. Side faces are taken parallel to grid_frame x (traffic moving along the vehicle's
-  direction).
+  Objects stand along grid_frame x (traffic moving along the vehicle's direction); the near face is
+  the one facing the camera's viewing direction on the ground: an end for a camera looking more
+  along grid_frame x than across it (front, rear), a long side otherwise (left, right cameras).
+  An object off to one side (both points on the same side of the camera along its near face:
+  grid_frame y for an end, x for a side) also shows the face that looks at the camera across,
+  which widens its box towards the camera's axis, so the bottom centre would pull it inwards. Its
+  position is instead the outer point moved towards the inner one by half the near face's width
+  prior (the class's width for an end, its length for a side), when the two points lie further
+  apart than that prior (otherwise the box shows no more than the near face, and the bottom
+  centre's ray is used); then it is refined so that the cuboid of the class's size priors,
+  standing there, projects with its outermost point on the box's outer column and its lowest
+  point on the box's bottom row (Newton; for a level camera looking square to the near face,
+  where that face's bottom edge lies on one image row, the refinement changes nothing). An
+  object straddling the camera's line along its near face shows only that face: its position is
+  the bottom centre's. The near face's bottom edge runs parallel to the image's horizon, which a
+  rolled camera tilts: the box's bottom row is then the edge's lower end, and the bottom centre
+  is taken half the box width's horizon rise above it (not where a mask contact row is used,
+  which is read at the box's middle columns).
 - Range and bearing: horizontal distance r and direction atan2(dy, dx) from the camera's
   foot point (camera x, y) to the position, in grid_frame axes (0 along +x, positive left).
 - Not located (status other than OK, NaN outputs), never guessed: a box whose bottom is within
@@ -41,8 +51,8 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
 - Size (length, width, height), with length along the line of sight: the width is the
   distance between the rays through the box's bottom corners where they cross the vertical
   plane through the position facing the camera (d_3d (x2 - x1) / fx where a corner has no
-  ray); height and length are per-class priors. The width prior only places the contact
-  point.
+  ray); height is the class's prior, and the length its prior extent behind the near face (its
+  length for an end, its width for a side). The width prior only places the contact point.
 """
 
 from __future__ import annotations
@@ -72,7 +82,7 @@ _STEP_PX = 0.05  # central-difference step of the pixel Jacobian
 # largest move per iteration and the move at which it stops (m), and the largest pixel
 # residual at which the fit is accepted.
 _FIT_STEP_M = 1e-5
-_FIT_ITERATIONS = 20
+_FIT_ITERATIONS = 8
 _FIT_MAX_MOVE_M = 2.0
 _FIT_TOLERANCE_M = 1e-10
 _FIT_RESIDUAL_PX = 1e-3
