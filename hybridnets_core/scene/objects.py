@@ -52,7 +52,8 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
   distance between the rays through the box's bottom corners where they cross the vertical
   plane through the position facing the camera (d_3d (x2 - x1) / fx where a corner has no
   ray); height is the class's prior, and the length its prior extent behind the near face (its
-  length for an end, its width for a side). The width prior only places the contact point.
+  length for an end, its width for a side). The near face's width prior only places the
+  contact point.
 """
 
 from __future__ import annotations
