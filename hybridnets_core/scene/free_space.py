@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from .ground import DRIVABLE, UNSEEN, GridSpec, GroundProjector
 
 MAX_BEARINGS = 3600  # bounds the ray table of a very fine or very large grid (0.1 deg a circle)
@@ -109,6 +110,12 @@ class FreeSpaceRays:
         """float32 range per bearing in an int8 [rows, cols] grid (0 drivable, -1 unseen, other
         values not drivable): the entry distance of the first non-drivable cell after the
         first seen one; +inf when the ray leaves the seen area first, NaN when it sees none."""
+        grid = self.grid
+        if occupancy.shape != (grid.height, grid.width):
+            raise InputError(
+                f"occupancy grid of shape {occupancy.shape} does not match the rays' grid "
+                f"({grid.height}, {grid.width})"
+            )
         count, length = self.cells.shape
         if not length:  # no bearing, or none crosses the grid
             return np.full(count, np.nan, np.float32)
@@ -132,7 +139,6 @@ class FreeSpaceScanner:
     """Free space of one camera's ground grid: bearings over what it sees, rays cast once."""
 
     def __init__(self, grid: GridSpec, seen_cells: np.ndarray) -> None:
-        self.grid = grid
         self.angle_min, self.angle_increment, count = bearings(grid, seen_arc(grid, seen_cells))
         self.range_min, self.range_max = grid_reach(grid)
         angles = self.angle_min + np.arange(count) * self.angle_increment

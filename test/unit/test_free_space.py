@@ -12,6 +12,7 @@ import pytest
 from output_fixtures import STAMP, build, frame  # noqa: F401 (fixture)
 
 from hybridnets_core.bag.typestore import RosbagsFactory
+from hybridnets_core.errors import InputError
 from hybridnets_core.outputs.settings import GroundSettings, OutputSettings
 from hybridnets_core.scene.free_space import (
     MAX_BEARINGS,
@@ -59,6 +60,8 @@ def test_all_drivable_is_no_return_and_nothing_seen_is_invalid() -> None:
     assert np.all(np.isnan(rays.ranges(ground(UNSEEN)[0])))
     behind = FreeSpaceRays(GRID, np.array([math.pi, math.pi / 2 + 0.1]))  # the grid is ahead
     assert np.all(np.isnan(behind.ranges(ground(DRIVABLE)[0])))
+    with pytest.raises(InputError, match="does not match"):
+        rays.ranges(np.zeros((3, 4), np.int8))
 
 
 def test_rays_start_at_the_first_seen_cell_and_end_where_the_seen_area_does() -> None:
