@@ -65,7 +65,7 @@ class Recipe:
     epochs_c: int = 2
     bn_batches: int = 50
     bn_batch_size: int = 8
-    epochs_a: int = field(default=16, compare=False)  # default only; --epochs-a overrides
+    epochs_a: int = 16  # the default of --epochs-a, which is not bound to a work folder
 
 
 FULL = Recipe()
