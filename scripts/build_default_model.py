@@ -365,6 +365,10 @@ def _difference(saved: Any, wanted: dict[str, Any]) -> str:
     return "an unreadable record"
 
 
+class StageError(HybridNetsError):
+    """A stage's command exited with an error (its own message is above)."""
+
+
 def run_stage(stage: Stage, record: dict[str, Any], state: BuildState) -> None:
     """Run a pending stage, adding its wall time to the record even when interrupted."""
     stage.prepare()
@@ -389,11 +393,8 @@ def run_stage(stage: Stage, record: dict[str, Any], state: BuildState) -> None:
         state.save()
 
 
-class StageError(HybridNetsError):
-    """A stage's command exited with an error (its own message is above)."""
-
-
 def build(args: argparse.Namespace) -> int:
+    """Run (or, with --dry-run, print) every stage that is not finished yet, in order."""
     recipe = SMOKE if args.smoke else FULL
     stages = plan(args, recipe)
     state = BuildState(args.work / STATE_FILE, settings_of(recipe, args.seed))
@@ -424,10 +425,12 @@ def build(args: argparse.Namespace) -> int:
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM handler: stop the way Ctrl-C stops (children stopped, state saved)."""
     raise KeyboardInterrupt
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, with --epochs-a, --out and --report defaults filled in."""
     parser = argparse.ArgumentParser(
         description="Build the built-in default model from scratch (resumable: run it again "
         "to continue).",
