@@ -63,7 +63,13 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
+        (
+            f"share/{PACKAGE}/config",
+            glob("config/*.yaml")
+            + glob("config/*.xml")
+            + glob("config/*.rviz")
+            + glob("config/*.json"),
+        ),
         (
             f"share/{PACKAGE}/ros_interfaces/vision_msgs/msg",
             glob("test/ros_interfaces/vision_msgs/msg/*.msg"),

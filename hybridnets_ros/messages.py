@@ -43,5 +43,8 @@ class RclpyFactory:
     def int8_array(self, data: np.ndarray) -> array.array:
         return _bytes_of(np.asarray(data, np.int8), "b")
 
+    def float32_array(self, values: Any) -> array.array:
+        return _bytes_of(np.asarray(values, np.float32), "f")
+
     def float64_array(self, values: Any) -> array.array:
         return _bytes_of(np.asarray(values, np.float64), "d")

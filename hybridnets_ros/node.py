@@ -59,6 +59,15 @@ OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
+# ~/grid by its `grid_qos`: a transient-local writer also serves volatile readers
+GRID_QOS = {
+    "volatile": OUTPUT_QOS,
+    "transient_local": QoSProfile(
+        depth=OUTPUT_QOS.depth,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -309,9 +318,12 @@ class HybridNetsNode(LifecycleNode):
     def _make_stream(self, camera: str, settings: OutputSettings, names: list[str]) -> CameraStream:
         prefix = f"{camera}/" if camera else ""
         stream = CameraStream(camera, prefix, CameraSession(RclpyFactory(), settings, names))
+        grid_qos = GRID_QOS[self.settings.output_qos.grid_qos]
         for name, msgtype in OUTPUT_TYPES.items():
             stream.publishers[name] = self.create_lifecycle_publisher(
-                message_class(msgtype), f"~/{prefix}{name}", OUTPUT_QOS
+                message_class(msgtype),
+                f"~/{prefix}{name}",
+                grid_qos if name == "grid" else OUTPUT_QOS,
             )
         label_info = self.create_lifecycle_publisher(
             message_class(messages.LABEL_INFO), f"~/{prefix}label_info", LATCHED_QOS

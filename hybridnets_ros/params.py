@@ -33,6 +33,7 @@ from hybridnets_core.settings import (
 
 INPUT_MODES = ("raw", "compressed")
 RELIABILITIES = ("best_effort", "reliable")
+DURABILITIES = ("volatile", "transient_local")
 MIN_RATE_HZ = 0.01  # max_rate below this (but above 0) would sleep for days between frames
 PARAMETER_TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
@@ -99,6 +100,24 @@ class InputSettings:
 
 
 @dataclass(frozen=True)
+class OutputQos:
+    """Quality of service of the outputs that differ from the others' (reliable, volatile,
+    depth 5): the grid, which map consumers subscribe to transient local."""
+
+    grid_qos: str = setting(
+        "transient_local",
+        "Durability of ~/grid: transient_local (late subscribers get the latest grids; Nav2's "
+        "StaticLayer and RViz's Map display subscribe so, and volatile subscribers still "
+        "match) or volatile.",
+        choices=DURABILITIES,
+        runtime=False,
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+@dataclass(frozen=True)
 class Behaviour:
     """How the node runs: its lifecycle at start and the work it overlaps or batches."""
 
@@ -131,6 +150,7 @@ class NodeSettings:
     detection: DetectionSettings = group(DetectionSettings)
     input: InputSettings = group(InputSettings)
     outputs: OutputSettings = group(OutputSettings)
+    output_qos: OutputQos = group(OutputQos)
     behaviour: Behaviour = group(Behaviour)
 
 

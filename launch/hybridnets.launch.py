@@ -27,9 +27,11 @@ ARGUMENTS = {
     "log_level": ("info", "Logging level of the node (debug, info, warn, error)."),
     "autostart": ("", "false: stay unconfigured for a lifecycle manager; empty: as in params_file "
                   "(default true: configure and activate at start)."),
+    "use_respawn": ("false", "true: start the node again, after 2 s, whenever it exits."),
 }  # fmt: skip
 OVERRIDES = ("weights", "backend", "device", "input_mode")
 BOOLEANS = ("use_sim_time", "autostart")
+RESPAWN_DELAY_S = 2.0  # as Nav2's launch files
 # Fast DDS profile that sizes shared memory for raw camera images (docs/node.md, "Large images
 # between processes"). Unlike FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA it keeps the default
 # transports, so ros2 node / param / lifecycle from a plain terminal still reach the node.
@@ -59,6 +61,11 @@ def parameter_layers(given: dict[str, str], default_params: str) -> list[Any]:
             overrides[name] = given[name].lower() == "true"
     layers: list[Any] = [given.get("params_file") or default_params]
     return [*layers, overrides] if overrides else layers
+
+
+def respawn(given: dict[str, str]) -> dict[str, Any]:
+    """The node action's respawn options from `use_respawn`."""
+    return {"respawn": given["use_respawn"].lower() == "true", "respawn_delay": RESPAWN_DELAY_S}
 
 
 def remappings(given: dict[str, str]) -> list[tuple[str, str]]:
@@ -96,6 +103,7 @@ def generate_launch_description() -> Any:
                 remappings=remappings(given),
                 arguments=["--ros-args", "--log-level", given["log_level"]],
                 additional_env=node_environment(config_dir, os.environ),
+                **respawn(given),
             )
         ]
 

@@ -101,5 +101,8 @@ class RosbagsFactory:
     def int8_array(self, data: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(data, np.int8).reshape(-1)
 
+    def float32_array(self, values: Any) -> np.ndarray:
+        return np.asarray(values, np.float32).reshape(-1)
+
     def float64_array(self, values: Any) -> np.ndarray:
         return np.asarray(values, np.float64).reshape(-1)

@@ -26,6 +26,10 @@ class MessageFactory(Protocol):
         """An int8[] field value of an int8 array."""
         ...
 
+    def float32_array(self, values: Any) -> Any:
+        """A float32[] field value."""
+        ...
+
     def float64_array(self, values: Any) -> Any:
         """A float64[] or float64[N] field value."""
         ...

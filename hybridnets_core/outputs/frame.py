@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Container
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import cv2
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..inference.results import FrameResult
 from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.free_space import CachedScanner
 from ..scene.ground import CachedProjector, CameraPose, GridSpec, GroundProjector, OpticalPose
 from ..scene.lanes import LaneEstimate
 from . import messages
@@ -26,7 +28,7 @@ from .overlay import draw_overlay
 from .scene import SceneFrame, SceneState
 from .settings import OutputSettings
 
-GROUND_OUTPUTS = ("grid", "lane_points")
+GROUND_OUTPUTS = ("grid", "free_space", "lane_points")
 LANE_OUTPUTS = ("ego_lane/center", "ego_lane/left", "ego_lane/right", "markers")
 Z_VARIANCE = 0.1**2  # m^2: flat ground puts each box on z = 0 of grid_frame
 MARKER_RGBA = {
@@ -54,6 +56,14 @@ class FrameContext:
     scene: SceneFrame
     lanes: LaneEstimate | None
 
+    @cached_property
+    def occupancy(self) -> np.ndarray | None:
+        """The drivable mask on the ground grid (GroundProjector.occupancy), made once for
+        every output that reads it; None without a drivable mask or a camera model."""
+        if self.frame.drivable is None or self.projector is None:
+            return None
+        return self.projector.occupancy(self.frame.drivable)
+
 
 @dataclass(frozen=True)
 class BuiltFrame:
@@ -74,6 +84,8 @@ def output_enabled(name: str, settings: OutputSettings) -> bool:
     """Whether the settings let this output be made at all."""
     if name == "grid":
         return settings.publish_grid
+    if name == "free_space":
+        return settings.publish_free_space
     if name == "lane_points":
         return settings.publish_lane_points
     return name in OUTPUT_TYPES
@@ -102,6 +114,7 @@ class FrameOutputs:
             contact=settings.contact,
         )
         self._projectors = CachedProjector()
+        self._scanners = CachedScanner()
         self._planner = self._planner_settings(settings)
 
     @staticmethod
@@ -276,11 +289,17 @@ class FrameOutputs:
         return None if mask is None else messages.mask_image(self.factory, mask, context.header)
 
     def _grid(self, context: FrameContext) -> Any:
-        drivable, projector = context.frame.drivable, context.projector
-        if drivable is None or projector is None:
+        if context.occupancy is None:
             return None
-        grid = projector.occupancy(drivable)
-        return messages.occupancy_grid(self.factory, grid, projector.grid, context.ground_header)
+        grid = context.projector.grid
+        return messages.occupancy_grid(self.factory, context.occupancy, grid, context.ground_header)
+
+    def _free_space(self, context: FrameContext) -> Any:
+        """Range to the first non-drivable cell per bearing (scene/free_space.py)."""
+        if context.occupancy is None:
+            return None
+        scan = self._scanners.get(context.projector).scan(context.occupancy)
+        return messages.laser_scan(self.factory, scan, context.ground_header)
 
     def _lane_points(self, context: FrameContext) -> Any:
         lane, projector = context.frame.lane, context.projector
@@ -308,6 +327,7 @@ OUTPUTS: dict[str, tuple[str, Builder]] = {
     "drivable_mask": (messages.IMAGE, lambda outputs, c: outputs._mask(c.frame.drivable, c)),
     "lane_mask": (messages.IMAGE, lambda outputs, c: outputs._mask(c.frame.lane, c)),
     "grid": (messages.OCCUPANCY_GRID, FrameOutputs._grid),
+    "free_space": (messages.LASER_SCAN, FrameOutputs._free_space),
     "lane_points": (messages.POINT_CLOUD, FrameOutputs._lane_points),
     "ego_lane/center": (messages.PATH, lambda outputs, c: outputs._ego_lane("center", c)),
     "ego_lane/left": (messages.PATH, lambda outputs, c: outputs._ego_lane("left", c)),

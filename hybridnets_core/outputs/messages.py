@@ -15,6 +15,7 @@ import numpy as np
 
 from ..decoding.boxes import box_geometry, geometry_to_boxes
 from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.free_space import Scan
 from ..scene.ground import GridSpec
 from .codec import RAW_ENCODINGS, mask_to_mono8
 from .factory import MessageFactory
@@ -27,6 +28,7 @@ COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 POINT_CLOUD = "sensor_msgs/msg/PointCloud2"
 OCCUPANCY_GRID = "nav_msgs/msg/OccupancyGrid"
+LASER_SCAN = "sensor_msgs/msg/LaserScan"
 DETECTIONS = "vision_msgs/msg/Detection2DArray"
 POINT_FIELDS_XYZ = (("x", 0), ("y", 4), ("z", 8))  # float32 fields of lane point clouds
 POINT_STEP = 12
@@ -176,6 +178,24 @@ def occupancy_grid(factory: MessageFactory, grid: np.ndarray, spec: GridSpec, hd
     )
     data = factory.int8_array(np.ascontiguousarray(grid, np.int8).reshape(-1))
     return factory.new(OCCUPANCY_GRID, header=hdr, info=info, data=data)
+
+
+def laser_scan(factory: MessageFactory, scan: Scan, hdr: Any) -> Any:
+    """sensor_msgs/LaserScan of a free-space scan: one instant (no time between bearings), no
+    intensities."""
+    return factory.new(
+        LASER_SCAN,
+        header=hdr,
+        angle_min=float(scan.angle_min),
+        angle_max=float(scan.angle_max),
+        angle_increment=float(scan.angle_increment),
+        time_increment=0.0,
+        scan_time=0.0,
+        range_min=float(scan.range_min),
+        range_max=float(scan.range_max),
+        ranges=factory.float32_array(scan.ranges),
+        intensities=factory.float32_array(np.zeros(0, np.float32)),
+    )
 
 
 def point_cloud(factory: MessageFactory, points: np.ndarray, hdr: Any) -> Any:

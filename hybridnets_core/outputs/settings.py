@@ -43,7 +43,9 @@ class CameraInfoSettings:
 class GroundSettings:
     """Vehicle frame, camera pose, fallback intrinsics and extent of the ground outputs."""
 
-    grid_frame: str = setting("base_link", "Vehicle frame of ~/grid and ~/lane_points.")
+    grid_frame: str = setting(
+        "base_link", "Vehicle frame of the ground outputs (~/grid, ~/free_space, ...)."
+    )
     grid: GridSpec = group(GridSpec, "grid.")
     camera: CameraPose = group(CameraPose, "camera.")
     intrinsics: PinholeParameters = group(PinholeParameters, "camera.")
@@ -72,6 +74,9 @@ class OutputSettings:
         runtime=False,
     )
     publish_grid: bool = setting(True, "Publish ~/grid (needs intrinsics).")
+    publish_free_space: bool = setting(
+        True, "Publish ~/free_space, the grid's free space as a LaserScan (needs intrinsics)."
+    )
     publish_lane_points: bool = setting(True, "Publish ~/lane_points (needs intrinsics).")
     track_objects: bool = setting(
         True,

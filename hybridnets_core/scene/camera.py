@@ -9,11 +9,15 @@ the camera's optical frame (z forward, x right, y down; REP 103).
   camera). P's translation column (stereo baseline) is not used: the camera's TF gives its
   position. An all-zero P (a driver that fills only K) falls back to K, with a warning
   (shown once per process by Python's default filter).
-- A *raw* image (image_raw) uses CameraInfo.k and the distortion d, undone by OpenCV
-  (cv2.undistortPoints for plumb_bob/rational_polynomial, cv2.fisheye.undistortPoints for
-  equidistant) and applied forward by cv2.projectPoints / cv2.fisheye.projectPoints.
-  Pixels whose undistortion does not reproject onto themselves (beyond the range where the
-  lens polynomial is invertible) get no ray (NaN).
+- A *raw* image (image_raw) uses CameraInfo.k and the distortion d. plumb_bob and
+  rational_polynomial are undone by cv2.undistortPoints, iterated until each point reprojects
+  within 1e-9 px, and applied forward by cv2.projectPoints. equidistant (OpenCV's fisheye
+  model, theta_d = theta (1 + k1 theta^2 + k2 theta^4 + k3 theta^6 + k4 theta^8) for a ray at
+  angle theta from the optical axis) is evaluated here and inverted by Newton's method up to
+  the model's valid angle, where theta_d stops rising (at most 180 deg): a fisheye ray may lie
+  more than 90 deg off the axis (behind the image plane), which OpenCV's fisheye functions
+  clip. Pixels whose undistortion does not reproject onto themselves (beyond the range where
+  the lens polynomial is invertible) get no ray (NaN).
 - Distortion coefficients act on normalised coordinates, so resizing the image scales only
   the intrinsics; the coefficients and the rectification stay as they are.
 """
@@ -21,6 +25,7 @@ the camera's optical frame (z forward, x right, y down; REP 103).
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -47,13 +52,22 @@ DISTORTION_COEFFICIENTS = {PLUMB_BOB: 5, RATIONAL_POLYNOMIAL: 8, EQUIDISTANT: 4}
 # Usable intrinsics, relative to the image size, so that they hold at any resize.
 _FOCAL_PER_PIXEL = (1e-3, 1e4)  # focal length / image size (a field of view of ~0.006 deg up)
 _CENTRE_MARGIN = 1.0  # principal point at most one image size outside the image
-# Raw-image undistortion: fixed-point iterations (OpenCV's default of 5 leaves pixels of error
-# at the corners of strong lenses; an EPS test would reproject every point every iteration),
-# and how far (px) a recovered ray may reproject from its pixel before the pixel counts as
-# outside the invertible lens range. The fisheye solver needs EPS to report convergence.
-_STANDARD_CRITERIA = (cv2.TERM_CRITERIA_COUNT, 30, 0.0)
-_FISHEYE_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-12)
+# Raw-image undistortion of plumb_bob / rational_polynomial pixels: OpenCV's fixed-point
+# iteration, per point until its reprojection is within _UNDISTORT_EPS_PX (a fixed count stops
+# short at the corners of strong lenses), at most _UNDISTORT_ITERATIONS times (pixels beyond the
+# invertible range never get there). A recovered ray that reprojects further than
+# _REPROJECTION_TOL_PX from its pixel counts as outside the invertible lens range.
+_UNDISTORT_ITERATIONS = 200
+_UNDISTORT_EPS_PX = 1e-9
+_STANDARD_CRITERIA = (
+    cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
+    _UNDISTORT_ITERATIONS,
+    _UNDISTORT_EPS_PX,
+)
 _REPROJECTION_TOL_PX = 0.05
+# Equidistant inversion: safeguarded Newton on theta_d(theta), to this angle change (rad).
+_ANGLE_ITERATIONS = 60
+_ANGLE_TOL = 1e-15
 _MIN_USABLE_SHARE = 0.25  # of a lattice over the image that must have valid rays
 _CHUNK = 1 << 16  # points per projectPoints call (it always fills a 2N x 15 Jacobian)
 
@@ -212,9 +226,7 @@ class CameraModel:
             u, v = np.broadcast_arrays(u, v)
         shape = u.shape
         u, v = u.ravel(), v.ravel()
-        rays = np.ones((u.size, 3))
-        if u.size:
-            rays[:, 0], rays[:, 1] = self._undistort(u, v)
+        rays = self._directions(u, v)
         if self.distorted and u.size:
             back = self._distort(rays)
             lost = ~(np.hypot(back[:, 0] - u, back[:, 1] - v) <= _REPROJECTION_TOL_PX)
@@ -227,13 +239,21 @@ class CameraModel:
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pixels [N, 2] of optical-frame points [N, 3], and whether each lies in front.
 
-        Points behind the camera get NaN. The forward lens model is not checked for
-        fold-back outside its fitted range; callers that need that compare with pixel_rays.
+        Points behind the camera, or beyond where the lens model's distorted radius stops
+        rising, get NaN; for an equidistant (fisheye) lens "in front" means within the model's
+        valid angle of the optical axis, which may exceed 90 deg. Tangential terms are not
+        checked for fold-back; callers that need that compare with pixel_rays.
         """
         points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
         if self.rectification is not None:
             points = rotate_rows(self._rectification(), points)  # optical -> rectified axes
-        in_front = points[:, 2] > 1e-6
+        off_axis = np.hypot(points[:, 0], points[:, 1])
+        if self.distortion_model == EQUIDISTANT:
+            in_front = np.arctan2(off_axis, points[:, 2]) < _fisheye_limit(self.distortion)[0]
+        else:
+            in_front = points[:, 2] > 1e-6
+            if self.distorted:  # beyond the fold the forward polynomial turns back
+                in_front &= off_axis < _radial_limit(self.distortion) * points[:, 2]
         pixels = np.full((len(points), 2), np.nan)
         if np.any(in_front):
             pixels[in_front] = self._distort(points[in_front])
@@ -242,19 +262,44 @@ class CameraModel:
     def _rectification(self) -> np.ndarray:
         return np.asarray(self.rectification, dtype=np.float64).reshape(3, 3)
 
-    def _undistort(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised image coordinates (x/z, y/z) of pixels (u, v), flat arrays."""
+    def _directions(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Ray directions [N, 3] (not unit length) in rectified axes of pixels (u, v), flat."""
         cam = self.intrinsics
-        if not self.distorted:
-            return (u - cam.cx) / cam.fx, (v - cam.cy) / cam.fy
-        src = np.stack([u, v], axis=1).reshape(-1, 1, 2)
-        coeffs = np.asarray(self.distortion, dtype=np.float64)
+        x, y = (u - cam.cx) / cam.fx, (v - cam.cy) / cam.fy
         if self.distortion_model == EQUIDISTANT:
-            out = cv2.fisheye.undistortPoints(src, cam.matrix(), coeffs, criteria=_FISHEYE_CRITERIA)
-        else:
-            out = _undistort_standard(src, cam.matrix(), coeffs)
-        out = out.reshape(-1, 2)
-        return out[:, 0], out[:, 1]
+            return self._fisheye_directions(x, y)
+        rays = np.ones((u.size, 3))
+        if not self.distorted:
+            rays[:, 0], rays[:, 1] = x, y
+        elif u.size:
+            src = np.stack([u, v], axis=1).reshape(-1, 1, 2)
+            coeffs = np.asarray(self.distortion, dtype=np.float64)
+            rays[:, :2] = _undistort_standard(src, cam.matrix(), coeffs).reshape(-1, 2)
+        return rays
+
+    def _fisheye_directions(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Unit rays [N, 3] of equidistant normalised distorted coordinates (x, y): theta from
+        theta_d = hypot(x, y) by safeguarded Newton within [0, valid angle]; NaN beyond it."""
+        coeffs = self.distortion
+        limit, reach = _fisheye_limit(self.distortion)
+        distorted = np.hypot(x, y)
+        theta = np.minimum(distorted, limit)
+        low, high = np.zeros_like(theta), np.full_like(theta, limit)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for _ in range(_ANGLE_ITERATIONS):
+                error = _fisheye_radius(theta, coeffs) - distorted
+                low = np.where(error < 0, theta, low)
+                high = np.where(error > 0, theta, high)
+                guess = theta - error / _fisheye_slope(theta, coeffs)
+                guess = np.where((guess > low) & (guess < high), guess, 0.5 * (low + high))
+                guess[error == 0] = theta[error == 0]
+                change, theta = np.abs(guess - theta), guess
+                if not change.max(initial=0.0) > _ANGLE_TOL:
+                    break
+            scale = np.where(distorted > 1e-300, np.sin(theta) / distorted, 1.0)
+        rays = np.stack([x * scale, y * scale, np.cos(theta)], axis=1)
+        rays[distorted > reach] = np.nan
+        return rays
 
     def _distort(self, points: np.ndarray) -> np.ndarray:
         """Pixels [N, 2] of points [N, 3] in front of the camera (rectified axes)."""
@@ -267,15 +312,23 @@ class CameraModel:
                 ],
                 1,
             )
+        if self.distortion_model == EQUIDISTANT:
+            off_axis = np.hypot(points[:, 0], points[:, 1])
+            theta = np.arctan2(off_axis, points[:, 2])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(
+                    off_axis > 0, _fisheye_radius(theta, self.distortion) / off_axis, 0.0
+                )
+            return np.stack(
+                [cam.fx * points[:, 0] * scale + cam.cx, cam.fy * points[:, 1] * scale + cam.cy],
+                1,
+            )
         coeffs = np.asarray(self.distortion, dtype=np.float64)
         zero = np.zeros((3, 1))
         out = np.empty((len(points), 2))
         for start in range(0, len(points), _CHUNK):
-            chunk = points[start : start + _CHUNK].reshape(-1, 1, 3)
-            if self.distortion_model == EQUIDISTANT:
-                pixels, _ = cv2.fisheye.projectPoints(chunk, zero, zero, cam.matrix(), coeffs)
-            else:
-                pixels, _ = cv2.projectPoints(chunk, zero, zero, cam.matrix(), coeffs)
+            chunk = points[start : start + _CHUNK]
+            pixels, _ = cv2.projectPoints(chunk, zero, zero, cam.matrix(), coeffs)
             out[start : start + len(chunk)] = pixels.reshape(-1, 2)
         return out
 
@@ -292,8 +345,60 @@ class CameraModel:
             )
 
 
+@functools.lru_cache(maxsize=16)
+def _radial_limit(coeffs: tuple[float, ...]) -> float:
+    """Normalised radius (tan of the angle off the axis) where a plumb_bob or
+    rational_polynomial model's radial distortion r (1 + k1 r^2 + ...) / (1 + k4 r^2 + ...)
+    stops rising (inf where it rises over the range sampled, 60 focal lengths)."""
+    k1, k2, _, _, k3, *rest = (*coeffs, 0.0, 0.0, 0.0)
+    k4, k5, k6 = rest[:3]
+    radius = np.linspace(0.0, 60.0, 60001)[1:]
+    square = radius * radius
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = (1 + square * (k1 + square * (k2 + square * k3))) / (
+            1 + square * (k4 + square * (k5 + square * k6))
+        )
+        distorted = radius * scale
+        rising = (np.diff(distorted) > 0) & (scale[1:] > 0) & np.isfinite(distorted[1:])
+    stops = np.flatnonzero(~rising)
+    return float(radius[stops[0]]) if stops.size else math.inf
+
+
+@functools.lru_cache(maxsize=16)
+def _fisheye_limit(coeffs: tuple[float, ...]) -> tuple[float, float]:
+    """(theta, theta_d) where the equidistant model's theta_d(theta) stops rising (at most
+    pi): the largest angle off the optical axis the lens model describes."""
+    angles = np.linspace(0.0, math.pi, 4097)[1:]
+    falling = np.flatnonzero(_fisheye_slope(angles, coeffs) <= 0)
+    if not falling.size:
+        return math.pi, float(_fisheye_radius(np.array(math.pi), coeffs))
+    high = float(angles[falling[0]])
+    low = high - angles[0]
+    for _ in range(60):  # bisection on the slope's sign change
+        middle = 0.5 * (low + high)
+        if _fisheye_slope(np.array(middle), coeffs) > 0:
+            low = middle
+        else:
+            high = middle
+    return low, float(_fisheye_radius(np.array(low), coeffs))
+
+
+def _fisheye_radius(theta: np.ndarray, coeffs: Sequence[float]) -> np.ndarray:
+    """Equidistant distorted radius theta_d = theta (1 + k1 theta^2 + ... + k4 theta^8)."""
+    square = theta * theta
+    k1, k2, k3, k4 = coeffs
+    return theta * (1 + square * (k1 + square * (k2 + square * (k3 + square * k4))))
+
+
+def _fisheye_slope(theta: np.ndarray, coeffs: Sequence[float]) -> np.ndarray:
+    """d theta_d / d theta of the equidistant model."""
+    square = theta * theta
+    k1, k2, k3, k4 = coeffs
+    return 1 + square * (3 * k1 + square * (5 * k2 + square * (7 * k3 + square * 9 * k4)))
+
+
 def _undistort_standard(src: np.ndarray, k: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
-    """cv2.undistortPoints with enough iterations for strong lenses (4.x and 5.x spellings)."""
+    """cv2.undistortPoints iterated to convergence for strong lenses (4.x and 5.x spellings)."""
     if hasattr(cv2, "undistortPointsIter"):
         return cv2.undistortPointsIter(src, k, coeffs, None, None, _STANDARD_CRITERIA)
     return cv2.undistortPoints(src, k, coeffs, criteria=_STANDARD_CRITERIA)

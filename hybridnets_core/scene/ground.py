@@ -297,6 +297,11 @@ class GroundProjector:
         return self.intrinsics.height, self.intrinsics.width
 
     @property
+    def seen_cells(self) -> np.ndarray:
+        """Flat indices (row * width + column) of the grid cells the camera sees."""
+        return self._cells
+
+    @property
     def visible_fraction(self) -> float:
         """Share of grid cells the camera sees (the rest are always UNSEEN)."""
         return self._cells.size / (self.grid.width * self.grid.height)

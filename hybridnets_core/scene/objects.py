@@ -9,14 +9,24 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
   integers, as Letterbox.boxes_to_source gives them (a whole-image box is (0, 0, W, H)); the camera
   model puts pixel centres at integers, so the bottom row is y2 - 0.5 and the bottom corners are at
   columns x1 - 0.5 and x2 - 0.5. Their rays meet the ground at two points on the object's near edge.
-  An object off to one side (both points on the same side of the camera in grid_frame y) also shows
-  the side face that looks at the camera, which widens its box towards the image centre, so the
-  bottom centre would pull it towards the camera's axis. Its position is instead the outer point
-  moved towards the inner one by half the class's width prior, when the two points lie further apart
-  than that prior (otherwise the box shows no more than the near face, and the bottom centre's ray
-  is used). An object straddling the camera's axis shows only its near face: its position is the
-  bottom centre's. Side faces are taken parallel to grid_frame x (traffic moving along the vehicle's
-  direction).
+  Objects stand along grid_frame x (traffic moving along the vehicle's direction); the near face is
+  the one facing the camera's viewing direction on the ground: an end for a camera looking more
+  along grid_frame x than across it (front, rear), a long side otherwise (left, right cameras).
+  An object off to one side (both points on the same side of the camera along its near face:
+  grid_frame y for an end, x for a side) also shows the face that looks at the camera across,
+  which widens its box towards the camera's axis, so the bottom centre would pull it inwards. Its
+  position is instead the outer point moved towards the inner one by half the near face's width
+  prior (the class's width for an end, its length for a side), when the two points lie further
+  apart than that prior (otherwise the box shows no more than the near face, and the bottom
+  centre's ray is used); then it is refined so that the cuboid of the class's size priors,
+  standing there, projects with its outermost point on the box's outer column and its lowest
+  point on the box's bottom row (Newton; for a level camera looking square to the near face,
+  where that face's bottom edge lies on one image row, the refinement changes nothing). An
+  object straddling the camera's line along its near face shows only that face: its position is
+  the bottom centre's. The near face's bottom edge runs parallel to the image's horizon, which a
+  rolled camera tilts: the box's bottom row is then the edge's lower end, and the bottom centre
+  is taken half the box width's horizon rise above it (not where a mask contact row is used,
+  which is read at the box's middle columns).
 - Range and bearing: horizontal distance r and direction atan2(dy, dx) from the camera's
   foot point (camera x, y) to the position, in grid_frame axes (0 along +x, positive left).
 - Not located (status other than OK, NaN outputs), never guessed: a box whose bottom is within
@@ -41,13 +51,15 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
 - Size (length, width, height), with length along the line of sight: the width is the
   distance between the rays through the box's bottom corners where they cross the vertical
   plane through the position facing the camera (d_3d (x2 - x1) / fx where a corner has no
-  ray); height and length are per-class priors. The width prior only places the contact
-  point.
+  ray); height is the class's prior, and the length its prior extent behind the near face (its
+  length for an end, its width for a side). The near face's width prior only places the
+  contact point.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -67,6 +79,15 @@ from .ground import (
 )
 
 _STEP_PX = 0.05  # central-difference step of the pixel Jacobian
+# Newton fit of a side-viewed object's cuboid to its box: forward-difference step, iterations,
+# largest move per iteration and the move at which it stops (m), and the largest pixel
+# residual at which the fit is accepted.
+_FIT_STEP_M = 1e-5
+_FIT_ITERATIONS = 8
+_FIT_MAX_MOVE_M = 2.0
+_FIT_TOLERANCE_M = 1e-10
+_FIT_RESIDUAL_PX = 1e-3
+_FIT_PROBES = np.array([[0.0, 0.0], [_FIT_STEP_M, 0.0], [0.0, _FIT_STEP_M]])
 
 # (class name, height m, length m, width m): typical road users; BDD100K and common alias names.
 DEFAULT_CLASS_SIZES: tuple[tuple[str, float, float, float], ...] = (
@@ -238,26 +259,44 @@ def locate_objects(
     n = len(boxes)
     # Rays of: the contact point, it at u -/+ step and v -/+ step, the bottom corners.
     left, right, bottom = boxes[:, 0] - 0.5, boxes[:, 2] - 0.5, boxes[:, 3] - 0.5
+    # The box's bottom row is the lower end of the near face's bottom edge, which runs parallel
+    # to the image's horizon (tilted by the camera's roll): its middle lies that much higher.
+    middle = bottom - np.abs(_horizon_slope(model, placement)) * (right - left) * 0.5
     if contact_rows is not None:
         rows = np.asarray(contact_rows, dtype=np.float64)
         if rows.shape != (n,):
             raise InputError(f"contact rows must be [{n}], one per box, got {rows.shape}")
-        bottom = np.where(np.isfinite(rows), rows - 0.5, bottom)
+        found = np.isfinite(rows)  # the mask's row is read at the box's middle columns
+        bottom = np.where(found, rows - 0.5, bottom)
+        middle = np.where(found, bottom, middle)
     pixels = np.empty((2, 7, n))
     pixels[0] = (left + right) * 0.5
     pixels[0, 1] -= _STEP_PX
     pixels[0, 2] += _STEP_PX
     pixels[0, 5], pixels[0, 6] = left, right
-    pixels[1] = bottom
+    pixels[1] = middle
     pixels[1, 3] -= _STEP_PX
     pixels[1, 4] += _STEP_PX
+    pixels[1, 5:] = bottom
     rays = placement.to_grid(model.pixel_rays(pixels[0].ravel(), pixels[1].ravel()))
     origin = placement.position
     ground, hits = intersect_ground(rays, origin)
     ground, rays = ground.reshape(7, n, 2), rays.reshape(7, n, 3)
 
-    priors = settings.size_priors(class_names)[class_ids]
-    position = _near_face_centres(ground[0], ground[5], ground[6], origin, priors[:, 2])
+    faces = _NearFaces.of(placement, settings.size_priors(class_names)[class_ids])
+    position, side_view, outer_is_left = _near_face_centres(
+        ground[0], ground[5], ground[6], origin, faces
+    )
+    if side_view.any():
+        position[side_view] = _fit_outer_corner(
+            position[side_view],
+            np.where(outer_is_left, left, right)[side_view],
+            outer_is_left[side_view],
+            bottom[side_view],
+            faces.subset(side_view),
+            model,
+            placement,
+        )
     status = np.zeros(n, dtype=np.int8)
     status[~grid.contains(position[:, 0], position[:, 1])] = ObjectStatus.OUTSIDE_GRID
     status[~hits.reshape(7, n)[:5].all(axis=0)] = ObjectStatus.ABOVE_HORIZON
@@ -274,7 +313,7 @@ def locate_objects(
     np.sin(bearing, out=along[1])
     covariance = _covariance(ground, ranges, along, placement.height, settings)
     size = np.empty((n, 3))
-    size[:, 0], size[:, 2] = priors[:, 1], priors[:, 0]
+    size[:, 0], size[:, 2] = faces.depth, faces.height
     size[:, 1] = _widths(rays[5], rays[6], ranges, along, placement.height, boxes, model)
 
     lost = status != ObjectStatus.OK
@@ -284,21 +323,132 @@ def locate_objects(
     return GroundObjects(status, position, ranges, bearing, covariance, size)
 
 
+@dataclass(frozen=True)
+class _NearFaces:
+    """How each object shows itself to the camera. Objects stand along grid_frame x (traffic
+    moving along the vehicle's direction); the face nearest the camera is the one that faces the
+    camera's viewing direction on the ground: an end for a camera looking more along grid x than
+    across it (front, rear), a long side otherwise (left, right)."""
+
+    along: np.ndarray  # [2] unit ground direction in which the near faces run
+    across: np.ndarray  # [2] unit ground direction square to them
+    extent: np.ndarray  # [N] near face's width prior (m)
+    depth: np.ndarray  # [N] the object's extent prior behind its near face (m)
+    height: np.ndarray  # [N] height prior (m)
+
+    @classmethod
+    def of(cls, pose: OpticalPose, priors: np.ndarray) -> _NearFaces:
+        """Near faces for the camera at `pose` of objects with priors [N, 3] (h, l, w)."""
+        axis = pose.rotation_matrix()[:2, 2]  # optical axis on the ground
+        x_axis, y_axis = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+        if abs(axis[0]) >= abs(axis[1]):  # ends face the camera
+            return cls(y_axis, x_axis, priors[:, 2], priors[:, 1], priors[:, 0])
+        return cls(x_axis, y_axis, priors[:, 1], priors[:, 2], priors[:, 0])
+
+    def subset(self, keep: np.ndarray) -> _NearFaces:
+        """The faces of the objects `keep` selects."""
+        return _NearFaces(
+            self.along, self.across, self.extent[keep], self.depth[keep], self.height[keep]
+        )
+
+
 def _near_face_centres(
-    centre: np.ndarray, left: np.ndarray, right: np.ndarray, origin: np.ndarray, widths: np.ndarray
-) -> np.ndarray:
+    centre: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    origin: Sequence[float],
+    faces: _NearFaces,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """[N, 2] ground points under the middle of each object's near face (see the module
-    docstring): from the outer bottom corner half the width prior towards the inner one;
-    the bottom centre's point where the box is not wider than the prior."""
-    lateral_left, lateral_right = left[:, 1] - origin[1], right[:, 1] - origin[1]
-    outer_is_left = (np.abs(lateral_left) >= np.abs(lateral_right))[:, None]
-    outer = np.where(outer_is_left, left, right)
-    span = np.where(outer_is_left, right, left) - outer
+    docstring), whether each object shows a side face too and whether its outer corner is the
+    box's left one: from the outer bottom corner half the near face's width prior towards the
+    inner one; the bottom centre's point where the box is not wider than the prior."""
+    foot = np.asarray(origin[:2], dtype=np.float64)
+    lateral_left, lateral_right = (left - foot) @ faces.along, (right - foot) @ faces.along
+    outer_is_left = np.abs(lateral_left) >= np.abs(lateral_right)
+    outer = np.where(outer_is_left[:, None], left, right)
+    span = np.where(outer_is_left[:, None], right, left) - outer
     length = np.hypot(span[:, 0], span[:, 1])
     # False where a corner has no ground point (NaN)
-    side_view = (lateral_left * lateral_right > 0) & (length > widths)
-    fraction = widths * 0.5 / np.maximum(length, 1e-9)
-    return np.where(side_view[:, None], outer + span * fraction[:, None], centre)
+    side_view = (lateral_left * lateral_right > 0) & (length > faces.extent)
+    fraction = faces.extent * 0.5 / np.maximum(length, 1e-9)
+    position = np.where(side_view[:, None], outer + span * fraction[:, None], centre)
+    return position, side_view, outer_is_left
+
+
+def _fit_outer_corner(
+    start: np.ndarray,
+    outer_column: np.ndarray,
+    outer_is_left: np.ndarray,
+    bottom_row: np.ndarray,
+    faces: _NearFaces,
+    camera: CameraModel,
+    pose: OpticalPose,
+) -> np.ndarray:
+    """Near-face middles [M, 2] of objects seen partly from the side, placed so that the cuboid
+    of their size priors standing there projects with its outermost point on the box's outer
+    column and its lowest point on the box's bottom row (Newton from `start`).
+
+    `start` already is that point for a level camera looking along the near face's normal,
+    where the near face's bottom edge lies on one image row; a tilted, yawed or side-mounted
+    camera sees a corner lowest. Where Newton does not converge the start stays."""
+    rotation, origin = pose.rotation_matrix(), np.asarray(pose.position)
+    # Corner offsets [M, 8, 3] from the near face's middle; the object lies beyond that face.
+    beyond = np.sign((start - origin[:2]) @ faces.across)
+    offsets = np.zeros((len(start), 8, 3))
+    for index, (side, back, top) in enumerate(np.ndindex(2, 2, 2)):
+        offsets[:, index, :2] = (side - 0.5) * faces.extent[:, None] * faces.along
+        offsets[:, index, :2] += (back * beyond * faces.depth)[:, None] * faces.across
+        offsets[:, index, 2] = top * faces.height
+    target = np.column_stack([outer_column, bottom_row])
+
+    def residuals(middles: np.ndarray) -> np.ndarray:
+        """[K, M, 2] outer column and lowest row of the cuboids at middles [K, M, 2], minus
+        the box's."""
+        corners = (
+            offsets + np.concatenate([middles, np.zeros((*middles.shape[:2], 1))], -1)[:, :, None]
+        )
+        pixels, _ = camera.project(((corners - origin) @ rotation).reshape(-1, 3))
+        pixels = pixels.reshape(*corners.shape[:3], 2)  # NaN for corners behind the camera
+        lowest = np.fmax.reduce(pixels[..., 1], axis=-1)
+        outermost = np.where(
+            outer_is_left,
+            np.fmin.reduce(pixels[..., 0], axis=-1),
+            np.fmax.reduce(pixels[..., 0], axis=-1),
+        )
+        return np.stack([outermost, lowest], axis=-1) - target
+
+    middles = start.copy()
+    for _ in range(_FIT_ITERATIONS):
+        probes = middles + _FIT_PROBES[:, None]  # the middles and one step along x and y
+        error = residuals(probes)
+        jacobian = np.stack([error[1] - error[0], error[2] - error[0]], axis=-1) / _FIT_STEP_M
+        solvable = np.abs(np.linalg.det(jacobian)) > 1e-12
+        update = np.zeros_like(middles)
+        update[solvable] = np.linalg.solve(jacobian[solvable], error[0][solvable, :, None])[..., 0]
+        size = np.hypot(update[:, 0], update[:, 1])
+        middles -= update * np.minimum(1.0, _FIT_MAX_MOVE_M / np.maximum(size, 1e-300))[:, None]
+        if not np.nanmax(size, initial=0.0) > _FIT_TOLERANCE_M:
+            break
+    converged = np.abs(residuals(middles[None])[0]).max(axis=-1) < _FIT_RESIDUAL_PX
+    return np.where(converged[:, None], middles, start)
+
+
+def _horizon_slope(camera: CameraModel, pose: OpticalPose) -> float:
+    """Image slope (rows per column) of a ground line square to the camera's line of sight:
+    the horizon's, 0 for a camera without roll."""
+    rotation = pose.rotation_matrix()
+    axis = rotation[:2, 2]
+    norm = math.hypot(axis[0], axis[1])
+    if norm < 1e-9:  # looking straight down: no direction is across the line of sight
+        return 0.0
+    direction = np.array([-axis[1], axis[0], 0.0]) / norm @ rotation  # in optical axes
+    if camera.rectification is not None:
+        direction = np.asarray(camera.rectification).reshape(3, 3) @ direction
+    if abs(direction[0]) < 1e-12:
+        return 0.0
+    cam = camera.intrinsics
+    return float(cam.fy * direction[1] / (cam.fx * direction[0]))
 
 
 def _covariance(

@@ -231,6 +231,7 @@ def test_output_bag_mirrors_the_node(weights, raw_drive, raw_eval) -> None:
     assert [t for t, _ in markers] == [t for t, _ in inputs]
     ground = (
         "grid",
+        "free_space",
         "lane_points",
         "objects",
         "ego_lane/center",
