@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -179,7 +180,17 @@ def run(benchmark: Benchmark) -> float:
     return seconds
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM stops like Ctrl-C, so the running benchmark is stopped with this script."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> int:
+    stop_on_sigterm()
     names = [benchmark.name for benchmark in BENCHMARKS]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=names, metavar="NAME", help="these only")

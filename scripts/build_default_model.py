@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from hybridnets_core.cli.arg_types import non_negative_int, positive_int  # noqa: E402
 from hybridnets_core.errors import ConfigError, HybridNetsError  # noqa: E402
 from hybridnets_core.fileio import folder_lock, write_json  # noqa: E402
+from hybridnets_core.provenance import git_commit  # noqa: E402
 
 PROJECT = ROOT / "config" / "synthetic.yaml"
 CLI = (sys.executable, "-m", "hybridnets_core.cli.main")
@@ -240,24 +241,6 @@ class ReportStage(Stage):
         write_json(self.outputs[0], report)
 
 
-def git_commit() -> dict[str, Any]:
-    """The checkout's commit and whether it has uncommitted changes (None outside git)."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
-        )
-        status = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-        )
-    except OSError:
-        return {"commit": None, "dirty": None}
-    if head.returncode != 0:
-        return {"commit": None, "dirty": None}
-    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
-
-
 def hybridnets(*words: object) -> list[str]:
     """The argv of one `hybridnets` command run by this interpreter."""
     return [*CLI, *map(str, words)]
@@ -301,7 +284,7 @@ def plan(args: argparse.Namespace, recipe: Recipe) -> list[Stage]:
     slim = hybridnets("weights", "slim", calibrated, args.out, "--half")
     context = {
         "data": {"train": shown(synth_data), "heldout": shown(synth_heldout)},
-        "git": git_commit(),
+        "git": git_commit(ROOT),
         "command": shown([sys.executable, *sys.argv]),
         "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "recipe": {**asdict(recipe), "epochs_a": args.epochs_a},

@@ -10,7 +10,7 @@ CORE = Path(__file__).resolve().parents[2] / "hybridnets_core"
 PACKAGE = "hybridnets_core"
 MAX_TOP_MODULES = 8
 # What each layer may import besides itself, bottom to top. `base` is the top-level modules
-# (errors, limits, settings, fileio, media) and the package's own __init__.
+# (errors, limits, settings, fileio, media, provenance) and the package's own __init__.
 ALLOWED = {
     "base": set(),
     "model": {"base"},
