@@ -167,12 +167,14 @@ def node_latency() -> str:
                 ms(run["node_pipeline_ms"]),
                 ms(run["worker_wait_ms"]),
                 ms(run["node_glue_ms"]),
+                ms(held_between_stages(run)),
                 ms(run["transport_ms"]),
                 ms(run["overhead_ms"]),
             ]
         )
     header = ["camera", "latency median / p95", "processed", "dropped", "node Pipeline",
-              "worker wait", "glue", "transport", "overhead"]  # fmt: skip
+              "worker wait", "glue", "held between stages", "transport",
+              "overhead"]  # fmt: skip
     note = (
         f"\n{COEF3}, torch on the CPU, 1280x720 bgr8 frames, {report['duration_s']:g} s per rate; "
         f"`hybridnets bench` on the same weights and frame: "
@@ -180,6 +182,14 @@ def node_latency() -> str:
         f"{source('node_latency')}.\n"
     )
     return table(header, rows) + note
+
+
+def held_between_stages(run: dict[str, Any]) -> float:
+    """The node's total minus its stages: time a frame waits, with `overlap`, for the next
+    stage's thread to be free (medians, so a fraction of a millisecond either way is noise)."""
+    stages = run["node_stage_median_ms"]
+    worked = sum(value for name, value in stages.items() if name != "total")
+    return stages["total"] - worked
 
 
 def node_overhead_range() -> str:
