@@ -23,9 +23,9 @@ from types import ModuleType
 import numpy as np
 from machine import machine_info
 
+from hybridnets_core.decoding import nms
 from hybridnets_core.decoding.boxes import box_iou, decode_boxes
 from hybridnets_core.fileio import write_json
-from hybridnets_core.inference import nms
 from hybridnets_core.model.anchors import generate_anchors
 
 STRIDES = [8, 16, 32, 64, 128]

@@ -201,11 +201,19 @@ def main() -> int:
             print(f"{benchmark.name:26s} {benchmark.what}")
         return 0
     chosen = [b for b in BENCHMARKS if args.only is None or b.name in args.only]
+    failed = []
     for benchmark in chosen:
         print(f"== {benchmark.name}: {benchmark.what}", flush=True)
-        seconds = run(benchmark)
+        try:
+            seconds = run(benchmark)
+        except subprocess.CalledProcessError as exc:
+            failed.append(benchmark.name)  # its JSON is left as it was; the others still run
+            print(f"== {benchmark.name} FAILED (exit {exc.returncode})", flush=True)
+            continue
         print(f"== {benchmark.name} done in {seconds:.0f} s", flush=True)
-    return 0
+    if failed:
+        print(f"failed: {' '.join(failed)} (rerun with --only {' '.join(failed)})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

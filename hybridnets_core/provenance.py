@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,25 @@ from typing import Any
 LIBRARIES = ("numpy", "torch", "onnxruntime", "opencv-python", "opencv-python-headless", "scipy")
 
 
-def git_commit(checkout: Path) -> dict[str, Any]:
-    """The commit of the git checkout at `checkout` and whether tracked files have uncommitted
-    changes; both None outside a git checkout."""
+def git_commit(checkout: Path, excluding: Sequence[str] = ()) -> dict[str, Any]:
+    """The commit of the git checkout at `checkout` and whether tracked files other than those
+    under `excluding` (paths relative to it) have uncommitted changes; None outside git."""
     try:
         head = subprocess.run(
             ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True
         )
         status = subprocess.run(
-            ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "-C",
+                str(checkout),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                *(f":(exclude){path}" for path in excluding),
+            ],
             capture_output=True,
             text=True,
         )
@@ -34,15 +45,15 @@ def git_commit(checkout: Path) -> dict[str, Any]:
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def machine_info(checkout: Path) -> dict[str, Any]:
-    """CPU, core count, load average now, the checkout's commit and the installed numeric
-    libraries (the load matters: a shared CPU changes every timing)."""
+def machine_info(checkout: Path, excluding: Sequence[str] = ()) -> dict[str, Any]:
+    """CPU, core count, load average now, the checkout's commit (see `git_commit`) and the
+    installed numeric libraries (the load matters: a shared CPU changes every timing)."""
     info: dict[str, Any] = {
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "load_average_1_5_15": [round(value, 2) for value in os.getloadavg()],
         "python": sys.version.split()[0],
-        "git": git_commit(checkout),
+        "git": git_commit(checkout, excluding),
     }
     for library in LIBRARIES:
         try:
