@@ -162,6 +162,7 @@ def node_latency() -> str:
             [
                 f"{run['camera_rate_hz']:g} Hz",
                 f"{ms(run['latency_median_ms'])} / {ms(run['latency_p95_ms'])}",
+                ", ".join(ms(third) for third in run["latency_median_by_third_ms"]),
                 f"{run['processed_rate_hz']:.2f} Hz",
                 f"{run['node_dropped']} / {run['sent']}",
                 ms(run["node_pipeline_ms"]),
@@ -172,9 +173,9 @@ def node_latency() -> str:
                 ms(run["overhead_ms"]),
             ]
         )
-    header = ["camera", "latency median / p95", "processed", "dropped", "node Pipeline",
-              "worker wait", "glue", "held between stages", "transport",
-              "overhead"]  # fmt: skip
+    header = ["camera", "latency median / p95", "median over the run's thirds", "processed",
+              "dropped", "node Pipeline", "worker wait", "glue", "held between stages",
+              "transport", "overhead"]  # fmt: skip
     note = (
         f"\n{COEF3}, torch on the CPU, 1280x720 bgr8 frames, {report['duration_s']:g} s per rate; "
         f"`hybridnets bench` on the same weights and frame: "
@@ -321,7 +322,7 @@ def planner_costs() -> str:
         [
             f"objects, {camera_model} camera ({objects['objects']} detections)",
             microseconds(values["p50_us"]),
-            microseconds(values["p90_us"]),
+            f"{microseconds(values['p90_us'])} (p90)",
             f"{load('objects_cost')}, {source('objects_cost')}",
         ]
         for camera_model, values in objects["per_frame"].items()
@@ -479,7 +480,7 @@ def synth_speed() -> str:
          f"{report['dataset_images_per_s']['cpu']:.1f}"],
     ]  # fmt: skip
     note = (
-        f"\n{report['frames']} frames at {width}x{height}, one core; load "
+        f"\n{report['frames']} frames at {width}x{height}, one core; "
         f"{load('synth_speed')}, {source('synth_speed')}.\n"
     )
     return table(["synthetic scenes", "images/s (wall)", "images/s (CPU time)"], rows) + note
