@@ -57,7 +57,8 @@ def frame_stem(index: int) -> str:
     return f"{index:06d}"
 
 
-def _encode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
+def encode_image(ext: str, image: np.ndarray, params: list[int]) -> bytes:
+    """`image` encoded by OpenCV as `ext` (".jpg", ".png") with `params`."""
     ok, buffer = cv2.imencode(ext, image, params)
     if not ok:
         raise InputError(f"OpenCV could not encode a {ext} image")
@@ -112,11 +113,13 @@ def write_synth_bag(
             info = messages.camera_info(factory, drive.intrinsics, header)
             bag.write(topics.camera_info, messages.CAMERA_INFO, stamp, info)  # before its image
             if compressed:
-                encoded = _encode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                encoded = encode_image(
+                    ".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+                )
                 image = messages.compressed_image(factory, encoded, "jpeg", header)
                 bag.write(topics.image_topic(True), messages.COMPRESSED_IMAGE, stamp, image)
             else:  # the dataset gets lossless copies of the raw pixels
-                encoded = _encode(".png", scene.image, PNG_PARAMS) if dataset else b""
+                encoded = encode_image(".png", scene.image, PNG_PARAMS) if dataset else b""
                 image = messages.image(factory, scene.image, "bgr8", header)
                 bag.write(topics.image, messages.IMAGE, stamp, image)
             boxes = np.array([[b.x1, b.y1, b.x2, b.y2] for b in scene.boxes]).reshape(-1, 4)
@@ -142,6 +145,6 @@ def _write_frame(dataset: Path, stem: str, scene: Scene, image: bytes, suffix: s
     write_bytes_atomic(dataset / "det_annot" / DATASET_SPLIT / f"{stem}.json", record)
     for folder, mask in (("da_seg_annot", scene.drivable), ("ll_seg_annot", scene.lane)):
         write_bytes_atomic(
-            dataset / folder / DATASET_SPLIT / f"{stem}.png", _encode(".png", mask, PNG_PARAMS)
+            dataset / folder / DATASET_SPLIT / f"{stem}.png", encode_image(".png", mask, PNG_PARAMS)
         )
     write_bytes_atomic(dataset / "imgs" / DATASET_SPLIT / f"{stem}.{suffix}", image)

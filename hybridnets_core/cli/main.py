@@ -17,6 +17,7 @@ from ..errors import HybridNetsError, describe_os_error
 from . import (
     autoanchor,
     bag_eval,
+    bag_from_images,
     bench,
     calibrate_bn,
     export,
@@ -38,6 +39,7 @@ COMMANDS = (
     calibrate_bn,
     autoanchor,
     synth_bag,
+    bag_from_images,
     bag_eval,
     export,
 )

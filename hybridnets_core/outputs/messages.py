@@ -86,6 +86,23 @@ def camera_info(factory: MessageFactory, camera: CameraIntrinsics, hdr: Any) -> 
     """sensor_msgs/CameraInfo of an undistorted pinhole camera."""
     k = [camera.fx, 0, camera.cx, 0, camera.fy, camera.cy, 0, 0, 1]
     p = [camera.fx, 0, camera.cx, 0, 0, camera.fy, camera.cy, 0, 0, 0, 1, 0]
+    return calibrated_camera_info(
+        factory, hdr, camera.width, camera.height, "plumb_bob", np.zeros(5), k, np.eye(3), p
+    )
+
+
+def calibrated_camera_info(
+    factory: MessageFactory,
+    hdr: Any,
+    width: int,
+    height: int,
+    distortion_model: str,
+    d: Sequence[float] | np.ndarray,
+    k: Sequence[float] | np.ndarray,
+    r: Sequence[float] | np.ndarray,
+    p: Sequence[float] | np.ndarray,
+) -> Any:
+    """sensor_msgs/CameraInfo of a calibration: K, R (3x3) and P (3x4) in row-major order."""
     roi = factory.new(
         "sensor_msgs/msg/RegionOfInterest", x_offset=0, y_offset=0, height=0, width=0,
         do_rectify=False,
@@ -93,13 +110,13 @@ def camera_info(factory: MessageFactory, camera: CameraIntrinsics, hdr: Any) -> 
     return factory.new(
         CAMERA_INFO,
         header=hdr,
-        height=camera.height,
-        width=camera.width,
-        distortion_model="plumb_bob",
-        d=factory.float64_array(np.zeros(5)),
-        k=factory.float64_array(np.asarray(k, np.float64)),
-        r=factory.float64_array(np.eye(3).reshape(-1)),
-        p=factory.float64_array(np.asarray(p, np.float64)),
+        height=int(height),
+        width=int(width),
+        distortion_model=distortion_model,
+        d=factory.float64_array(np.asarray(d, np.float64).reshape(-1)),
+        k=factory.float64_array(np.asarray(k, np.float64).reshape(-1)),
+        r=factory.float64_array(np.asarray(r, np.float64).reshape(-1)),
+        p=factory.float64_array(np.asarray(p, np.float64).reshape(-1)),
         binning_x=0,
         binning_y=0,
         roi=roi,
