@@ -183,6 +183,14 @@ def test_bad_inputs_give_one_line_and_leave_nothing(tmp_path, capsys) -> None:
     partial.write_text(CALIBRATION_YAML.split("distortion_model")[0])
     line = fails(capsys, "--images", DASHCAM, "--out", out, "--camera-info", partial)
     assert f"camera_info file {partial} lacks distortion_model" in line
+    short = tmp_path / "short.yaml"
+    short.write_text(CALIBRATION_YAML.replace("data: [1000.0, 0.0, 640.0, ", "data: ["))
+    line = fails(capsys, "--images", DASHCAM, "--out", out, "--camera-info", short)
+    assert f"{short}: camera_matrix holds 6 values, not rows x cols" in line
+    flat = tmp_path / "flat.yaml"
+    flat.write_text(CALIBRATION_YAML.replace("1000.0", "0.0"))  # an uncalibrated all-zero fx
+    line = fails(capsys, "--images", DASHCAM, "--out", out, "--camera-info", flat)
+    assert line.startswith(f"hybridnets bag-from-images: error: camera_info file {flat}: ")
     assert list(out.parent.iterdir()) == []  # no bag and no staging folder left
 
     out.mkdir()
