@@ -453,6 +453,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A build started in the background (`nohup ... &`) inherits SIGINT ignored, and its children
+    # would too: with a handler here they start with the default and stop on the SIGINT it sends.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.dry_run:
             return build(args)
