@@ -139,13 +139,11 @@ class HybridNetsNode(LifecycleNode):
     def _set_up(self) -> None:
         """Parameters and state, diagnostics; then to active when `autostart` is on."""
         answer_unparseable_requests(self)
-        self.declare_parameters(
-            "",
-            [
-                (name, default, params.descriptor(name))
-                for name, (default, _) in params.PARAMETERS.items()
-            ],
+        by_device = params.device_defaults("cpu")
+        self._declare(
+            {n: default for n, (default, _) in params.PARAMETERS.items() if n not in by_device}
         )
+        self._declare(params.device_defaults(self.get_parameter("device").value))
         self.declare_parameter(
             params.CAMERAS,
             list(params.ONE_CAMERA),
@@ -174,6 +172,12 @@ class HybridNetsNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self.settings.behaviour.autostart:
             self._autostart()
+
+    def _declare(self, defaults: dict[str, Any]) -> None:
+        """Declare parameters (name -> default) with their descriptors."""
+        self.declare_parameters(
+            "", [(name, default, params.descriptor(name)) for name, default in defaults.items()]
+        )
 
     @property
     def settings(self) -> params.NodeSettings:
@@ -524,6 +528,7 @@ class HybridNetsNode(LifecycleNode):
             **{f"frames_{name}": str(count) for name, count in totals.items()},
             "backend": backend,
             "device": device,
+            "overlap": str(self.settings.behaviour.overlap).lower(),
             "cameras": ",".join(c or "(one)" for c in self.camera_names),
             "ground_mapping_builds": str(self.ground_builds),
             "debug_images": str(self.debug_images),

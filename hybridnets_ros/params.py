@@ -127,8 +127,9 @@ class Behaviour:
         runtime=False,
     )
     overlap: bool = setting(
-        True,
-        "Decode and preprocess the next batch and publish the last while the network runs.",
+        False,
+        "Decode and preprocess the next batch and publish the last while the network runs; "
+        "unset: true for a cuda device, false on the CPU (where the stages share its cores).",
         runtime=False,
     )
     batch_timeout: float = setting(
@@ -157,6 +158,14 @@ class NodeSettings:
 PARAMETERS: dict[str, tuple[Any, SettingInfo]] = {
     name: (default, info) for name, default, info in described(NodeSettings)
 }
+
+
+def device_defaults(device: str) -> dict[str, Any]:
+    """The parameters whose default follows the inference device, with their defaults there:
+    `overlap` pays on a GPU, which then never waits for the CPU, but on a CPU the stages
+    compete for the same cores and a frame waits longer (docs/measurements.md)."""
+    return {"overlap": device.startswith("cuda")}
+
 CAMERAS = "cameras"  # string array
 # One unnamed camera on image / camera_info. A set value, so a parameter request that names
 # `cameras` (ros2 param dump) is answered; ROS cannot type an empty array as strings.

@@ -89,3 +89,24 @@ def test_a_batch_in_flight_keeps_the_settings_it_started_with(ros: Ros, weights:
     listener.wait_for("grid", stamp_ns_of(after))  # grids arrive in order: none came between
     grids = [stamp_ns_of(grid) for grid in listener.received("grid")]
     assert stamp_ns_of(current) not in grids
+
+
+@pytest.mark.parametrize(
+    ("device", "given", "expected"),
+    [("cpu", None, False), ("cuda", None, True), ("cuda:1", False, False), ("cpu", True, True)],
+)
+def test_overlap_follows_the_device_unless_set(
+    ros: Ros, weights: Path, device: str, given: bool | None, expected: bool
+) -> None:
+    """Unset, `overlap` is on for a CUDA device and off on the CPU; a given value wins. The
+    node stays unconfigured, so a CUDA device need not exist to declare its parameters."""
+    overrides = {"device": device, **({} if given is None else {"overlap": given})}
+    node = ros.start_node(weights, f"/overlap_{len(overrides)}", autostart=False, **overrides)
+    assert node.get_parameter("overlap").value is expected
+    assert node.settings.behaviour.overlap is expected
+
+
+def test_the_running_node_uses_the_overlap_it_declares(ros: Ros, weights: Path) -> None:
+    node = ros.start_node(weights, "/overlap_cpu")
+    assert node.state == "active"
+    assert node._runner.overlap is False  # the test node runs on the CPU: overlap off
