@@ -166,6 +166,7 @@ def device_defaults(device: str) -> dict[str, Any]:
     compete for the same cores and a frame waits longer (docs/measurements.md)."""
     return {"overlap": device.startswith("cuda")}
 
+
 CAMERAS = "cameras"  # string array
 # One unnamed camera on image / camera_info. A set value, so a parameter request that names
 # `cameras` (ros2 param dump) is answered; ROS cannot type an empty array as strings.
