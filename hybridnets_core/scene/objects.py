@@ -216,7 +216,8 @@ class GroundObjects:
 
     position [N, 2] (x, y) and covariance [N, 2, 2] in grid_frame (m, m^2); range [N] (m)
     and bearing [N] (rad) from the camera's foot point; size [N, 3] (length along the line
-    of sight, width across it, height) in m.
+    of sight, width across it, height) in m; centre [N, 2]: the object's middle, half its
+    length behind the near face, the same point whichever camera sees it.
     """
 
     status: np.ndarray
@@ -225,6 +226,7 @@ class GroundObjects:
     bearing: np.ndarray
     covariance: np.ndarray
     size: np.ndarray
+    centre: np.ndarray
 
     def __len__(self) -> int:
         return len(self.status)
@@ -316,11 +318,15 @@ def locate_objects(
     size[:, 0], size[:, 2] = faces.depth, faces.height
     size[:, 1] = _widths(rays[5], rays[6], ranges, along, placement.height, boxes, model)
 
+    # away from the camera across the near face: the direction the hidden length extends in
+    away = np.sign((position - origin[:2]) @ faces.across)
+    centre = position + (away * faces.depth * 0.5)[:, None] * faces.across
+
     lost = status != ObjectStatus.OK
     if lost.any():
-        for values in (position, ranges, bearing, covariance, size):
+        for values in (position, ranges, bearing, covariance, size, centre):
             values[lost] = np.nan
-    return GroundObjects(status, position, ranges, bearing, covariance, size)
+    return GroundObjects(status, position, ranges, bearing, covariance, size, centre)
 
 
 @dataclass(frozen=True)

@@ -8,48 +8,11 @@ import math
 import cv2
 import numpy as np
 import pytest
+from cuboids import CAM, DEG, GRID, NAMES, SIZES, F, H, W, cuboid_box
 
 from hybridnets_core.scene.camera import CameraIntrinsics, CameraModel
 from hybridnets_core.scene.ground import DRIVABLE, UNSEEN, CameraPose, GridSpec, GroundProjector
 from hybridnets_core.scene.objects import ObjectStatus, locate_objects
-
-W, H, F = 1280, 720, 1275.5
-CAM = CameraIntrinsics(F, F, (W - 1) / 2, (H - 1) / 2, W, H)
-GRID = GridSpec(x_min=-60.0, x_max=80.0, y_min=-60.0, y_max=60.0, resolution=0.5)
-NAMES = ["car", "truck"]
-SIZES = {"car": (4.5, 1.8, 1.5), "truck": (8.0, 2.5, 3.0)}  # length (x), width (y), height
-DEG = math.pi / 180
-
-
-def cuboid_box(
-    camera: CameraModel, pose: CameraPose, centre: tuple[float, float], name: str
-) -> np.ndarray:
-    """Edge-convention box [4] of a grid-aligned cuboid standing on the ground at `centre`: the
-    min/max of its 8 corners projected by OpenCV (cv2.projectPoints / cv2.fisheye.projectPoints),
-    clipped to the image."""
-    length, width, height = SIZES[name]
-    corners = np.array(
-        [
-            (centre[0] + dx * length / 2, centre[1] + dy * width / 2, z)
-            for dx in (-1, 1)
-            for dy in (-1, 1)
-            for z in (0.0, height)
-        ]
-    )
-    optical_pose = pose.optical_pose()
-    optical = (corners - optical_pose.position) @ optical_pose.rotation_matrix()
-    assert (optical[:, 2] > 0).all(), "the cuboid must lie in front of the camera"
-    k, zero = camera.intrinsics.matrix(), np.zeros(3)
-    coeffs = np.asarray(camera.distortion or (0.0,) * 5)
-    if camera.distortion_model == "equidistant":
-        pixels, _ = cv2.fisheye.projectPoints(optical.reshape(-1, 1, 3), zero, zero, k, coeffs)
-    else:
-        pixels, _ = cv2.projectPoints(optical, zero, zero, k, coeffs)
-    pixels = pixels.reshape(-1, 2) + 0.5  # pixel centres -> edge convention
-    low, high = pixels.min(axis=0), pixels.max(axis=0)
-    return np.array(
-        [max(low[0], 0.0), max(low[1], 0.0), min(high[0], W), min(high[1], H)], dtype=np.float64
-    )
 
 
 def near_face_middle(pose: CameraPose, centre: tuple[float, float], name: str) -> np.ndarray:
@@ -121,6 +84,20 @@ def test_objects_stand_at_their_near_face_for_every_mount(mount: str, name: str)
     assert len(objects) >= 10
     errors, ranges = placement_errors(pose, objects)
     within_target(errors, ranges)
+
+
+@pytest.mark.parametrize("mount", list(MOUNTS))
+def test_the_centre_is_the_same_point_from_every_mount(mount: str) -> None:
+    """The middle of the cuboid, whichever face the camera sees: what fusion across cameras
+    compares (the size priors of car and truck are the cuboids' sizes)."""
+    pose = MOUNTS[mount]
+    objects = objects_around(pose, "car") + objects_around(pose, "truck")
+    boxes = np.array([cuboid_box(CameraModel(CAM), pose, (x, y), n) for x, y, n in objects])
+    ids = np.array([NAMES.index(name) for *_, name in objects])
+    found = locate_objects(boxes, ids, NAMES, CAM, pose, GRID)
+    truth = np.array([(x, y) for x, y, _ in objects])
+    ranges = np.hypot(truth[:, 0] - pose.x, truth[:, 1] - pose.y)
+    within_target(np.hypot(*(found.centre - truth).T), ranges)
 
 
 def test_the_side_camera_example_places_the_car_at_its_near_side() -> None:
