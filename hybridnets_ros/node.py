@@ -35,10 +35,12 @@ from hybridnets_core.errors import ConfigError, HybridNetsError, InputError, des
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import GROUND_OUTPUTS, OUTPUT_TYPES
 from hybridnets_core.outputs.settings import OutputSettings
+from hybridnets_core.scene.local_map import LocalMap
 from hybridnets_core.serving.session import CameraImage, CameraSession, SessionFrame
 from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
 
 from . import params
+from .ego import EgoPoseSource
 from .messages import RclpyFactory, message_class
 from .parameter_requests import answer_unparseable_requests
 from .stats import FrameStats
@@ -59,7 +61,8 @@ OUTPUT_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
-# ~/grid by its `grid_qos`: a transient-local writer also serves volatile readers
+# ~/grid and ~/local_map by `grid_qos` and `local_map_qos`: a transient-local writer also
+# serves volatile readers
 GRID_QOS = {
     "volatile": OUTPUT_QOS,
     "transient_local": QoSProfile(
@@ -167,6 +170,9 @@ class HybridNetsNode(LifecycleNode):
         self.configure_error = ""
         self.pipeline: Pipeline | None = None
         self._poses = CameraPoseSource(self)
+        self.ego = EgoPoseSource(self, self.settings.ego, self._poses)
+        self.local_map = LocalMap(self.settings.local_map)  # every camera's frames, in odom
+        self.local_map_publisher: Any = None
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -225,6 +231,11 @@ class HybridNetsNode(LifecycleNode):
             cameras = {c: self._camera_settings(c, settings.outputs) for c in self.camera_names}
             for camera, outputs in cameras.items():
                 self.streams[camera] = self._make_stream(camera, outputs, names)
+            self.local_map_publisher = self.create_lifecycle_publisher(
+                message_class(messages.OCCUPANCY_GRID),
+                "~/local_map",
+                GRID_QOS[settings.output_qos.local_map_qos],
+            )
             self.snapshot = Snapshot.of(settings, cameras)
         except Exception as exc:  # anything: rclpy would swallow the cause, so it is logged
             self.configure_error = describe_failure(exc)
@@ -297,6 +308,9 @@ class HybridNetsNode(LifecycleNode):
             for publisher in stream.publishers.values():
                 self.destroy_lifecycle_publisher(publisher)
         self.streams.clear()
+        if self.local_map_publisher is not None:
+            self.destroy_lifecycle_publisher(self.local_map_publisher)
+            self.local_map_publisher = None
         device = self.pipeline.device if self.pipeline is not None else "cpu"
         self.pipeline = None
         gc.collect()
@@ -446,8 +460,11 @@ class HybridNetsNode(LifecycleNode):
         stages do not overlap: the Pipeline's (preprocess, forward, postprocess: each frame's
         share), then building the messages (output) and handing them to DDS (publish)."""
         results = self.pipeline.finish(batch.network)
+        mapping = self.local_map_publisher.get_subscription_count() > 0
+        fused = False
         for frame, result in zip(batch.frames, results):
-            made = self._build(frame, result, batch.settings)
+            made = self._build(frame, result, batch.settings, mapping)
+            fused |= mapping and self._fuse(made, batch.settings.cameras[frame.stream.name])
             built = time.perf_counter()
             self._send(frame.stream, made)
             done = time.perf_counter()
@@ -461,7 +478,34 @@ class HybridNetsNode(LifecycleNode):
                     "total": (done - frame.received) * 1000,
                 }
             )
+        if fused:
+            self._publish_local_map()
         return True
+
+    def _fuse(self, made: SessionFrame, outputs: OutputSettings) -> bool:
+        """Fuse a frame's ground grid into the local map at the ego pose of its stamp; whether
+        it was (not without a ground grid or a pose)."""
+        if made.occupancy is None:
+            return False
+        pose = self.ego.pose_at(outputs.ground.grid_frame, made.stamp)
+        if pose is None:
+            self.get_logger().warning(
+                f"no pose of {outputs.ground.grid_frame} in {self.ego.odom_frame} at the image "
+                "stamp (TF, or ego.odometry_topic within ego.odometry_tolerance): ~/local_map "
+                "not updated",
+                throttle_duration_sec=WARN_EVERY_S * 6,
+            )
+            return False
+        self.local_map.fuse(pose, made.stamp, made.occupancy, made.grid, made.scene.objects)
+        return True
+
+    def _publish_local_map(self) -> None:
+        """~/local_map in odom_frame, stamped with the newest frame fused."""
+        factory = RclpyFactory()
+        header = messages.header(factory, self.local_map.stamp_ns, self.ego.odom_frame)
+        message = messages.local_map(factory, self.local_map, header)
+        if message is not None:
+            self.local_map_publisher.publish(message)
 
     def _reject(self, exc: Exception) -> None:
         self.stats.count("rejected", f"bad input: {exc}")
@@ -479,17 +523,19 @@ class HybridNetsNode(LifecycleNode):
             f"frame failed: {type(exc).__name__}: {exc}", throttle_duration_sec=WARN_EVERY_S
         )
 
-    def _build(self, frame: CameraFrame, result: FrameResult, settings: Snapshot) -> SessionFrame:
+    def _build(
+        self, frame: CameraFrame, result: FrameResult, settings: Snapshot, mapping: bool
+    ) -> SessionFrame:
         """This frame's messages: detections always (tracks need every frame), other outputs
-        only when subscribed."""
+        only when subscribed; with `mapping`, its ground grid for the local map too."""
         stream = frame.stream
         outputs = settings.cameras[stream.name]
         wanted = {"detections"} | {
             name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
         }
         pose = self._poses.lookup(stream.name, outputs.ground.grid_frame, frame.image.header)
-        made = stream.session.process(result, frame.image, wanted, outputs, pose)
-        if made.camera is None and not wanted.isdisjoint(GROUND_OUTPUTS):
+        made = stream.session.process(result, frame.image, wanted, outputs, pose, mapping)
+        if made.camera is None and (mapping or not wanted.isdisjoint(GROUND_OUTPUTS)):
             self.get_logger().warning(
                 "no intrinsics (camera_info within camera.info_tolerance of the image, or "
                 "camera.fx/fy parameters): ground outputs off",

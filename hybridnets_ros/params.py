@@ -17,6 +17,8 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.runtime.backends import BACKENDS
+from hybridnets_core.scene.ego_motion import EgoSettings
+from hybridnets_core.scene.local_map import LocalMapSettings
 from hybridnets_core.settings import (
     LIST_ITEMS,
     DetectionSettings,
@@ -112,6 +114,13 @@ class OutputQos:
         choices=DURABILITIES,
         runtime=False,
     )
+    local_map_qos: str = setting(
+        "transient_local",
+        "Durability of ~/local_map: transient_local (a late subscriber gets the latest map, as "
+        "Nav2's StaticLayer expects) or volatile.",
+        choices=DURABILITIES,
+        runtime=False,
+    )
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -152,6 +161,8 @@ class NodeSettings:
     input: InputSettings = group(InputSettings)
     outputs: OutputSettings = group(OutputSettings)
     output_qos: OutputQos = group(OutputQos)
+    ego: EgoSettings = group(EgoSettings)
+    local_map: LocalMapSettings = group(LocalMapSettings, "local_map.")
     behaviour: Behaviour = group(Behaviour)
 
 

@@ -45,6 +45,19 @@ class CameraPoseSource:
         self.buffer = tf2_ros.Buffer()
         self.listener = tf2_ros.TransformListener(self.buffer, node)
 
+    def transform(self, parent: str, child: str, stamp_ns: int) -> Any | None:
+        """The geometry_msgs/Transform of `child` in `parent` at `stamp_ns`, or None (no TF,
+        no such transform at that time)."""
+        if self.buffer is None:
+            return None
+        from rclpy.time import Time
+
+        try:
+            found = self.buffer.lookup_transform(parent, child, Time(nanoseconds=stamp_ns))
+        except self.errors:
+            return None
+        return found.transform
+
     def remember_frame(self, camera: str, frame_id: str) -> None:
         """The optical frame a camera's camera_info names (its header.frame_id)."""
         if frame_id:

@@ -140,6 +140,7 @@ class FrameOutputs:
         color: str = "bgr",
         pose: OpticalPose | None = None,
         settings: OutputSettings | None = None,
+        ground_grid: bool = False,
     ) -> BuiltFrame:
         """Messages of the wanted, enabled outputs this frame can make, by output name.
 
@@ -147,7 +148,9 @@ class FrameOutputs:
         stamp in the vehicle frame. `image` (the source pixels) is needed for debug_image.
         `pose` (the camera's optical frame in grid_frame, from TF) replaces the settings' pose.
         `settings` are this frame's (default: those given at construction); the whole frame
-        reads only them, so a change between frames never mixes into one.
+        reads only them, so a change between frames never mixes into one. `ground_grid`: place
+        the ground grid even when no wanted output needs it (the local map reads
+        `context.occupancy`).
         """
         settings = settings or self.settings
         self._configure_scene(settings)
@@ -157,7 +160,7 @@ class FrameOutputs:
         height, width = frame.image_size
         camera = ground.camera_for(camera_info, width, height)
         projector = build_ms = None
-        if any(name in GROUND_OUTPUTS for name in names):
+        if ground_grid or any(name in GROUND_OUTPUTS for name in names):
             projector, build_ms = self._projector(frame, camera, placement, ground.grid)
         scene = self.scene.update(
             frame,

@@ -17,6 +17,7 @@ from ..decoding.boxes import box_geometry, geometry_to_boxes
 from ..scene.camera import CameraIntrinsics, CameraModel
 from ..scene.free_space import Scan
 from ..scene.ground import GridSpec
+from ..scene.local_map import LocalMap, MapWindow
 from .codec import RAW_ENCODINGS, mask_to_mono8
 from .factory import MessageFactory
 
@@ -183,7 +184,9 @@ def detections_2d(
     return factory.new(DETECTIONS, header=hdr, detections=detections)
 
 
-def occupancy_grid(factory: MessageFactory, grid: np.ndarray, spec: GridSpec, hdr: Any) -> Any:
+def occupancy_grid(
+    factory: MessageFactory, grid: np.ndarray, spec: GridSpec | MapWindow, hdr: Any
+) -> Any:
     """nav_msgs/OccupancyGrid of an int8 [rows, cols] grid; origin is cell (0, 0)'s corner."""
     info = factory.new(
         "nav_msgs/msg/MapMetaData",
@@ -195,6 +198,13 @@ def occupancy_grid(factory: MessageFactory, grid: np.ndarray, spec: GridSpec, hd
     )
     data = factory.int8_array(np.ascontiguousarray(grid, np.int8).reshape(-1))
     return factory.new(OCCUPANCY_GRID, header=hdr, info=info, data=data)
+
+
+def local_map(factory: MessageFactory, fused: LocalMap, hdr: Any) -> Any | None:
+    """nav_msgs/OccupancyGrid of the local map in odom_frame (`hdr`), or None before its first
+    frame placed it."""
+    window = fused.window
+    return None if window is None else occupancy_grid(factory, fused.occupancy(), window, hdr)
 
 
 def laser_scan(factory: MessageFactory, scan: Scan, hdr: Any) -> Any:

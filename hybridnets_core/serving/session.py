@@ -25,7 +25,7 @@ from ..outputs.frame import FrameOutputs
 from ..outputs.scene import SceneFrame
 from ..outputs.settings import OutputSettings
 from ..scene.camera import CameraIntrinsics, CameraModel
-from ..scene.ground import OpticalPose
+from ..scene.ground import GridSpec, OpticalPose
 from ..scene.lanes import LaneEstimate
 
 
@@ -45,8 +45,9 @@ class CameraImage:
 class SessionFrame:
     """Everything one frame produced: the messages by output name, the detections' ground
     objects and tracks (`scene`), the lanes (when an output needed them), the camera model
-    the ground outputs used (None: no intrinsics), stage timings (ms) and the ms spent
-    rebuilding the pixel-to-cell mapping (None: the cached one was used, or none needed)."""
+    the ground outputs used (None: no intrinsics), stage timings (ms), the ms spent
+    rebuilding the pixel-to-cell mapping (None: the cached one was used, or none needed) and,
+    when asked for, the ground grid (int8 occupancy in grid_frame) with its grid spec."""
 
     result: FrameResult
     stamp: int
@@ -56,6 +57,8 @@ class SessionFrame:
     camera: CameraModel | CameraIntrinsics | None
     timings: dict[str, float]
     ground_build_ms: float | None
+    occupancy: np.ndarray | None = None
+    grid: GridSpec | None = None
 
     @property
     def ground_rebuilt(self) -> bool:
@@ -115,10 +118,12 @@ class CameraSession:
         wanted: Container[str],
         settings: OutputSettings | None = None,
         pose: OpticalPose | None = None,
+        ground_grid: bool = False,
     ) -> SessionFrame:
         """The wanted outputs of one inferred frame, built under `settings` (this frame's;
         default: the session's) with its paired camera_info; `pose` (from TF) replaces the
-        settings' camera pose."""
+        settings' camera pose. `ground_grid`: also give back the frame's ground grid (None
+        without intrinsics or a drivable mask), as the local map needs."""
         settings = settings or self.settings
         start = time.perf_counter()
         built = self.outputs.build(
@@ -131,8 +136,10 @@ class CameraSession:
             image.color,
             pose,
             settings,
+            ground_grid,
         )
         context = built.context
+        occupancy = context.occupancy if ground_grid else None
         return SessionFrame(
             result=result,
             stamp=image.stamp,
@@ -142,6 +149,8 @@ class CameraSession:
             camera=context.camera,
             timings={**result.timings, "output": (time.perf_counter() - start) * 1000},
             ground_build_ms=built.ground_build_ms,
+            occupancy=occupancy,
+            grid=context.projector.grid if occupancy is not None else None,
         )
 
     def label_info(self, stamp: int, threshold: float) -> Any:

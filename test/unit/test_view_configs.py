@@ -21,6 +21,7 @@ NODE = "/hybridnets_node/"
 PUBLISHED = {
     **{NODE + name: msgtype for name, msgtype in OUTPUT_TYPES.items()},
     NODE + "label_info": messages.LABEL_INFO,
+    NODE + "local_map": messages.OCCUPANCY_GRID,
     "/diagnostics": "diagnostic_msgs/msg/DiagnosticArray",
 }
 SHOWN = {"debug_image", "grid", "free_space", "markers", "ego_lane/center"}  # markers: objects
