@@ -105,15 +105,19 @@ class MapWindow:
 
 def object_footprints(objects: GroundObjects | None) -> np.ndarray:
     """[K, 5] (centre x, centre y, heading, length, width) in grid_frame of the located objects:
-    each stands behind its contact point (the middle of its near face), along its bearing."""
+    each spans its length (size[0]) from its near face's middle (position) through its centre,
+    its width (size[1]) across; heading along the bearing where the two points coincide."""
     if objects is None:
         return np.zeros((0, 5))
     keep = objects.valid & np.isfinite(objects.size[:, :2]).all(axis=1)
-    position, bearing = objects.position[keep], objects.bearing[keep]
+    centre, offset = objects.centre[keep], objects.centre[keep] - objects.position[keep]
+    heading = np.where(
+        np.hypot(offset[:, 0], offset[:, 1]) > 0,
+        np.arctan2(offset[:, 1], offset[:, 0]),
+        objects.bearing[keep],
+    )
     length, width = objects.size[keep, 0], objects.size[keep, 1]
-    centre_x = position[:, 0] + np.cos(bearing) * length / 2
-    centre_y = position[:, 1] + np.sin(bearing) * length / 2
-    return np.column_stack([centre_x, centre_y, bearing, length, width])
+    return np.column_stack([centre[:, 0], centre[:, 1], heading, length, width])
 
 
 def mark_footprints(occupancy: np.ndarray, grid: GridSpec, footprints: np.ndarray) -> np.ndarray:

@@ -135,6 +135,10 @@ def objects_at(x: float, y: float, bearing: float, length: float, width: float) 
         bearing=np.array([bearing, np.nan]),
         covariance=np.full((2, 2, 2), 0.01),
         size=np.array([[length, width, 1.5], [np.nan, np.nan, np.nan]]),
+        # the middle, half the length behind the near face along the line of sight
+        centre=np.array(
+            [[x + math.cos(bearing) * length / 2, y + math.sin(bearing) * length / 2], [np.nan] * 2]
+        ),
     )
 
 
