@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ros_fixtures import require_ros
 
-require_ros()
+require_ros("hybridnets_ros.msg")
 
 from typing import Any
 
