@@ -1,4 +1,8 @@
-"""ament_python package `hybridnets_ros`: the core library, the ROS 2 node and the CLI."""
+"""pip install of `hybridnets_ros`: the core library, the ROS 2 node and the CLI.
+
+colcon builds the package with CMakeLists.txt (ament_cmake: it also generates our interfaces in
+msg/); this file installs the same Python packages, console scripts and share files for pip.
+"""
 
 import os
 import sys
@@ -70,6 +74,7 @@ setup(
             + glob("config/*.rviz")
             + glob("config/*.json"),
         ),
+        (f"share/{PACKAGE}/msg", glob("msg/*.msg")),
         (
             f"share/{PACKAGE}/ros_interfaces/vision_msgs/msg",
             glob("test/ros_interfaces/vision_msgs/msg/*.msg"),
@@ -95,11 +100,5 @@ setup(
         "dev": ["pytest>=7.4", "ruff>=0.6"],
     },
     zip_safe=False,
-    entry_points={
-        "console_scripts": [
-            "hybridnets = hybridnets_core.cli.main:main",
-            "hybridnets_node = hybridnets_ros.node:main",
-            "hybridnets_demo = hybridnets_ros.demo:main",
-        ],
-    },
+    # console scripts: setup.cfg [options.entry_points] (CMakeLists.txt installs the same)
 )

@@ -7,6 +7,7 @@ fails under CI (CI=true), where the ROS tests must run.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 import shutil
@@ -28,11 +29,15 @@ TEST_CLASSES = {"car", "bus"}  # the classes of make_weights
 FRAME_ID = "camera_optical"  # of the test camera's frames
 
 
-def require_ros() -> None:
-    """Skip (locally) or fail (CI) when rclpy or the vision_msgs interfaces cannot be imported."""
+def require_ros(*modules: str) -> None:
+    """Skip (locally) or fail (CI) when rclpy, the vision_msgs interfaces or `modules` (such as
+    "hybridnets_ros.msg") cannot be imported."""
     try:
         import rclpy  # noqa: F401
         import vision_msgs.msg  # noqa: F401
+
+        for module in modules:
+            importlib.import_module(module)
     except ImportError as exc:
         if os.environ.get("CI"):
             raise RuntimeError(

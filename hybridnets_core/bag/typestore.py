@@ -1,9 +1,10 @@
 """Message types for bags without a ROS install: the ROS 2 Humble set (Marker as Jazzy and
-Kilted define it) plus vision_msgs.
+Kilted define it), vision_msgs and our own interfaces (hybridnets_ros/msg).
 
 vision_msgs is not among `rosbags`' built-in types; it is registered from the same `.msg`
-files that build the test interface package (shipped in share/hybridnets_ros when installed),
-so the bag tools and the live node agree on one definition.
+files that build the test interface package, and ours from the `msg/` files that build the
+hybridnets_ros interfaces (both shipped in share/hybridnets_ros when installed), so the bag
+tools and the live node agree on one definition.
 """
 
 from __future__ import annotations
@@ -18,20 +19,32 @@ from rosbags.typesys.store import Typestore
 
 from ..errors import ConfigError
 
+PACKAGE = "hybridnets_ros"
 VISION_MSGS = Path("ros_interfaces") / "vision_msgs" / "msg"
-# Where the .msg files live: the source checkout, or an installed package's share folder.
-SEARCH_SUFFIXES = (Path("test") / VISION_MSGS, Path("share") / "hybridnets_ros" / VISION_MSGS)
+# Where each interface package's .msg files live, by package: the folders a source checkout
+# holds them in, then the installed package's share folder (rosidl installs ours in
+# share/hybridnets_ros/msg). Each entry: package, the folders, a file that must be there.
+INTERFACES = (
+    (
+        "vision_msgs",
+        (Path("test") / VISION_MSGS, Path("share") / PACKAGE / VISION_MSGS),
+        "Detection2DArray.msg",
+    ),
+    (PACKAGE, (Path("msg"), Path("share") / PACKAGE / "msg"), "TrackedObjectArray.msg"),
+)
 
 
-def vision_msgs_dir() -> Path:
-    """The folder holding vision_msgs' .msg files, looked up from this module upwards."""
+def definitions_dir(package: str) -> Path:
+    """The folder holding `package`'s .msg files (one of INTERFACES), looked up from this
+    module upwards."""
+    _, suffixes, marker = next(entry for entry in INTERFACES if entry[0] == package)
     for ancestor in Path(__file__).resolve().parents:
-        for suffix in SEARCH_SUFFIXES:
-            if (ancestor / suffix / "Detection2DArray.msg").is_file():
+        for suffix in suffixes:
+            if (ancestor / suffix / marker).is_file():
                 return ancestor / suffix
     raise ConfigError(
-        "vision_msgs message definitions not found (looked for "
-        f"{' or '.join(str(s) for s in SEARCH_SUFFIXES)} above {Path(__file__).parent}); "
+        f"{package} message definitions not found (looked for "
+        f"{' or '.join(str(s) for s in suffixes)} above {Path(__file__).parent}); "
         "reinstall the hybridnets_ros package"
     )
 
@@ -43,15 +56,16 @@ NEWER_TYPES = ("visualization_msgs/msg/Marker",)
 
 @cache
 def typestore() -> Typestore:
-    """The shared typestore: ROS 2 Humble messages (NEWER_TYPES from Kilted) and vision_msgs
-    (Humble/Jazzy API)."""
+    """The shared typestore: ROS 2 Humble messages (NEWER_TYPES from Kilted), vision_msgs
+    (Humble/Jazzy API) and hybridnets_ros/msg."""
     kilted = get_typestore(Stores.ROS2_KILTED).fielddefs
     store = get_typestore(Stores.EMPTY)
     humble = get_typestore(Stores.ROS2_HUMBLE).fielddefs
     store.register({**humble, **{name: kilted[name] for name in NEWER_TYPES}})
     types = {}
-    for path in sorted(vision_msgs_dir().glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"vision_msgs/msg/{path.stem}"))
+    for package, _, _ in INTERFACES:
+        for path in sorted(definitions_dir(package).glob("*.msg")):
+            types.update(get_types_from_msg(path.read_text(), f"{package}/msg/{path.stem}"))
     store.register(types)
     return store
 
