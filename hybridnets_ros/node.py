@@ -38,6 +38,7 @@ from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.scene.local_map import LocalMap
 from hybridnets_core.serving.session import CameraImage, CameraSession, SessionFrame
 from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
+from hybridnets_core.serving.world import WORLD_OUTPUTS, RigFrame, WorldOutputs
 
 from . import params
 from .ego import EgoPoseSource
@@ -173,6 +174,8 @@ class HybridNetsNode(LifecycleNode):
         self.ego = EgoPoseSource(self, self.settings.ego, self._poses)
         self.local_map = LocalMap(self.settings.local_map)  # every camera's frames, in odom
         self.local_map_publisher: Any = None
+        self.rig: WorldOutputs | None = None  # several named cameras: outputs of the whole rig
+        self.rig_publishers: dict[str, Any] = {}
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -236,6 +239,8 @@ class HybridNetsNode(LifecycleNode):
                 "~/local_map",
                 GRID_QOS[settings.output_qos.local_map_qos],
             )
+            if self.camera_names != list(params.ONE_CAMERA):
+                self._make_rig(names)
             self.snapshot = Snapshot.of(settings, cameras)
         except Exception as exc:  # anything: rclpy would swallow the cause, so it is logged
             self.configure_error = describe_failure(exc)
@@ -311,6 +316,9 @@ class HybridNetsNode(LifecycleNode):
         if self.local_map_publisher is not None:
             self.destroy_lifecycle_publisher(self.local_map_publisher)
             self.local_map_publisher = None
+        for publisher in self.rig_publishers.values():
+            self.destroy_lifecycle_publisher(publisher)
+        self.rig_publishers, self.rig = {}, None
         device = self.pipeline.device if self.pipeline is not None else "cpu"
         self.pipeline = None
         gc.collect()
@@ -348,6 +356,15 @@ class HybridNetsNode(LifecycleNode):
         )
         stream.publishers["label_info"] = label_info
         return stream
+
+    def _make_rig(self, names: list[str]) -> None:
+        """The rig's own outputs: ~/objects fused across cameras and the surround ~/grid."""
+        self.rig = WorldOutputs(RclpyFactory(), names, self.settings.fusion)
+        grid_qos = GRID_QOS[self.settings.output_qos.grid_qos]
+        for name, msgtype in WORLD_OUTPUTS.items():
+            self.rig_publishers[name] = self.create_lifecycle_publisher(
+                message_class(msgtype), f"~/{name}", grid_qos if name == "grid" else OUTPUT_QOS
+            )
 
     def _subscribe(self, stream: CameraStream) -> None:
         """Image (raw or compressed) and camera_info with the configured input QoS."""
@@ -410,6 +427,8 @@ class HybridNetsNode(LifecycleNode):
         except HybridNetsError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         self.snapshot = Snapshot.of(settings, cameras)
+        if self.rig is not None:
+            self.rig.fusion.configure(settings.fusion)
         if self._batcher is not None:
             rate = settings.input.max_rate
             self._batcher.timeout_s = settings.behaviour.batch_timeout
@@ -461,10 +480,13 @@ class HybridNetsNode(LifecycleNode):
         share), then building the messages (output) and handing them to DDS (publish)."""
         results = self.pipeline.finish(batch.network)
         mapping = self.local_map_publisher.get_subscription_count() > 0
-        fused = False
+        rig_wanted = {n for n, pub in self.rig_publishers.items() if pub.get_subscription_count()}
+        fused, rig_frames = False, []
         for frame, result in zip(batch.frames, results):
-            made = self._build(frame, result, batch.settings, mapping)
-            fused |= mapping and self._fuse(made, batch.settings.cameras[frame.stream.name])
+            outputs = batch.settings.cameras[frame.stream.name]
+            made = self._build(frame, result, batch.settings, mapping or "grid" in rig_wanted)
+            rig_frames.append(RigFrame(frame.stream.name, made, outputs))
+            fused |= mapping and self._add_to_local_map(made, outputs)
             built = time.perf_counter()
             self._send(frame.stream, made)
             done = time.perf_counter()
@@ -480,9 +502,13 @@ class HybridNetsNode(LifecycleNode):
             )
         if fused:
             self._publish_local_map()
+        if self.rig is not None:
+            rig = batch.settings.node.outputs
+            for name, message in self.rig.update(rig_frames, rig, rig_wanted)[1].items():
+                self.rig_publishers[name].publish(message)
         return True
 
-    def _fuse(self, made: SessionFrame, outputs: OutputSettings) -> bool:
+    def _add_to_local_map(self, made: SessionFrame, outputs: OutputSettings) -> bool:
         """Fuse a frame's ground grid into the local map at the ego pose of its stamp; whether
         it was (not without a ground grid or a pose)."""
         if made.occupancy is None:
@@ -524,18 +550,19 @@ class HybridNetsNode(LifecycleNode):
         )
 
     def _build(
-        self, frame: CameraFrame, result: FrameResult, settings: Snapshot, mapping: bool
+        self, frame: CameraFrame, result: FrameResult, settings: Snapshot, ground_grid: bool
     ) -> SessionFrame:
         """This frame's messages: detections always (tracks need every frame), other outputs
-        only when subscribed; with `mapping`, its ground grid for the local map too."""
+        only when subscribed; with `ground_grid`, its ground grid too (the local map's and the
+        surround grid's)."""
         stream = frame.stream
         outputs = settings.cameras[stream.name]
         wanted = {"detections"} | {
             name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
         }
         pose = self._poses.lookup(stream.name, outputs.ground.grid_frame, frame.image.header)
-        made = stream.session.process(result, frame.image, wanted, outputs, pose, mapping)
-        if made.camera is None and (mapping or not wanted.isdisjoint(GROUND_OUTPUTS)):
+        made = stream.session.process(result, frame.image, wanted, outputs, pose, ground_grid)
+        if made.camera is None and (ground_grid or not wanted.isdisjoint(GROUND_OUTPUTS)):
             self.get_logger().warning(
                 "no intrinsics (camera_info within camera.info_tolerance of the image, or "
                 "camera.fx/fy parameters): ground outputs off",

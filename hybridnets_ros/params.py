@@ -18,6 +18,7 @@ from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.runtime.backends import BACKENDS
 from hybridnets_core.scene.ego_motion import EgoSettings
+from hybridnets_core.scene.fusion import FusionSettings
 from hybridnets_core.scene.local_map import LocalMapSettings
 from hybridnets_core.settings import (
     LIST_ITEMS,
@@ -164,6 +165,7 @@ class NodeSettings:
     ego: EgoSettings = group(EgoSettings)
     local_map: LocalMapSettings = group(LocalMapSettings, "local_map.")
     behaviour: Behaviour = group(Behaviour)
+    fusion: FusionSettings = group(FusionSettings, "fusion.")
 
 
 PARAMETERS: dict[str, tuple[Any, SettingInfo]] = {

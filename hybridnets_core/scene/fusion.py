@@ -82,7 +82,7 @@ class CameraObservations:
     """One camera's confirmed tracks matched to a detection this frame, at their centres in
     the vehicle frame: ids, class ids, scores [K], centre [K, 2] (m), covariance [K, 2, 2]
     (m^2), the tracks' velocity [K, 2] (m/s; zero where not yet known) and size [K, 3]
-    (length along the line of sight, width, height; m)."""
+    (extent along grid x, along grid y, height; m: objects stand along grid x)."""
 
     camera: str
     stamp_ns: int
@@ -110,6 +110,11 @@ class CameraObservations:
         detections = tracks.detection_index[rows]
         located = objects.valid[detections]
         rows, detections = rows[located], detections[located]
+        # size[0] runs from the near face through the centre: along x for an end, y for a side
+        size = objects.size[detections].astype(np.float64)
+        offset = objects.centre[detections] - objects.position[detections]
+        side_on = np.abs(offset[:, 1]) > np.abs(offset[:, 0])
+        size[side_on, :2] = size[side_on, 1::-1]
         return cls(
             camera=camera,
             stamp_ns=tracks.stamp_ns,
@@ -119,7 +124,7 @@ class CameraObservations:
             centre=objects.centre[detections].astype(np.float64),
             covariance=objects.covariance[detections].astype(np.float64),
             velocity=np.nan_to_num(tracks.ground_velocity[rows].astype(np.float64)),
-            size=objects.size[detections].astype(np.float64),
+            size=size,
         )
 
 
@@ -127,9 +132,9 @@ class CameraObservations:
 class FusedObjects:
     """The fused objects after one batch, one row each: ids, class ids, scores [M], position
     [M, 2] and velocity [M, 2] in the vehicle frame, covariance [M, 4, 4] over (x, y, vx, vy),
-    size [M, 3], the cameras that observed each this batch, seconds since any camera did, and
-    each camera track's fused id ((camera, track id) -> fused id), so per-camera outputs can
-    name the fused object."""
+    size [M, 3] (extent along x, along y, height), the cameras that observed each this batch,
+    seconds since any camera did, and each camera track's fused id ((camera, track id) ->
+    fused id), so per-camera outputs can name the fused object."""
 
     stamp_ns: int
     ids: list[str]

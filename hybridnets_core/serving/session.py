@@ -21,7 +21,7 @@ from ..inference.results import FrameResult
 from ..outputs import messages
 from ..outputs.codec import decode_image
 from ..outputs.factory import MessageFactory
-from ..outputs.frame import FrameOutputs
+from ..outputs.frame import FrameContext, FrameOutputs
 from ..outputs.scene import SceneFrame
 from ..outputs.settings import OutputSettings
 from ..scene.camera import CameraIntrinsics, CameraModel
@@ -47,7 +47,8 @@ class SessionFrame:
     objects and tracks (`scene`), the lanes (when an output needed them), the camera model
     the ground outputs used (None: no intrinsics), stage timings (ms), the ms spent
     rebuilding the pixel-to-cell mapping (None: the cached one was used, or none needed) and,
-    when asked for, the ground grid (int8 occupancy in grid_frame) with its grid spec."""
+    when asked for, the ground grid (int8 occupancy in grid_frame) with its grid spec and the
+    camera's foot point (x, y) in grid_frame."""
 
     result: FrameResult
     stamp: int
@@ -59,6 +60,7 @@ class SessionFrame:
     ground_build_ms: float | None
     occupancy: np.ndarray | None = None
     grid: GridSpec | None = None
+    ground_origin: tuple[float, float] | None = None
 
     @property
     def ground_rebuilt(self) -> bool:
@@ -151,7 +153,14 @@ class CameraSession:
             ground_build_ms=built.ground_build_ms,
             occupancy=occupancy,
             grid=context.projector.grid if occupancy is not None else None,
+            ground_origin=self._foot(context) if occupancy is not None else None,
         )
+
+    @staticmethod
+    def _foot(context: FrameContext) -> tuple[float, float]:
+        """The camera's position on the ground, (x, y) in grid_frame."""
+        x, y = context.projector.optical_pose.position[:2]
+        return float(x), float(y)
 
     def label_info(self, stamp: int, threshold: float) -> Any:
         """The class map and score threshold (vision_msgs/LabelInfo, latched by the node);
