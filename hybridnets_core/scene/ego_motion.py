@@ -78,6 +78,37 @@ class EgoPose:
 
 
 @dataclass(frozen=True)
+class EgoTwist:
+    """The vehicle's motion over the ground at an instant, in grid_frame's axes: the velocity
+    (m/s) of grid_frame's origin and the yaw rate (rad/s, counter-clockwise)."""
+
+    vx: float
+    vy: float
+    yaw_rate: float
+
+    @classmethod
+    def between(cls, before: EgoPose, after: EgoPose, dt_s: float) -> EgoTwist:
+        """The mean motion from `before` to `after`, `dt_s` seconds later, in `after`'s axes."""
+        if not (math.isfinite(dt_s) and dt_s > 0):
+            raise InputError(f"ego motion needs poses a positive time apart, got {dt_s} s")
+        forward, left = after.to_grid(np.array(before.x), np.array(before.y))
+        return cls(
+            float(-forward) / dt_s,
+            float(-left) / dt_s,
+            wrap_angle(after.yaw - before.yaw) / dt_s,
+        )
+
+    def over_ground(self, position: np.ndarray, relative_velocity: np.ndarray) -> np.ndarray:
+        """Velocities [N, 2] over the ground, in grid_frame's axes, of points at `position`
+        [N, 2] (grid_frame) whose velocity seen from the moving, turning vehicle frame is
+        `relative_velocity` [N, 2]: v = v_rel + v_ego + yaw_rate x r."""
+        position = np.asarray(position, dtype=np.float64).reshape(-1, 2)
+        turning = self.yaw_rate * np.column_stack([-position[:, 1], position[:, 0]])
+        own = np.array([self.vx, self.vy])
+        return np.asarray(relative_velocity, np.float64) + own + turning
+
+
+@dataclass(frozen=True)
 class OdometrySettings:
     """Where ego poses come from when TF has none: a nav_msgs/Odometry topic."""
 
