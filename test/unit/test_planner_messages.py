@@ -4,6 +4,7 @@ between painted lane lines, and a car closing in at a constant speed."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -57,32 +58,31 @@ def car_box(range_m: float, lateral_m: float) -> list[float]:
     return [column - half + 0.5, top, column + half + 0.5, bottom + 0.5]
 
 
-def lane_mask() -> np.ndarray:
-    """Network-resolution lane mask of 3 px wide lines at LINES from 4 m to about 60 m."""
+@functools.cache
+def lane_mask(lines: tuple[float, ...]) -> np.ndarray:
+    """Network-resolution lane mask of 3 px wide lines at `lines` (lateral offsets, m) from 4 m
+    to about 60 m."""
     mask = np.zeros(NETWORK, bool)
     for row in range(int(CY + F * CAMERA_HEIGHT / 60) + 1, H):
         forward = F * CAMERA_HEIGHT / (row - CY)
         if forward < 4.0:
             continue
-        for lateral in LINES:
+        for lateral in lines:
             column = round(CX - F * lateral / forward)
             if 1 <= column < W - 1:
                 mask[PAD + row, column - 1 : column + 2] = True
     return mask
 
 
-LANE_MASK = lane_mask()
-
-
-def frame_of(cars: list[tuple[float, float]], lanes: bool = True) -> FrameResult:
-    """A frame of cars at (range, lateral) near-face middles, score 0.9, with painted lanes."""
+def frame_of(cars: list[tuple[float, float]], lines: tuple[float, ...] = LINES) -> FrameResult:
+    """A frame of cars at (range, lateral) near-face middles, score 0.9, with lane lines."""
     boxes = np.array([car_box(*car) for car in cars], np.float32).reshape(-1, 4)
     detections = Detections(
         boxes=boxes,
         scores=np.full(len(cars), 0.9, np.float32),
         class_ids=np.zeros(len(cars), np.int64),
     )
-    lane = LANE_MASK if lanes else np.zeros(NETWORK, bool)
+    lane = lane_mask(lines)
     return FrameResult(
         detections=detections,
         names=["car"],
@@ -170,6 +170,15 @@ def test_a_double_line_is_one_boundary_and_unfitted_lines_are_unknown() -> None:
     assert sorted(b.boundary_index for b in built["lanes"].boundaries) == [-1, 0, 0, 1]
 
 
+def test_boundaries_beyond_a_lone_ego_boundary_count_from_a_lane_width_across() -> None:
+    """Only the ego lane's right line is seen (5.25 m is too far out to be its left one): the
+    left boundary lies path.lane_width_m across, so the line at 5.25 m is the next one, +2."""
+    outputs = FrameOutputs(RosbagsFactory(), settings(), ["car"])
+    (built,) = drive(outputs, [frame_of([], lines=(5.25, -1.75, -5.25))])
+    by_side = {round(b.points[0].y): b.boundary_index for b in built["lanes"].boundaries}
+    assert by_side == {5: 2, -2: -1, -5: -2}
+
+
 def test_the_lead_closing_in_has_the_closed_form_time_to_collision() -> None:
     """A car 40 m ahead closing at 5 m/s, seen by a well calibrated camera (small tilt and row
     errors, so the track's filter settles in about a second): the range is then the true one
@@ -217,7 +226,7 @@ def test_without_tracking_or_lanes() -> None:
     (built,) = drive(untracked, [frame_of([(20.0, 0.0)])])
     assert set(built) == {"objects", "lanes"}
     outputs = FrameOutputs(RosbagsFactory(), settings(), ["car"])
-    last = drive(outputs, [frame_of([(20.0, 0.0), (20.0, 4.0)], lanes=False)] * 2)[-1]
+    last = drive(outputs, [frame_of([(20.0, 0.0), (20.0, 4.0)], lines=())] * 2)[-1]
     assert last["lanes"].boundaries == []
     items = sorted(last["tracked_objects"].objects, key=lambda item: item.pose.pose.position.y)
     assert [item.lane_index for item in items] == [LANE_UNKNOWN] * 2
