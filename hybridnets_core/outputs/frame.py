@@ -21,7 +21,9 @@ from ..inference.results import FrameResult
 from ..scene.camera import CameraIntrinsics, CameraModel
 from ..scene.free_space import CachedScanner
 from ..scene.ground import CachedProjector, CameraPose, GridSpec, GroundProjector, OpticalPose
-from ..scene.lanes import LaneEstimate
+from ..scene.lanes import LaneEstimate, line_confidence
+from ..scene.lead import PathAssessment, assess_path
+from ..scene.path import boundary_indices
 from . import messages
 from .factory import MessageFactory
 from .overlay import draw_overlay
@@ -29,7 +31,15 @@ from .scene import SceneFrame, SceneState
 from .settings import OutputSettings
 
 GROUND_OUTPUTS = ("grid", "free_space", "lane_points")
-LANE_OUTPUTS = ("ego_lane/center", "ego_lane/left", "ego_lane/right", "markers")
+PATH_OUTPUTS = ("tracked_objects", "lead_vehicle")  # need the tracks against the lanes
+LANE_OUTPUTS = (
+    "ego_lane/center",
+    "ego_lane/left",
+    "ego_lane/right",
+    "markers",
+    "lanes",
+    *PATH_OUTPUTS,
+)
 Z_VARIANCE = 0.1**2  # m^2: flat ground puts each box on z = 0 of grid_frame
 MARKER_RGBA = {
     "lane_lines": (1.0, 1.0, 1.0, 0.9),
@@ -44,7 +54,8 @@ LINE_STRIP, CUBE, ARROW, TEXT = 4, 1, 0, 9  # visualization_msgs/Marker types
 @dataclass(frozen=True)
 class FrameContext:
     """What one frame's builders share: the result, headers, image, the camera model and
-    ground projection it was placed with, its scene and lanes."""
+    ground projection it was placed with, its scene and lanes, the settings it was built
+    under and its tracks against the lanes (None without tracks or when no output needs it)."""
 
     frame: FrameResult
     header: Any
@@ -55,6 +66,8 @@ class FrameContext:
     projector: GroundProjector | None
     scene: SceneFrame
     lanes: LaneEstimate | None
+    settings: OutputSettings
+    path: PathAssessment | None
 
     @cached_property
     def occupancy(self) -> np.ndarray | None:
@@ -174,6 +187,12 @@ class FrameOutputs:
         lanes = None
         if any(name in LANE_OUTPUTS for name in names):
             lanes = self.scene.lanes(frame, camera, placement)
+        path = None
+        if scene.tracks is not None and any(name in PATH_OUTPUTS for name in names):
+            path = assess_path(
+                scene.tracks, lanes, self.class_names, settings.lead, settings.path,
+                settings.objects,
+            )  # fmt: skip
         context = FrameContext(
             frame,
             messages.header(self.factory, stamp, frame_id),
@@ -184,6 +203,8 @@ class FrameOutputs:
             projector,
             scene,
             lanes,
+            settings,
+            path,
         )
         built = {}
         for name in names:
@@ -283,6 +304,54 @@ class FrameOutputs:
                 add("velocities", ARROW, (0.15, 0.3, 0.3), points=np.stack([start, end]))
         return messages.marker_array(self.factory, hdr, markers)
 
+    def _tracked_objects(self, context: FrameContext) -> Any:
+        """Confirmed tracks with a ground position at their centres (scene/track_shapes.py),
+        velocities relative to the vehicle (the tracker's), the camera while it sees them."""
+        tracks, shapes, path = context.scene.tracks, context.scene.shapes, context.path
+        if tracks is None or shapes is None or path is None:
+            return None
+        rows = shapes.rows
+        covariance = tracks.ground_cov[rows]
+        camera = context.header.frame_id
+        return messages.tracked_objects(
+            self.factory,
+            [tracks.track_ids[row] for row in rows],
+            [self.class_names[tracks.class_ids[row]] for row in rows],
+            tracks.scores[rows],
+            shapes.centre,
+            [messages.pose_covariance(c[:2, :2], Z_VARIANCE) for c in covariance],
+            tracks.ground_velocity[rows],
+            [messages.twist_covariance(c[2:, 2:]) for c in covariance],
+            shapes.size,
+            path.lane_index[rows],
+            path.in_path[rows],
+            shapes.existence,
+            [[camera] if tracks.detection_index[row] >= 0 else [] for row in rows],
+            True,
+            context.ground_header,
+        )
+
+    def _lead_vehicle(self, context: FrameContext) -> Any:
+        """The nearest vehicle in the path ahead (present=false when none); nothing without
+        tracks."""
+        if context.path is None:
+            return None
+        return messages.lead_vehicle(self.factory, context.path.lead, context.ground_header)
+
+    def _lanes(self, context: FrameContext) -> Any:
+        """Every lane line with its boundary index (compared at lanes.reference_m, where the
+        ego lane is chosen) and confidence (scene/lanes.py line_confidence)."""
+        lanes, settings = context.lanes, context.settings
+        if lanes is None:
+            return None
+        return messages.lane_array(
+            self.factory,
+            [line.points for line in lanes.lines],
+            boundary_indices(lanes, settings.lanes.reference_m, settings.path),
+            [line_confidence(line, settings.lanes) for line in lanes.lines],
+            context.ground_header,
+        )
+
     def label_info(self, stamp: int, frame_id: str, threshold: float) -> Any:
         """The class map of the detections (vision_msgs/LabelInfo, sent once, latched)."""
         hdr = messages.header(self.factory, stamp, frame_id)
@@ -336,6 +405,9 @@ OUTPUTS: dict[str, tuple[str, Builder]] = {
     "ego_lane/left": (messages.PATH, lambda outputs, c: outputs._ego_lane("left", c)),
     "ego_lane/right": (messages.PATH, lambda outputs, c: outputs._ego_lane("right", c)),
     "markers": (messages.MARKERS, FrameOutputs._markers),
+    "tracked_objects": (messages.TRACKED_OBJECTS, FrameOutputs._tracked_objects),
+    "lead_vehicle": (messages.LEAD_VEHICLE, FrameOutputs._lead_vehicle),
+    "lanes": (messages.LANES, FrameOutputs._lanes),
     "debug_image": (messages.IMAGE, FrameOutputs._debug_image),
 }
 OUTPUT_TYPES: dict[str, str] = {name: msgtype for name, (msgtype, _) in OUTPUTS.items()}

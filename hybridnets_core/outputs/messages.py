@@ -17,6 +17,7 @@ from ..decoding.boxes import box_geometry, geometry_to_boxes
 from ..scene.camera import CameraIntrinsics, CameraModel
 from ..scene.free_space import Scan
 from ..scene.ground import GridSpec
+from ..scene.lead import LeadVehicle
 from ..scene.local_map import LocalMap, MapWindow
 from .codec import RAW_ENCODINGS, mask_to_mono8
 from .factory import MessageFactory
@@ -417,3 +418,121 @@ def label_info(
         for index, name in enumerate(class_names)
     ]
     return factory.new(LABEL_INFO, header=hdr, class_map=classes, threshold=float(threshold))
+
+
+TRACKED_OBJECTS = "hybridnets_ros/msg/TrackedObjectArray"
+LEAD_VEHICLE = "hybridnets_ros/msg/LeadVehicle"
+LANES = "hybridnets_ros/msg/LaneArray"
+UNKNOWN_RATE_VARIANCE = 1e6  # (m/s)^2, (rad/s)^2: twist components a tracker does not estimate
+LANE_TYPE_UNKNOWN = 0  # LaneBoundary.TYPE_UNKNOWN
+
+
+def twist_covariance(xy: np.ndarray) -> np.ndarray:
+    """Row-major 6x6 twist covariance: the (vx, vy) block given, the other components (not
+    estimated) UNKNOWN_RATE_VARIANCE."""
+    covariance = np.diag(np.full(6, UNKNOWN_RATE_VARIANCE))
+    covariance[:2, :2] = xy
+    return covariance.reshape(-1)
+
+
+def tracked_objects(
+    factory: MessageFactory,
+    ids: Sequence[str],
+    class_names: Sequence[str],
+    scores: np.ndarray,
+    centres: np.ndarray,
+    pose_covariances: np.ndarray,
+    velocities: np.ndarray,
+    twist_covariances: np.ndarray,
+    sizes: np.ndarray,
+    lane_indices: np.ndarray,
+    in_path: np.ndarray,
+    existence: np.ndarray,
+    cameras: Sequence[Sequence[str]],
+    relative_to_vehicle: bool,
+    hdr: Any,
+) -> Any:
+    """hybridnets_ros/TrackedObjectArray: per object its centre [K, 2] on the ground (z 0,
+    heading along x) with a 36-value pose covariance, velocity [K, 2] with a 36-value twist
+    covariance, size [K, 3] (along x, along y, height), lane index, in-path, existence
+    confidence and the cameras that see it."""
+    objects = [
+        factory.new(
+            "hybridnets_ros/msg/TrackedObject",
+            id=ident,
+            class_id=name,
+            score=float(score),
+            pose=factory.new(
+                "geometry_msgs/msg/PoseWithCovariance",
+                pose=pose_at(factory, centre[0], centre[1], 0.0, 0.0),
+                covariance=factory.float64_array(pose_cov),
+            ),
+            velocity=factory.new(
+                "geometry_msgs/msg/TwistWithCovariance",
+                twist=factory.new(
+                    "geometry_msgs/msg/Twist",
+                    linear=factory.new(
+                        "geometry_msgs/msg/Vector3", x=float(vel[0]), y=float(vel[1]), z=0.0
+                    ),
+                    angular=factory.new("geometry_msgs/msg/Vector3", x=0.0, y=0.0, z=0.0),
+                ),
+                covariance=factory.float64_array(twist_cov),
+            ),
+            size=factory.new(
+                "geometry_msgs/msg/Vector3", x=float(size[0]), y=float(size[1]), z=float(size[2])
+            ),
+            lane_index=int(lane),
+            in_path=bool(inside),
+            existence_confidence=float(confidence),
+            cameras=list(seen_by),
+            velocity_relative_to_vehicle=bool(relative_to_vehicle),
+        )
+        for ident, name, score, centre, pose_cov, vel, twist_cov, size, lane, inside, confidence,
+        seen_by in zip(
+            ids, class_names, scores, centres, pose_covariances, velocities, twist_covariances,
+            sizes, lane_indices, in_path, existence, cameras, strict=True,
+        )
+    ]  # fmt: skip
+    return factory.new(TRACKED_OBJECTS, header=hdr, objects=objects)
+
+
+def lead_vehicle(factory: MessageFactory, lead: LeadVehicle | None, hdr: Any) -> Any:
+    """hybridnets_ros/LeadVehicle of the lead (present=false and zeros when None)."""
+    if lead is None:
+        return factory.new(
+            LEAD_VEHICLE, header=hdr, present=False, id="", range=0.0, range_rate=0.0,
+            time_to_collision=0.0,
+        )  # fmt: skip
+    return factory.new(
+        LEAD_VEHICLE,
+        header=hdr,
+        present=True,
+        id=lead.track_id,
+        range=float(lead.range_m),
+        range_rate=float(lead.range_rate_mps),
+        time_to_collision=float(lead.ttc_s),
+    )
+
+
+def lane_array(
+    factory: MessageFactory,
+    polylines: Sequence[np.ndarray],
+    boundary_indices: Sequence[int],
+    confidences: Sequence[float],
+    hdr: Any,
+) -> Any:
+    """hybridnets_ros/LaneArray: one LaneBoundary (type unknown) per [M, 3] polyline."""
+    boundaries = [
+        factory.new(
+            "hybridnets_ros/msg/LaneBoundary",
+            points=[
+                factory.new("geometry_msgs/msg/Point", x=float(p[0]), y=float(p[1]), z=float(p[2]))
+                for p in points
+            ],
+            type=LANE_TYPE_UNKNOWN,
+            confidence=float(confidence),
+            boundary_index=int(index),
+        )
+        for points, index, confidence in zip(polylines, boundary_indices, confidences, strict=True)
+    ]
+    return factory.new(LANES, header=hdr, boundaries=boundaries)

@@ -19,16 +19,18 @@ from ..scene.contact import ContactSettings, drivable_contact_rows
 from ..scene.ground import CachedProjector, CameraPose, GridSpec, OpticalPose, as_camera_model
 from ..scene.lanes import LaneEstimate, LaneSettings, lanes_from_mask
 from ..scene.objects import GroundObjects, ObjectSettings, locate_objects
+from ..scene.track_shapes import TrackShapeMemory, TrackShapes
 from ..scene.tracking import Tracker, TrackerSettings, TrackResult
 
 
 @dataclass(frozen=True)
 class SceneFrame:
-    """One frame's objects (per detection, None without a camera) and tracks (None when
-    tracking is off)."""
+    """One frame's objects (per detection, None without a camera), tracks and the tracks'
+    centres and sizes on the ground (None when tracking is off)."""
 
     objects: GroundObjects | None
     tracks: TrackResult | None
+    shapes: TrackShapes | None = None
 
     def track_ids(self, count: int) -> list[str]:
         """Each detection's track id ("" while unconfirmed or untracked)."""
@@ -48,6 +50,7 @@ class SceneState:
         contact: ContactSettings | None = None,
     ) -> None:
         self.tracker = Tracker() if tracking else None
+        self._shapes = TrackShapeMemory()
         self._lane_projectors = CachedProjector()
         self.configure(
             objects or ObjectSettings(),
@@ -88,7 +91,7 @@ class SceneState:
         contact_from_drivable: bool = True,
     ) -> SceneFrame:
         """Locate this frame's detections on the ground (with a camera; where the drivable
-        area resumes below them, if asked and seen) and track them."""
+        area resumes below them, if asked and seen), track them and place the tracks."""
         objects = None
         if camera is not None:
             height, width = frame.image_size
@@ -103,7 +106,12 @@ class SceneState:
                 self.object_settings,
                 self._contact_rows(frame) if contact_from_drivable else None,
             )
-        return SceneFrame(objects, self._track(frame, stamp, objects))
+        tracks = self._track(frame, stamp, objects)
+        if tracks is None:
+            return SceneFrame(objects, None)
+        max_age_s = self.tracker.settings.max_age_s
+        shapes = self._shapes.update(tracks, objects, class_names, self.object_settings, max_age_s)
+        return SceneFrame(objects, tracks, shapes)
 
     def _contact_rows(self, frame: FrameResult) -> np.ndarray | None:
         """Each detection's contact row from the drivable-area mask (NaN where not seen)."""

@@ -8,7 +8,9 @@ from ..scene.camera import CameraIntrinsics, CameraModel, CameraModelHistory
 from ..scene.contact import ContactSettings
 from ..scene.ground import CameraPose, GridSpec, PinholeParameters
 from ..scene.lanes import LaneSettings
+from ..scene.lead import LeadSettings
 from ..scene.objects import ObjectSettings
+from ..scene.path import PathSettings
 from ..scene.tracking import TrackerSettings
 from ..settings import MASK_RESOLUTIONS, check_settings, group, setting
 
@@ -64,8 +66,8 @@ class GroundSettings:
 @dataclass(frozen=True)
 class OutputSettings:
     """Which outputs are made and how; `ground` places the grid and lane points; `objects`,
-    `tracking`, `contact` and `lanes` tune the planner outputs (objects on the ground, their
-    tracks, lane lines)."""
+    `tracking`, `contact`, `lanes`, `path` and `lead` tune the planner outputs (objects on the
+    ground, their tracks, lane lines, lane index and in-path, the lead vehicle)."""
 
     mask_resolution: str = setting(
         "source",
@@ -95,6 +97,8 @@ class OutputSettings:
     tracking: TrackerSettings = group(TrackerSettings, "tracking.")
     contact: ContactSettings = group(ContactSettings, "contact.")
     lanes: LaneSettings = group(LaneSettings, "lanes.")
+    path: PathSettings = group(PathSettings, "path.")
+    lead: LeadSettings = group(LeadSettings, "lead.")
 
     def __post_init__(self) -> None:
         check_settings(self)

@@ -42,6 +42,7 @@ _HANKEL = np.add.outer(np.arange(3), np.arange(3))  # normal-equation entry (i, 
 _DIAGONAL = np.arange(3)
 _EYE = np.eye(3)
 _POWERS = np.arange(5)
+FIT_CONFIDENCE_RMS_M = 0.15  # rms residual (m) that halves a line's confidence: a line's width
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,15 @@ class LaneLine:
         c0, c1, c2 = self.coefficients
         x = np.asarray(x, float)
         return c0 + x * (c1 + x * c2)
+
+
+def line_confidence(line: LaneLine, settings: LaneSettings) -> float:
+    """Confidence in [0, 1] that a lane line lies where its polyline says: its support,
+    slices / (slices + min_slices) (1/2 for the fewest slices a line may span, towards 1 the
+    further it is seen), times its fit, 1 / (1 + (rms_m / FIT_CONFIDENCE_RMS_M)^2) (1/2 where
+    the slice centroids scatter about the curve by a line's width)."""
+    support = line.slices / (line.slices + settings.min_slices)
+    return float(support / (1.0 + (line.rms_m / FIT_CONFIDENCE_RMS_M) ** 2))
 
 
 @dataclass(frozen=True, eq=False)

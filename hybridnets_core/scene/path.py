@@ -18,6 +18,11 @@ lines. A lane line is trusted over its seen x range widened by extrapolation_m a
   of corridor_width_m centred on the vehicle's x axis. An object is in it when at least
   min_overlap_m of its width (all of it, when it is narrower) lies between the path's edges;
   a width of 0 makes that "its centre lies inside".
+- Boundary index of each lane line (LaneBoundary.boundary_index): +1 and -1 the ego lane's
+  left and right boundaries, then outwards +2, +3 ... / -2, -3 ... for the lines counted as
+  boundaries by the lane index's rule at one distance ahead; 0 (unknown) for a line not
+  counted there (the second line of a double line, a line between a virtual ego boundary and
+  the seen one) or not covering that distance.
 """
 
 from __future__ import annotations
@@ -131,6 +136,34 @@ def in_path(
     overlap = np.minimum(y + 0.5 * width, left) - np.maximum(y - 0.5 * width, right)
     with np.errstate(invalid="ignore"):  # NaN points compare False: not in the path
         return (x > 0) & (overlap >= np.minimum(settings.min_overlap_m, width))
+
+
+def boundary_indices(
+    lanes: LaneEstimate, x: float, settings: PathSettings = PathSettings()
+) -> np.ndarray:
+    """int8 [L] boundary index of each of lanes.lines, compared at `x` m ahead (module
+    docstring); all 0 without an ego boundary."""
+    index = np.zeros(len(lanes.lines), np.int8)
+    if lanes.left is None and lanes.right is None:
+        return index
+    at = np.array([float(x)])
+    left, right = (float(bound[0]) for bound in _ego_bounds(at, lanes, settings))
+    first_left = lanes.left if lanes.left is not None else lanes.right
+    first_right = lanes.right if lanes.right is not None else lanes.left
+    sides = (
+        (+1, lanes.left, range(first_left - 1, -1, -1), lambda y: y - left),
+        (-1, lanes.right, range(first_right + 1, len(lanes.lines)), lambda y: right - y),
+    )
+    for sign, ego, outward, offset_of in sides:
+        if ego is not None:
+            index[ego] = sign
+        last, count = 0.0, 1
+        for line in outward:
+            offset = offset_of(float(_lateral(lanes.lines[line], at, settings)[0]))
+            if offset - last >= settings.min_lane_width_m:  # False for NaN: not covering x
+                count = min(count + 1, _MAX_LANE_INDEX)
+                index[line], last = sign * count, offset
+    return index
 
 
 def _checked_points(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -237,6 +237,9 @@ def test_output_bag_mirrors_the_node(weights, raw_drive, raw_eval) -> None:
         "ego_lane/center",
         "ego_lane/left",
         "ego_lane/right",
+        "tracked_objects",
+        "lead_vehicle",
+        "lanes",
     )
     for topic, items in outputs.items():
         assert [t for t, _ in items] == [t for t, _ in inputs], topic

@@ -1,6 +1,7 @@
-"""Every planner knob (objects on the ground, tracking, contact rows, lane lines) is a typed
-output setting: a node parameter with its range and description, a key of
-config/hybridnets.yaml and a bag-eval flag, and the value given there is what the scene uses."""
+"""Every planner knob (objects on the ground, tracking, contact rows, lane lines, the path, the
+lead vehicle) is a typed output setting: a node parameter with its range and description, a key
+of config/hybridnets.yaml and a bag-eval flag, and the value given there is what the scene
+uses."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from hybridnets_core.outputs.frame import FrameOutputs
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.scene.contact import ContactSettings
 from hybridnets_core.scene.lanes import LaneSettings
+from hybridnets_core.scene.lead import LeadSettings
 from hybridnets_core.scene.objects import ObjectSettings
+from hybridnets_core.scene.path import PathSettings
 from hybridnets_core.scene.tracking import TrackerSettings
 from hybridnets_core.settings import Floats, Names, described, rebuild
 
@@ -33,6 +36,8 @@ GROUPS = {
     "tracking.": TrackerSettings,
     "contact.": ContactSettings,
     "lanes.": LaneSettings,
+    "path.": PathSettings,
+    "lead.": LeadSettings,
 }
 PLANNER = {
     name: (default, info)
@@ -52,7 +57,7 @@ def test_every_planner_knob_is_a_described_setting_in_the_config() -> None:
         for prefix, cls in GROUPS.items()
         for item in dataclasses.fields(cls)
     }
-    assert len(fields) == 58  # 55 knobs; the per-class size priors are four parallel lists
+    assert len(fields) == 66  # 63 knobs; the per-class size priors are four parallel lists
     assert {name: default for name, (default, _) in PLANNER.items()} == fields
     values = config_parameters()
     for name, (default, info) in PLANNER.items():
