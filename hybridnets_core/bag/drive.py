@@ -96,9 +96,9 @@ class DriveTruth:
     time_s: float
     vehicles: tuple[VehicleTruth, ...]
     lanes: LaneTruth
-    states: tuple[VehicleState, ...] = ()
-    lead: LeadTruth | None = None
-    ego: EgoState | None = None
+    states: tuple[VehicleState, ...]
+    lead: LeadTruth | None
+    ego: EgoState
 
 
 class SyntheticDrive:

@@ -63,10 +63,9 @@ def truth_messages(
         for line in truth.lanes.lines
     ]  # fmt: skip
     found["lane_lines"] = (messages.MARKERS, factory.new(messages.MARKERS, markers=lines))
-    if truth.states:
-        found["tracked_objects"] = (TRACKED_OBJECTS, _tracked(factory, truth, hdr, False))
-        found["tracked_objects_relative"] = (TRACKED_OBJECTS, _tracked(factory, truth, hdr, True))
-        found["lead"] = (LEAD_VEHICLE, _lead(factory, truth, hdr))
+    found["tracked_objects"] = (TRACKED_OBJECTS, _tracked(factory, truth, hdr, False))
+    found["tracked_objects_relative"] = (TRACKED_OBJECTS, _tracked(factory, truth, hdr, True))
+    found["lead"] = (LEAD_VEHICLE, _lead(factory, truth, hdr))
     return found
 
 
