@@ -109,7 +109,7 @@ class _Replay:
         self.planner_truth = planner_truth
         self.planner = None
         if planner_truth is not None:
-            self.planner = PlannerMetrics(options.outputs.ground.grid)
+            self.planner = PlannerMetrics(options.outputs, pipeline.class_names)
         self.batch_size = options.batch_size
         self.pending: list[_Pending] = []
         self.records: list[FrameRecord] = []
@@ -136,7 +136,9 @@ class _Replay:
         results = self.pipeline.run_batch([f.image.pixels for f in frames], frames[0].image.color)
         threshold = self.pipeline.detection.conf_threshold
         for frame, result in zip(frames, results):
-            done = self.session.process(result, frame.image, RECORDED_OUTPUTS)
+            done = self.session.process(
+                result, frame.image, RECORDED_OUTPUTS, ground_grid=self.planner is not None
+            )
             stamp = done.stamp
             for name, message in done.messages.items():
                 self._write(name, OUTPUT_TYPES[name], frame.log_ns, message)
@@ -197,7 +199,9 @@ def replay_bag(
     topics = [options.image_topic] + ([info_topic] if info_topic else [])
     planner_truth = None
     if PlannerTruthTopics.present(bag, options.gt_prefix):
-        planner_truth = PlannerTruthTopics(bag, options.gt_prefix)
+        planner_truth = PlannerTruthTopics(
+            bag, options.gt_prefix, options.outputs.ground.grid_frame
+        )
     with BagWriter(out, options.fmt) as writer:
         run = _Replay(pipeline, writer, options, labels, metrics, planner_truth)
         index = invalid_info = 0

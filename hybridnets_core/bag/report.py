@@ -180,6 +180,28 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
+def _path_rows(planner: dict[str, Any]) -> list[list[str]]:
+    """Rows of the velocity, lane assignment, lead, grid and local map scores."""
+    velocity, lanes, lead = (
+        planner["objects"]["velocity_error_mps"],
+        planner["lanes"],
+        planner["lead"],
+    )
+    ttc = lead["ttc_error_rel"]
+    return [
+        ["velocity error, relative to the vehicle (m/s, median)", _fmt(velocity["median"]),
+         str(velocity["count"])],
+        ["lane assignment accuracy", _fmt(lanes["assignment_accuracy"]),
+         str(lanes["assignment_count"])],
+        ["lead selection accuracy", _fmt(lead["selection_accuracy"]), str(lead["frames"])],
+        [f"lead TTC relative error (median, true TTC < {ttc['ttc_below_s']:g} s)",
+         _fmt(ttc["median"]), str(ttc["count"])],
+        ["grid IoU (drivable)", _fmt(planner["grid"]["iou"]), str(planner["grid"]["frames"])],
+        ["local map IoU (drivable)", _fmt(planner["local_map"]["iou"]),
+         str(planner["local_map"]["frames"])],
+    ]  # fmt: skip
+
+
 def markdown(report: dict[str, Any], plots: list[str]) -> str:
     """A human-readable report.md of the JSON report, with the plots embedded."""
     lines = [
@@ -241,6 +263,7 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         rows = [[f"lateral error at {d} m", _fmt(v)] for d, v in lateral.items()]
         rows.append(["ego lane found rate", _fmt(lanes["ego_lane_found_rate"])])
         lines += ["", *_table(rows, ["lanes", "value"])]
+        lines += ["", *_table(_path_rows(planner), ["path and ground", "value", "count"])]
     if report["published_metrics"] is not None:
         lines += ["", "## Metrics of the published messages (node thresholds)", ""]
         lines += _metric_lines(report["published_metrics"])

@@ -1,9 +1,10 @@
 """`hybridnets synth-bag`: a labelled synthetic drive as a rosbag2, optionally also as a dataset.
 
-Topics: camera images (raw bgr8, or jpeg CompressedImage), camera_info, and ground truth as
-the node's own message types (Detection2DArray with score 1 and persistent vehicle ids, mono8
-drivable and lane masks) and, in base_link, the planner outputs' truth (`truth_topics`:
-vehicles on the ground, the ego lane's paths, every lane line).
+Topics: camera images (raw bgr8, or jpeg CompressedImage), camera_info, the ego motion (TF
+odom -> base_link and nav_msgs/Odometry), and ground truth as the node's own message types
+(Detection2DArray with score 1 and persistent vehicle ids, mono8 drivable and lane masks) and,
+in base_link, the planner outputs' truth (`truth_topics`: vehicles on the ground with their
+velocities and lanes, the lead vehicle, the ego lane's paths, every lane line).
 The optional dataset folder holds the same frames in the HybridNets layout (stems are frame
 indices; png images for raw bags, the bag's jpeg bytes for compressed ones) with a project
 file, so `hybridnets val` and `hybridnets bag-eval --labels` score identical pixels and labels.
@@ -26,13 +27,14 @@ from ..outputs import messages
 from ..synth import Scene
 from ..synth.writer import bdd_record, check_image_size
 from .drive import SyntheticDrive
-from .truth_topics import truth_messages
+from .truth_topics import ego_messages, truth_messages
 from .typestore import RosbagsFactory
 from .writer import BagWriter
 
 START_NS = 1_700_000_000 * messages.NS_PER_S  # fixed epoch: same seed, same bag
 CAMERA_FRAME = "camera"
 GRID_FRAME = "base_link"  # the node's default grid_frame: the truth is where its outputs are
+ODOM_FRAME = "odom"
 JPEG_QUALITY = 90
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast, lossless
 DATASET_SPLIT = "val"
@@ -46,6 +48,8 @@ class SynthTopics:
     image: str = "/camera/image_raw"
     camera_info: str = "/camera/camera_info"
     gt_prefix: str = "/ground_truth"
+    tf: str = "/tf"
+    odometry: str = "/odom"
 
     def image_topic(self, compressed: bool) -> str:
         """image_transport naming: the compressed stream is `<image>/compressed`."""
@@ -95,14 +99,16 @@ def write_synth_bag(
     fmt: str = "mcap",
     dataset: Path | None = None,
     topics: SynthTopics = SynthTopics(),
+    scenario: str = "drive",
 ) -> None:
-    """Render `frames` frames of size (W, H) at `fps` into a new bag at `out`."""
+    """Render `frames` frames of size (W, H) at `fps` of `scenario` (bag.scenarios) into a new
+    bag at `out`."""
     if frames < 1 or not fps > 0 or seed < 0:
         raise ConfigError(
             f"need --frames >= 1, --fps > 0 and --seed >= 0, got {frames}, {fps}, {seed}"
         )
     check_image_size(size)
-    drive = SyntheticDrive(seed, size, fps)
+    drive = SyntheticDrive(seed, size, fps, scenario)
     suffix = "jpg" if compressed else "png"
     factory = RosbagsFactory()
     with BagWriter(out, fmt) as bag:
@@ -111,6 +117,10 @@ def write_synth_bag(
             stamp = START_NS + round(index * messages.NS_PER_S / fps)
             header = messages.header(factory, stamp, CAMERA_FRAME)
             info = messages.camera_info(factory, drive.intrinsics, header)
+            ego = ego_messages(factory, truth.ego, stamp, ODOM_FRAME, GRID_FRAME)
+            for topic, kind in ((topics.tf, "tf"), (topics.odometry, "odometry")):
+                msgtype, msg = ego[kind]
+                bag.write(topic, msgtype, stamp, msg)
             bag.write(topics.camera_info, messages.CAMERA_INFO, stamp, info)  # before its image
             if compressed:
                 encoded = encode_image(

@@ -8,6 +8,9 @@ from pathlib import Path
 from ..synth.writer import MIN_SIDE
 from .arg_types import non_negative_int, positive_finite_float, positive_int, size_wh
 
+# bag.scenarios.SCENARIOS, spelled out: the bag package needs rosbags, the parser must not
+SCENARIOS = ("drive", "braking-lead", "cut-in")
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `synth-bag` subcommand."""
@@ -40,6 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="also write the frames as a HybridNets-layout dataset with project.yaml here",
     )
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="drive",
+        help="traffic: the sampled drive, a lead car braking ahead, or a car cutting in (drive)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -58,13 +67,15 @@ def run(args: argparse.Namespace) -> int:
         compressed=args.compressed,
         fmt=args.format,
         dataset=args.dataset,
+        scenario=args.scenario,
     )
     topics = SynthTopics()
     print(
         f"wrote {args.frames} frames of {width}x{height} at {args.fps:g} Hz to {args.out} "
-        f"({args.format}): {topics.image_topic(args.compressed)}, {topics.camera_info}, "
-        f"{topics.gt_prefix}/{{detections,drivable_mask,lane_mask,objects,"
-        f"ego_lane/{{{','.join(EGO_SIDES)}}},lane_lines}}"
+        f"({args.format}, {args.scenario}): {topics.image_topic(args.compressed)}, "
+        f"{topics.camera_info}, {topics.tf}, {topics.odometry}, "
+        f"{topics.gt_prefix}/{{detections,drivable_mask,lane_mask,objects,tracked_objects,"
+        f"tracked_objects_relative,lead,ego_lane/{{{','.join(EGO_SIDES)}}},lane_lines}}"
     )
     if args.dataset is not None:
         print(f"wrote the same frames and labels to {args.dataset} (project.yaml inside)")

@@ -60,7 +60,7 @@ def sample_vehicles(rng: np.random.Generator, road: RoadParams) -> tuple[Vehicle
             category = str(rng.choice(CATEGORIES, p=CATEGORY_P))
             if rng.random() < density:
                 centre = road.lane_centre_y(lane) + rng.normal(0.0, 0.2)
-                vehicles.append(_vehicle(rng, category, centre, d, oncoming))
+                vehicles.append(random_vehicle(rng, category, centre, d, oncoming))
             d += SIZE_RANGES[category][2][1] + rng.exponential(18.0) + 3.0
     for side in (-1, 1):
         shoulder = abs(road.asphalt_edge_y(side) - road.edge_y(side))
@@ -69,12 +69,12 @@ def sample_vehicles(rng: np.random.Generator, road: RoadParams) -> tuple[Vehicle
             d = rng.uniform(3.0, 15.0)
             while d < MAX_DISTANCE_M:
                 if rng.random() < 0.7:
-                    vehicles.append(_vehicle(rng, "car", centre, d, bool(rng.random() < 0.2)))
+                    vehicles.append(random_vehicle(rng, "car", centre, d, bool(rng.random() < 0.2)))
                 d += 5.2 + rng.exponential(3.0)
     return tuple(vehicles)
 
 
-def _vehicle(
+def random_vehicle(
     rng: np.random.Generator, category: str, centre: float, distance: float, oncoming: bool
 ) -> VehicleParams:
     """Random dimensions and paint for one vehicle of `category`."""

@@ -33,6 +33,7 @@ from hybridnets_core import ModelConfig, Pipeline
 from hybridnets_core.bag.labels import FolderLabels, TopicLabels, default_project, labels_project
 from hybridnets_core.bag.reader import BagReader
 from hybridnets_core.bag.synth import START_NS
+from hybridnets_core.bag.truth_topics import LEAD_VEHICLE, ODOMETRY, TF_MESSAGE, TRACKED_OBJECTS
 from hybridnets_core.bag.writer import BagWriter
 from hybridnets_core.inference.letterbox import Letterbox
 from hybridnets_core.outputs import messages
@@ -89,11 +90,18 @@ def test_synth_bag_is_a_coherent_labelled_drive(raw_drive) -> None:
             "/ground_truth/ego_lane/right": messages.PATH,
             "/ground_truth/ego_lane/center": messages.PATH,
             "/ground_truth/lane_lines": messages.MARKERS,
+            "/ground_truth/tracked_objects": TRACKED_OBJECTS,
+            "/ground_truth/tracked_objects_relative": TRACKED_OBJECTS,
+            "/ground_truth/lead": LEAD_VEHICLE,
+            "/tf": TF_MESSAGE,
+            "/odom": ODOMETRY,
         }
     step = round(1e9 / FPS)
     assert [t for t, _ in found[RAW]] == [START_NS + i * step for i in range(FRAMES)]
     for topic, items in found.items():
-        stamps = [messages.stamp_ns(messages.header_of(m)) for _, m in items]
+        headers = [m.transforms[0].header if topic == "/tf" else messages.header_of(m)
+                   for _, m in items]  # fmt: skip
+        stamps = [messages.stamp_ns(header) for header in headers]
         assert stamps == [t for t, _ in items], topic
     info = found["/camera/camera_info"][0][1]
     assert (info.width, info.height) == SIZE and info.k[0] > 0 and info.k[2] == SIZE[0] / 2
