@@ -11,11 +11,12 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from hybridnets_core.errors import HybridNetsError
 from hybridnets_core.outputs.messages import stamp_ns
-from hybridnets_core.scene.ego_motion import EgoPose, EgoSettings, PoseHistory
+from hybridnets_core.scene.ego_motion import EgoPose, EgoSettings, EgoTwist, PoseHistory
 
 from .tf import CameraPoseSource
 
 WARN_EVERY_S = 30.0
+TWIST_SPAN_NS = 100_000_000  # the vehicle's motion at a stamp: from its poses this far apart
 # best effort matches reliable and best-effort odometry publishers alike
 ODOMETRY_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=50, reliability=ReliabilityPolicy.BEST_EFFORT
@@ -73,3 +74,12 @@ class EgoPoseSource:
             except HybridNetsError:
                 pass  # an unusable transform: the odometry may still have the pose
         return self.history.at(stamp)
+
+    def twist_at(self, grid_frame: str, stamp: int) -> EgoTwist | None:
+        """The vehicle's motion at `stamp` (ns), from its poses TWIST_SPAN_NS before and at
+        it; None when either is not known."""
+        before = self.pose_at(grid_frame, stamp - TWIST_SPAN_NS)
+        now = self.pose_at(grid_frame, stamp) if before is not None else None
+        if now is None:
+            return None
+        return EgoTwist.between(before, now, TWIST_SPAN_NS / 1e9)

@@ -560,8 +560,12 @@ class HybridNetsNode(LifecycleNode):
         wanted = {"detections"} | {
             name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
         }
-        pose = self._poses.lookup(stream.name, outputs.ground.grid_frame, frame.image.header)
-        made = stream.session.process(result, frame.image, wanted, outputs, pose, ground_grid)
+        grid_frame = outputs.ground.grid_frame
+        pose = self._poses.lookup(stream.name, grid_frame, frame.image.header)
+        ego = None  # the vehicle's motion: only the tracked objects' velocities need it
+        if "tracked_objects" in wanted:
+            ego = self.ego.twist_at(grid_frame, frame.image.stamp)
+        made = stream.session.process(result, frame.image, wanted, outputs, pose, ground_grid, ego)
         if made.camera is None and (ground_grid or not wanted.isdisjoint(GROUND_OUTPUTS)):
             self.get_logger().warning(
                 "no intrinsics (camera_info within camera.info_tolerance of the image, or "

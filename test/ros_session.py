@@ -3,15 +3,17 @@ parameters of the node, fresh stamps and the parameter service. Import after req
 
 from __future__ import annotations
 
+import math
 import threading
 from pathlib import Path
 from typing import Any
 
 import rclpy
+from nav_msgs.msg import Odometry
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
 from rclpy.parameter import Parameter
-from ros_fixtures import Listener, wait_until
+from ros_fixtures import Listener, stamp, wait_until
 
 from hybridnets_ros.node import HybridNetsNode
 
@@ -123,3 +125,13 @@ def set_parameters(listener: Listener, node_name: str, **values: Any) -> list[An
     return list(
         call_service(listener, SetParameters, f"{node_name}/set_parameters", request).results
     )
+
+
+def odometry(stamp_ns: int, x: float, y: float, yaw: float) -> Odometry:
+    """An Odometry message of base_link in odom at `stamp_ns`."""
+    msg = Odometry()
+    stamp(msg, stamp_ns, "odom")
+    msg.child_frame_id = "base_link"
+    msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
+    msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+    return msg

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..inference.results import FrameResult
 from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.ego_motion import EgoTwist
 from ..scene.free_space import CachedScanner
 from ..scene.ground import CachedProjector, CameraPose, GridSpec, GroundProjector, OpticalPose
 from ..scene.lanes import LaneEstimate, line_confidence
@@ -55,7 +56,8 @@ LINE_STRIP, CUBE, ARROW, TEXT = 4, 1, 0, 9  # visualization_msgs/Marker types
 class FrameContext:
     """What one frame's builders share: the result, headers, image, the camera model and
     ground projection it was placed with, its scene and lanes, the settings it was built
-    under and its tracks against the lanes (None without tracks or when no output needs it)."""
+    under, its tracks against the lanes (None without tracks or when no output needs it) and
+    the vehicle's own motion (None: not known, velocities stay relative to the vehicle)."""
 
     frame: FrameResult
     header: Any
@@ -68,6 +70,7 @@ class FrameContext:
     lanes: LaneEstimate | None
     settings: OutputSettings
     path: PathAssessment | None
+    ego: EgoTwist | None = None
 
     @cached_property
     def occupancy(self) -> np.ndarray | None:
@@ -154,6 +157,7 @@ class FrameOutputs:
         pose: OpticalPose | None = None,
         settings: OutputSettings | None = None,
         ground_grid: bool = False,
+        ego: EgoTwist | None = None,
     ) -> BuiltFrame:
         """Messages of the wanted, enabled outputs this frame can make, by output name.
 
@@ -163,7 +167,8 @@ class FrameOutputs:
         `settings` are this frame's (default: those given at construction); the whole frame
         reads only them, so a change between frames never mixes into one. `ground_grid`: place
         the ground grid even when no wanted output needs it (the local map reads
-        `context.occupancy`).
+        `context.occupancy`). `ego`: the vehicle's motion at this stamp, which turns the
+        tracked objects' velocities into velocities over the ground.
         """
         settings = settings or self.settings
         self._configure_scene(settings)
@@ -205,6 +210,7 @@ class FrameOutputs:
             lanes,
             settings,
             path,
+            ego,
         )
         built = {}
         for name in names:
@@ -306,13 +312,17 @@ class FrameOutputs:
 
     def _tracked_objects(self, context: FrameContext) -> Any:
         """Confirmed tracks with a ground position at their centres (scene/track_shapes.py),
-        velocities relative to the vehicle (the tracker's), the camera while it sees them."""
+        velocities over the ground where the vehicle's motion is known (the tracker's, which
+        are relative to the vehicle, otherwise), the camera while it sees them."""
         tracks, shapes, path = context.scene.tracks, context.scene.shapes, context.path
         if tracks is None or shapes is None or path is None:
             return None
         rows = shapes.rows
         covariance = tracks.ground_cov[rows]
         camera = context.header.frame_id
+        velocity = tracks.ground_velocity[rows]
+        if context.ego is not None:
+            velocity = context.ego.over_ground(shapes.centre, velocity)  # of the pose given
         return messages.tracked_objects(
             self.factory,
             [tracks.track_ids[row] for row in rows],
@@ -320,14 +330,14 @@ class FrameOutputs:
             tracks.scores[rows],
             shapes.centre,
             [messages.pose_covariance(c[:2, :2], Z_VARIANCE) for c in covariance],
-            tracks.ground_velocity[rows],
+            velocity,
             [messages.twist_covariance(c[2:, 2:]) for c in covariance],
             shapes.size,
             path.lane_index[rows],
             path.in_path[rows],
             shapes.existence,
             [[camera] if tracks.detection_index[row] >= 0 else [] for row in rows],
-            True,
+            context.ego is None,
             context.ground_header,
         )
 

@@ -88,15 +88,15 @@ class EgoTwist:
 
     @classmethod
     def between(cls, before: EgoPose, after: EgoPose, dt_s: float) -> EgoTwist:
-        """The mean motion from `before` to `after`, `dt_s` seconds later, in `after`'s axes."""
+        """The motion from `before` to `after`, `dt_s` seconds later, in the vehicle's own axes
+        (which a steady turn keeps constant: there the chord runs along the mean heading)."""
         if not (math.isfinite(dt_s) and dt_s > 0):
             raise InputError(f"ego motion needs poses a positive time apart, got {dt_s} s")
-        forward, left = after.to_grid(np.array(before.x), np.array(before.y))
-        return cls(
-            float(-forward) / dt_s,
-            float(-left) / dt_s,
-            wrap_angle(after.yaw - before.yaw) / dt_s,
-        )
+        turn = wrap_angle(after.yaw - before.yaw)
+        heading = before.yaw + turn / 2
+        dx, dy = after.x - before.x, after.y - before.y
+        cos, sin = math.cos(heading), math.sin(heading)
+        return cls((cos * dx + sin * dy) / dt_s, (-sin * dx + cos * dy) / dt_s, turn / dt_s)
 
     def over_ground(self, position: np.ndarray, relative_velocity: np.ndarray) -> np.ndarray:
         """Velocities [N, 2] over the ground, in grid_frame's axes, of points at `position`

@@ -25,6 +25,7 @@ from ..outputs.frame import FrameContext, FrameOutputs
 from ..outputs.scene import SceneFrame
 from ..outputs.settings import OutputSettings
 from ..scene.camera import CameraIntrinsics, CameraModel
+from ..scene.ego_motion import EgoTwist
 from ..scene.ground import GridSpec, OpticalPose
 from ..scene.lanes import LaneEstimate
 
@@ -121,11 +122,13 @@ class CameraSession:
         settings: OutputSettings | None = None,
         pose: OpticalPose | None = None,
         ground_grid: bool = False,
+        ego: EgoTwist | None = None,
     ) -> SessionFrame:
         """The wanted outputs of one inferred frame, built under `settings` (this frame's;
         default: the session's) with its paired camera_info; `pose` (from TF) replaces the
         settings' camera pose. `ground_grid`: also give back the frame's ground grid (None
-        without intrinsics or a drivable mask), as the local map needs."""
+        without intrinsics or a drivable mask), as the local map needs. `ego`: the vehicle's
+        motion at the stamp (velocities over the ground in ~/tracked_objects)."""
         settings = settings or self.settings
         start = time.perf_counter()
         built = self.outputs.build(
@@ -139,6 +142,7 @@ class CameraSession:
             pose,
             settings,
             ground_grid,
+            ego,
         )
         context = built.context
         occupancy = context.occupancy if ground_grid else None

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ros_fixtures import raw_frame, require_ros, stamp, stamp_ns_of, wait_until
+from ros_fixtures import raw_frame, require_ros, stamp_ns_of, wait_until
 
 require_ros()
 
 from nav_msgs.msg import OccupancyGrid, Odometry
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_session import GRID, Ros, next_stamp
+from ros_session import GRID, Ros, next_stamp, odometry
 
 from hybridnets_ros.node import HybridNetsNode
 
@@ -27,16 +27,6 @@ LATCHED = QoSProfile(
 S = 1_000_000_000
 RESOLUTION = 0.5  # a coarse map keeps the test cheap: 60 m at 0.5 m
 SIZE = 60.0
-
-
-def odometry(stamp_ns: int, x: float, y: float, yaw: float) -> Odometry:
-    """An Odometry message of base_link in odom at `stamp_ns`."""
-    msg = Odometry()
-    stamp(msg, stamp_ns, "odom")
-    msg.child_frame_id = "base_link"
-    msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
-    msg.pose.pose.orientation.z, msg.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
-    return msg
 
 
 def value_at(grid: Any, x: float, y: float) -> int:
