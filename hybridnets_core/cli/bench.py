@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 
 SOURCE_SIZE = (720, 1280)
 DEFAULT_INPUT_SIZE = (384, 640)
-BENCH_BACKENDS = ("torch", "torch-reference", "onnxruntime", "onnxruntime-int8")
+BENCH_BACKENDS = (
+    "torch",
+    "torch-reference",
+    "onnxruntime",
+    "onnxruntime-cuda",
+    "onnxruntime-int8",
+)
 TORCH_BACKENDS = ("torch", "torch-reference")
 SYNTHETIC_CALIB_FRAMES = 16
 
@@ -68,7 +74,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=backend_list,
         default=["torch"],
         help="comma-separated: torch, torch-reference (unfolded, NCHW, as the reference "
-        "implementation runs it), onnxruntime, onnxruntime-int8 (torch)",
+        "implementation runs it), onnxruntime (TensorRT first on cuda), onnxruntime-cuda "
+        "(ONNX Runtime's CUDA provider, no TensorRT), onnxruntime-int8 (torch)",
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
@@ -81,11 +88,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="images per forward pass (the frame repeated); exports get this fixed batch, and "
         "times are per image (1)",
-    )
-    parser.add_argument(
-        "--no-tensorrt",
-        action="store_true",
-        help="onnxruntime on cuda without TensorRT (its CUDA provider)",
     )
     parser.add_argument("--runs", type=positive_int, default=20)
     parser.add_argument("--warmup", type=non_negative_int, default=3)
@@ -134,8 +136,6 @@ def _trt_table(args: argparse.Namespace, export: Path, scratch: Path) -> Path:
     from ..export.trt_calibration import write_tensorrt_calibration
     from .trt_build import check_tensorrt
 
-    if args.no_tensorrt:
-        raise ConfigError("onnxruntime-int8 on cuda is a TensorRT engine: drop --no-tensorrt")
     check_tensorrt(ort.get_available_providers())
     images = calibration_images(_calibration_folder(args, scratch), SYNTHETIC_CALIB_FRAMES)
     return write_tensorrt_calibration(export, images, scratch / "trt_int8")
@@ -148,9 +148,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
 
     options = {"detection": detection_from_args(args), "input_size": args.input_size}
     device = {"device": args.device, "half": args.half}
-    onnx_options = OnnxOptions(
-        threads=args.threads, tensorrt=not args.no_tensorrt, trt_batch=args.batch
-    )
+    onnx_options = OnnxOptions(threads=args.threads, trt_batch=args.batch)
     onnx = {"onnx_options": onnx_options}
     if args.weights and Path(args.weights).suffix.lower() == ONNX_SUFFIX:
         if args.backend != ["onnxruntime"]:
@@ -161,6 +159,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
         return {"onnxruntime": pipeline}
     model, config = _network(args)
     pipelines = {}
+    exported: dict[str, Path] = {}  # one file per distinct export (onnxruntime and -cuda share)
     for backend in args.backend:
         if backend in TORCH_BACKENDS:
             continue
@@ -175,8 +174,13 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
             calib=_calibration_folder(args, scratch) if cpu_int8 else None,
             native_ops=args.native_ops if cpu_int8 else None,
         )
-        path = export_model(model, config, scratch / f"{backend}.onnx", export).onnx_path
+        if repr(export) not in exported:
+            target = scratch / f"{backend}.onnx"
+            exported[repr(export)] = export_model(model, config, target, export).onnx_path
+        path = exported[repr(export)]
         backend_options = onnx_options
+        if backend == "onnxruntime-cuda":
+            backend_options = replace(onnx_options, tensorrt=False)
         if int8 and not cpu_int8:
             backend_options = replace(onnx_options, trt_calibration=_trt_table(args, path, scratch))
         pipelines[backend] = Pipeline.from_weights(
@@ -222,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--native-ops / --no-native-ops choose the onnxruntime-int8 backend's ops"
         )
+    if "onnxruntime-cuda" in args.backend and not args.device.startswith("cuda"):
+        raise ConfigError("backend onnxruntime-cuda needs --device cuda[:N]")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
