@@ -203,7 +203,8 @@ class OnnxSession:
     """One InferenceSession plus I/O binding: inputs copied to the device once, outputs once.
 
     On TensorRT the engine is built (or loaded from its cache folder) and run once here, so the
-    first frame does not pay for it; `engine_note` says which happened (None off TensorRT).
+    first frame does not pay for it; `engine_note` says which happened (None off TensorRT) and
+    `max_batch` is the most images a run takes (None: any, or the file's fixed batch).
     """
 
     def __init__(self, path: Path, device: str, half: bool, options: OnnxOptions) -> None:
@@ -215,8 +216,8 @@ class OnnxSession:
         if chain[0][0] == TENSORRT:
             engine, options = self._engine(path, device, half, options)
             chain = provider_chain(device, half, options, available, engine)
-        folder = Path(chain[0][1].get("trt_engine_cache_path", "."))
-        cached = has_cached_engine(folder)  # before the session, which may build it
+        folder = engine_folder(_root(options), engine) if engine else None
+        cached = folder is not None and has_cached_engine(folder)  # before the session builds
         started = time.perf_counter()
         self.session = _open(path, options, chain)
         self.provider = self.session.get_providers()[0]
@@ -231,6 +232,8 @@ class OnnxSession:
         self.device_id = parse_device(device)[1]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.engine_note: str | None = None
+        # a dynamic-batch TensorRT engine takes at most its profile's batch per run
+        self.max_batch = engine.batch if engine and self.provider == TENSORRT else None
         wanted = chain[0][0]
         LOGGER.log(
             logging.INFO if self.provider == wanted else logging.WARNING,
@@ -317,12 +320,15 @@ class _OnnxBackend:
 
     def _chunks(self, batch: np.ndarray) -> list[tuple[np.ndarray, int]]:
         """The batch as the file takes it, as (chunk, images of the batch in it): whole with a
-        dynamic batch axis, else chunks of the graph's fixed batch, the last one padded by
-        repeating its last image (so val, bag replay and a multi-camera node batch any export)."""
+        dynamic batch axis (in chunks of a TensorRT engine's largest batch), else chunks of the
+        graph's fixed batch, the last one padded by repeating its last image (so val, bag
+        replay and a multi-camera node batch any export)."""
         batch = batch.astype(np.float32, copy=False)
         info = self.session.info
         if info.dynamic_batch:
-            return [(batch, len(batch))]
+            limit = self.session.max_batch or len(batch)
+            parts = [batch[start : start + limit] for start in range(0, len(batch), limit)]
+            return [(part, len(part)) for part in parts]
         size = info.batch_size
         chunks = []
         for start in range(0, len(batch), size):

@@ -265,3 +265,24 @@ def test_calibration_table_of_an_export(
     half = export_cli(varied_checkpoint, tmp_path / "half.onnx", "--half")
     with pytest.raises(ConfigError, match="fp16: calibrate TensorRT INT8 on the fp32 export"):
         write_tensorrt_calibration(half, images, tmp_path / "half")
+
+
+def test_a_dynamic_engine_runs_batches_up_to_its_profile(end2end_export, dashcam_paths) -> None:  # noqa: F811
+    """A dynamic-batch engine built for at most 2 images (its profile) runs 3 as 2 + 1, with
+    the same results as one at a time (the limit set as TensorRT sets it, on a CPU session)."""
+    from hybridnets_core.inference.pipeline import Pipeline
+    from hybridnets_core.media import read_image
+    from hybridnets_core.settings import DetectionSettings
+
+    pipeline = Pipeline.from_weights(
+        end2end_export, backend="onnxruntime", detection=DetectionSettings(conf_threshold=0.05)
+    )
+    assert pipeline.runtime.session.max_batch is None  # no TensorRT here: any batch at once
+    pipeline.runtime.session.max_batch = 2
+    images = [read_image(path) for path in dashcam_paths[:3]]
+    batch = pipeline.transform.batch(images, "bgr")[0]
+    assert [real for _, real in pipeline.runtime._chunks(batch)] == [2, 1]
+    for image, together in zip(images, pipeline.run_batch(images)):
+        alone = pipeline(image)
+        assert len(together) == len(alone) > 0
+        assert (together.boxes == alone.boxes).all()
