@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from hybridnets_core.inference.letterbox import Letterbox
     from hybridnets_core.inference.pipeline import InferredBatch, Pipeline, PreparedBatch
     from hybridnets_core.inference.results import FrameResult
+    from hybridnets_core.runtime.onnx_runtime import OnnxOptions
 
 NODE_NAME = "hybridnets_node"
 WARN_EVERY_S = 5.0
@@ -332,14 +333,33 @@ class HybridNetsNode(LifecycleNode):
         from hybridnets_core.inference.pipeline import Pipeline
 
         model = self.settings.model
-        return Pipeline.from_weights(
+        pipeline = Pipeline.from_weights(
             model.weights or None,
             device=model.device,
             half=model.half,
             backend=model.backend,
+            onnx_options=self._onnx_options(),
             detection=self.settings.detection,
             mask_resolution=self.settings.outputs.mask_resolution,
         )
+        if pipeline.runtime.engine_note:  # "TensorRT engine from cache DIR" / "... built in N s"
+            self.get_logger().info(pipeline.runtime.engine_note)
+        elif pipeline.provider is not None and model.device.startswith("cuda"):
+            self.get_logger().info(f"no TensorRT engine: onnxruntime runs {pipeline.provider}")
+        return pipeline
+
+    def _onnx_options(self) -> OnnxOptions | None:
+        """ONNX Runtime options (the TensorRT engine cache, its batch: the cameras) for backend
+        onnxruntime; None for torch."""
+        from pathlib import Path
+
+        model = self.settings.model
+        if model.backend != "onnxruntime":
+            return None
+        from hybridnets_core.runtime.onnx_runtime import OnnxOptions
+
+        cache = Path(model.trt_cache_dir).expanduser() if model.trt_cache_dir else None
+        return OnnxOptions(trt_cache=cache, trt_batch=len(self.camera_names))
 
     def _make_stream(self, camera: str, settings: OutputSettings, names: list[str]) -> CameraStream:
         prefix = f"{camera}/" if camera else ""

@@ -60,6 +60,11 @@ class ModelSource:
     )
     device: str = setting("cpu", "Inference device: cpu, cuda or cuda:N.", runtime=False)
     half: bool = setting(False, "fp16 inference (CUDA only).", runtime=False)
+    trt_cache_dir: str = setting(
+        "",
+        "TensorRT engine cache root (onnxruntime on cuda); empty = $HYBRIDNETS_HOME/tensorrt.",
+        runtime=False,
+    )
     class_names: str = setting(
         "", "Comma-separated class names; empty = from weights.", runtime=False
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,13 @@ if TYPE_CHECKING:
 
 SOURCE_SIZE = (720, 1280)
 DEFAULT_INPUT_SIZE = (384, 640)
-BENCH_BACKENDS = ("torch", "torch-reference", "onnxruntime", "onnxruntime-int8")
+BENCH_BACKENDS = (
+    "torch",
+    "torch-reference",
+    "onnxruntime",
+    "onnxruntime-cuda",
+    "onnxruntime-int8",
+)
 TORCH_BACKENDS = ("torch", "torch-reference")
 SYNTHETIC_CALIB_FRAMES = 16
 
@@ -53,7 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="time the whole pipeline stage by stage, for one or more backends side by side",
         description="Checkpoints are exported to ONNX in a temporary folder for the "
         "onnxruntime backends; onnxruntime-int8 calibrates on --calib (default: synthetic "
-        "scenes). Backends take turns on the same frame.",
+        "scenes): a static INT8 export on the CPU, a TensorRT INT8 engine on cuda. Backends "
+        "take turns on the same frame.",
     )
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument(
@@ -66,13 +74,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=backend_list,
         default=["torch"],
         help="comma-separated: torch, torch-reference (unfolded, NCHW, as the reference "
-        "implementation runs it), onnxruntime, onnxruntime-int8 (torch)",
+        "implementation runs it), onnxruntime (TensorRT first on cuda), onnxruntime-cuda "
+        "(ONNX Runtime's CUDA provider, no TensorRT), onnxruntime-int8 (torch)",
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
     add_native_ops_option(parser)
     add_input_size_option(parser, "640x384", aliases=("--size",))
     parser.add_argument("--image", type=Path, help="frame to use (default: 1280x720 noise)")
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        default=1,
+        help="images per forward pass (the frame repeated); exports get this fixed batch, and "
+        "times are per image (1)",
+    )
     parser.add_argument("--runs", type=positive_int, default=20)
     parser.add_argument("--warmup", type=non_negative_int, default=3)
     add_detection_options(parser)
@@ -106,6 +122,25 @@ def _calibration_folder(args: argparse.Namespace, scratch: Path) -> Path:
     return scratch / "calib"
 
 
+def _tensorrt_int8(args: argparse.Namespace) -> bool:
+    """onnxruntime-int8 on cuda is a TensorRT INT8 engine (the CPU's QDQ export is for CPUs)."""
+    return args.device.startswith("cuda")
+
+
+def _trt_table(args: argparse.Namespace, export: Path, scratch: Path) -> Path:
+    """The TensorRT INT8 calibration table of an fp32 export, from --calib or synthetic scenes;
+    ConfigError where ONNX Runtime has no TensorRT provider to use it."""
+    import onnxruntime as ort
+
+    from ..export.quantize import calibration_images
+    from ..export.trt_calibration import write_tensorrt_calibration
+    from .trt_build import check_tensorrt
+
+    check_tensorrt(ort.get_available_providers())
+    images = calibration_images(_calibration_folder(args, scratch), SYNTHETIC_CALIB_FRAMES)
+    return write_tensorrt_calibration(export, images, scratch / "trt_int8")
+
+
 def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeline]:
     """One Pipeline per backend; ONNX files are exported into `scratch` first."""
     from ..export.exporter import ExportOptions, export_model
@@ -113,7 +148,8 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
 
     options = {"detection": detection_from_args(args), "input_size": args.input_size}
     device = {"device": args.device, "half": args.half}
-    onnx = {"onnx_options": OnnxOptions(threads=args.threads)}
+    onnx_options = OnnxOptions(threads=args.threads, trt_batch=args.batch)
+    onnx = {"onnx_options": onnx_options}
     if args.weights and Path(args.weights).suffix.lower() == ONNX_SUFFIX:
         if args.backend != ["onnxruntime"]:
             raise ConfigError("an .onnx file can only be benchmarked with --backend onnxruntime")
@@ -123,21 +159,32 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
         return {"onnxruntime": pipeline}
     model, config = _network(args)
     pipelines = {}
+    exported: dict[str, Path] = {}  # one file per distinct export (onnxruntime and -cuda share)
     for backend in args.backend:
         if backend in TORCH_BACKENDS:
             continue
         int8 = backend == "onnxruntime-int8"
+        cpu_int8 = int8 and not _tensorrt_int8(args)
         export = ExportOptions(
             args.input_size,
             end2end=args.end2end,
             half=args.half and not int8,
-            int8=int8,
-            calib=_calibration_folder(args, scratch) if int8 else None,
-            native_ops=args.native_ops if int8 else None,
+            batch_size=args.batch,
+            int8=cpu_int8,
+            calib=_calibration_folder(args, scratch) if cpu_int8 else None,
+            native_ops=args.native_ops if cpu_int8 else None,
         )
-        path = export_model(model, config, scratch / f"{backend}.onnx", export).onnx_path
+        if repr(export) not in exported:
+            target = scratch / f"{backend}.onnx"
+            exported[repr(export)] = export_model(model, config, target, export).onnx_path
+        path = exported[repr(export)]
+        backend_options = onnx_options
+        if backend == "onnxruntime-cuda":
+            backend_options = replace(onnx_options, tensorrt=False)
+        if int8 and not cpu_int8:
+            backend_options = replace(onnx_options, trt_calibration=_trt_table(args, path, scratch))
         pipelines[backend] = Pipeline.from_weights(
-            path, backend="onnxruntime", **device, **onnx, **options
+            path, backend="onnxruntime", onnx_options=backend_options, **device, **options
         )
     for backend in set(args.backend) & set(TORCH_BACKENDS):
         as_trained = backend == "torch-reference"
@@ -179,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--native-ops / --no-native-ops choose the onnxruntime-int8 backend's ops"
         )
+    if "onnxruntime-cuda" in args.backend and not args.device.startswith("cuda"):
+        raise ConfigError("backend onnxruntime-cuda needs --device cuda[:N]")
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
@@ -189,11 +238,11 @@ def run(args: argparse.Namespace) -> int:
         image = np.random.default_rng(0).integers(0, 256, (*SOURCE_SIZE, 3), dtype=np.uint8)
     with tempfile.TemporaryDirectory(prefix="hybridnets_bench_") as scratch:
         pipelines = build_pipelines(args, Path(scratch))
-    report = benchmark_pipelines(pipelines, image, args.runs, args.warmup)
+    report = benchmark_pipelines(pipelines, image, args.runs, args.warmup, args.batch)
     report["weights"] = "random" if args.random else str(args.weights or "default")
     report["compound_coef"] = next(iter(pipelines.values())).config.compound_coef
     report["source_size"] = list(image.shape[:2])
-    if "onnxruntime-int8" in args.backend:
+    if "onnxruntime-int8" in args.backend and not _tensorrt_int8(args):
         from ..export.exporter import ExportOptions
 
         int8 = ExportOptions(args.input_size, int8=True, native_ops=args.native_ops)

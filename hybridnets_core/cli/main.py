@@ -25,6 +25,7 @@ from . import (
     synth,
     synth_bag,
     train,
+    trt_build,
     val,
     weights,
 )
@@ -42,6 +43,7 @@ COMMANDS = (
     bag_from_images,
     bag_eval,
     export,
+    trt_build,
 )
 
 

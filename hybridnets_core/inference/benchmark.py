@@ -20,27 +20,29 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def benchmark_pipelines(
-    pipelines: dict[str, Pipeline], image: np.ndarray, runs: int, warmup: int
+    pipelines: dict[str, Pipeline], image: np.ndarray, runs: int, warmup: int, batch: int = 1
 ) -> dict[str, Any]:
-    """Run every pipeline `warmup + runs` times, taking turns so load changes hit all alike.
+    """Run every pipeline `warmup + runs` times, taking turns so load changes hit all alike;
+    each run is one batch of `batch` copies of `image`, and times are per image.
 
     The report is the first pipeline's (stages, FPS, ...) plus `backends` (each pipeline's)
     and `ratios` against the first: forward and total speed-ups, and total/forward.
     """
+    frames = [image] * batch
     for _ in range(warmup):
         for pipeline in pipelines.values():
-            pipeline(image)
+            pipeline.run_batch(frames)
     samples = {name: {stage: [] for stage in (*STAGES, "total")} for name in pipelines}
     detections: dict[str, list[int]] = {name: [] for name in pipelines}
     for _ in range(runs):
         for name, pipeline in pipelines.items():
-            result = pipeline(image)
+            result = pipeline.run_batch(frames)[0]  # each frame's timings: its share
             for stage in STAGES:
                 samples[name][stage].append(result.timings[stage])
             samples[name]["total"].append(sum(result.timings[stage] for stage in STAGES))
             detections[name].append(len(result))
     reports = {
-        name: _summary(pipeline, samples[name], detections[name], runs, warmup)
+        name: _summary(pipeline, samples[name], detections[name], runs, warmup) | {"batch": batch}
         for name, pipeline in pipelines.items()
     }
     first = next(iter(reports.values()))

@@ -45,7 +45,8 @@ class RuntimeOutputs(Protocol):
 class Runtime(Protocol):
     """Anything that runs the network on a float32 [B, 3, H, W] batch.
 
-    `provider` is the ONNX Runtime execution provider (None for torch); `fixed_input_size`
+    `provider` is the ONNX Runtime execution provider (None for torch), `engine_note` how its
+    TensorRT engine came to be (from the cache or built, None off TensorRT); `fixed_input_size`
     the only (H, W) the runtime accepts, or None for any multiple of the stride; `end_to_end`
     says the graph applies the thresholds itself, so each set in `thresholds` costs a run.
     """
@@ -53,6 +54,7 @@ class Runtime(Protocol):
     name: str
     device: str
     provider: str | None
+    engine_note: str | None
     config: ModelConfig
     fixed_input_size: tuple[int, int] | None
     end_to_end: bool

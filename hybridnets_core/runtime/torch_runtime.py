@@ -42,6 +42,7 @@ class TorchRuntime:
 
     name = "torch"
     provider = None
+    engine_note = None
     fixed_input_size = None
     end_to_end = False
 
