@@ -38,7 +38,7 @@ from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.scene.local_map import LocalMap
 from hybridnets_core.serving.session import CameraImage, CameraSession, SessionFrame
 from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
-from hybridnets_core.serving.world import WORLD_OUTPUTS, RigFrame, WorldOutputs
+from hybridnets_core.serving.world import PLANNER_OUTPUTS, WORLD_OUTPUTS, RigFrame, WorldOutputs
 
 from . import params
 from .ego import EgoPoseSource
@@ -501,11 +501,15 @@ class HybridNetsNode(LifecycleNode):
         results = self.pipeline.finish(batch.network)
         mapping = self.local_map_publisher.get_subscription_count() > 0
         rig_wanted = {n for n, pub in self.rig_publishers.items() if pub.get_subscription_count()}
+        ground_grid = mapping or "grid" in rig_wanted
+        # the rig's lane index, in-path and lead read the cameras' lanes
+        lanes = {"lanes"} if not rig_wanted.isdisjoint(PLANNER_OUTPUTS) else set()
         fused, rig_frames = False, []
         for frame, result in zip(batch.frames, results):
             outputs = batch.settings.cameras[frame.stream.name]
-            made = self._build(frame, result, batch.settings, mapping or "grid" in rig_wanted)
-            rig_frames.append(RigFrame(frame.stream.name, made, outputs))
+            made = self._build(frame, result, batch.settings, ground_grid, lanes)
+            camera = frame.stream.name
+            rig_frames.append(RigFrame(camera, frame.image.header.frame_id, made, outputs))
             fused |= mapping and self._add_to_local_map(made, outputs)
             built = time.perf_counter()
             self._send(frame.stream, made)
@@ -523,10 +527,17 @@ class HybridNetsNode(LifecycleNode):
         if fused:
             self._publish_local_map()
         if self.rig is not None:
-            rig = batch.settings.node.outputs
-            for name, message in self.rig.update(rig_frames, rig, rig_wanted)[1].items():
-                self.rig_publishers[name].publish(message)
+            self._publish_rig(rig_frames, batch.settings.node.outputs, rig_wanted)
         return True
+
+    def _publish_rig(self, frames: list[RigFrame], rig: OutputSettings, wanted: set[str]) -> None:
+        """The rig's outputs of a batch: fused objects (every batch), the wanted messages."""
+        ego = None
+        if "tracked_objects" in wanted:
+            newest = max(frame.frame.stamp for frame in frames)
+            ego = self.ego.twist_at(rig.ground.grid_frame, newest)
+        for name, message in self.rig.update(frames, rig, wanted, ego)[1].items():
+            self.rig_publishers[name].publish(message)
 
     def _add_to_local_map(self, made: SessionFrame, outputs: OutputSettings) -> bool:
         """Fuse a frame's ground grid into the local map at the ego pose of its stamp; whether
@@ -570,16 +581,23 @@ class HybridNetsNode(LifecycleNode):
         )
 
     def _build(
-        self, frame: CameraFrame, result: FrameResult, settings: Snapshot, ground_grid: bool
+        self,
+        frame: CameraFrame,
+        result: FrameResult,
+        settings: Snapshot,
+        ground_grid: bool,
+        also: set[str],
     ) -> SessionFrame:
         """This frame's messages: detections always (tracks need every frame), other outputs
-        only when subscribed; with `ground_grid`, its ground grid too (the local map's and the
-        surround grid's)."""
+        when subscribed or named in `also` (what the rig's outputs read); with `ground_grid`,
+        its ground grid too (the local map's and the surround grid's)."""
         stream = frame.stream
         outputs = settings.cameras[stream.name]
-        wanted = {"detections"} | {
-            name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
-        }
+        wanted = (
+            {"detections"}
+            | also
+            | {name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0}
+        )
         grid_frame = outputs.ground.grid_frame
         pose = self._poses.lookup(stream.name, grid_frame, frame.image.header)
         ego = None  # the vehicle's motion: only the tracked objects' velocities need it

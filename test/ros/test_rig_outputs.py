@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 from ros_fixtures import raw_frame, require_ros, stamp_ns_of, wait_until
 
-require_ros()
+require_ros("hybridnets_ros.msg")
 
+from hybridnets_ros.msg import LeadVehicle, TrackedObjectArray
 from nav_msgs.msg import OccupancyGrid
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_session import Ros, next_stamp
@@ -48,7 +49,7 @@ class RigRecorder:
     def send(self, node: HybridNetsNode, stamp: int, pixels: np.ndarray | None = None) -> None:
         """One frame per camera, all with `stamp` (one batch): `pixels` (bgr8), else a
         640x480 test frame."""
-        for listener in self.listeners.values():
+        for camera, listener in self.listeners.items():
             assert wait_until(lambda ls=listener: ls.raw.get_subscription_count() > 0, 10.0)
             if pixels is None:
                 frame = raw_frame(640, 480, "bgr8", stamp)
@@ -57,6 +58,7 @@ class RigRecorder:
                 frame = Image(height=height, width=width, encoding="bgr8", step=width * 3)
                 frame.data = pixels.tobytes()
                 frame.header.stamp.sec, frame.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+            frame.header.frame_id = f"{camera}_optical"
             listener.raw.publish(frame)
 
     def at(self, name: str, stamp: int) -> Any:
@@ -116,7 +118,14 @@ def test_two_cameras_seeing_the_same_view_give_one_object_each(ros: Ros) -> None
         **{"grid.x_max": 40.0, "grid.y_min": -10.0, "grid.y_max": 10.0, "grid.resolution": 0.2},
     )
     rig = RigRecorder(ros, namespace, cameras, "objects", Detection3DArray)
-    assert wait_until(lambda: node.rig_publishers["objects"].get_subscription_count() > 0, 10.0)
+    planner: dict[str, list[Any]] = {"tracked_objects": [], "lead_vehicle": []}
+    subscriber = rig.listeners[cameras[0]].node
+    for name, kind in (("tracked_objects", TrackedObjectArray), ("lead_vehicle", LeadVehicle)):
+        topic = f"{namespace}/hybridnets_node/{name}"
+        subscriber.create_subscription(kind, topic, planner[name].append, RELIABLE)
+    for name in ("objects", *planner):
+        publisher = node.rig_publishers[name]
+        assert wait_until(lambda p=publisher: p.get_subscription_count() > 0, 10.0)
     stamps, fused_ids = [], []
     for index in range(8):
         stamp = 1_800_000_000_000_000_000 + index * 100_000_000
@@ -135,4 +144,15 @@ def test_two_cameras_seeing_the_same_view_give_one_object_each(ros: Ros) -> None
     assert fused.header.frame_id == "base_link"
     for det in fused.detections:
         assert 0.0 < det.bbox.center.position.x < 40.0 and det.bbox.size.z > 0
+    # the same objects as our tracked objects, each seen by both cameras, and the lead
+    tracked = wait_until(lambda: next((m for m in planner["tracked_objects"]
+                                       if stamp_ns_of(m) == last), None), 20.0)  # fmt: skip
+    assert tracked is not None and sorted(o.id for o in tracked.objects) == sorted(ids)
+    seen_now = [o for o in tracked.objects if o.cameras]
+    optical = [f"{camera}_optical" for camera in cameras]
+    assert seen_now and all(sorted(o.cameras) == optical for o in seen_now)
+    assert all(o.velocity_relative_to_vehicle for o in tracked.objects)  # no odometry
+    lead = wait_until(lambda: next((m for m in planner["lead_vehicle"]
+                                    if stamp_ns_of(m) == last), None), 20.0)  # fmt: skip
+    assert lead is not None and (not lead.present or lead.id in ids)
     assert node.state == "active" and node.stats.counts["failed"] == 0
