@@ -24,6 +24,7 @@ PUBLISHED = {
     NODE + "local_map": messages.OCCUPANCY_GRID,
     "/diagnostics": "diagnostic_msgs/msg/DiagnosticArray",
 }
+TOPIC_KEYS = ("topicToRender", "topicPath")  # Foxglove fields that hold one topic
 SHOWN = {"debug_image", "grid", "free_space", "markers", "ego_lane/center"}  # markers: objects
 RVIZ_TYPES = {
     "rviz_default_plugins/Image": messages.IMAGE,
@@ -60,13 +61,13 @@ def test_every_rviz_topic_is_published_and_shown_by_its_type() -> None:
 
 
 def foxglove_topics(tree: Any) -> Iterator[str]:
-    """Every topic a Foxglove layout names: keys of `topics` maps, values of `*Topic` fields
-    and `topicToRender`."""
+    """Every topic a Foxglove layout names: keys of `topics` maps, values of `*Topic` fields,
+    `topicToRender` and `topicPath` (a Raw Messages panel's whole message)."""
     if isinstance(tree, dict):
         for key, value in tree.items():
             if key == "topics":
                 yield from value
-            elif isinstance(value, str) and (key.endswith("Topic") or key == "topicToRender"):
+            elif isinstance(value, str) and (key.endswith("Topic") or key in TOPIC_KEYS):
                 yield value
             else:
                 yield from foxglove_topics(value)
@@ -81,7 +82,8 @@ def test_every_foxglove_topic_is_published() -> None:
     assert topics <= set(PUBLISHED), topics - set(PUBLISHED)
     assert {NODE + name for name in SHOWN} <= topics
     panels = {panel.split("!")[0] for panel in layout["configById"]}
-    assert {"Image", "3D"} <= panels
+    assert {"Image", "3D", "RawMessages"} <= panels
+    assert NODE + "lead_vehicle" in topics
     assert layout["configById"]["3D!hybridnets"]["followTf"] == "base_link"
 
 
