@@ -37,6 +37,7 @@ from ..decoding.boxes import box_iou
 from ..errors import ConfigError
 from ..evaluation import DetectionAccumulator, iou
 from ..evaluation.lanes import LaneAccumulator
+from ..fileio import write_bytes_atomic
 from ..inference.pipeline import Pipeline
 from ..inference.results import Detections, FrameResult
 from ..outputs.frame import RECORDED_OUTPUTS
@@ -223,8 +224,6 @@ class AgreementMetrics:
 
     def write_overlays(self, out_dir: Path) -> list[Path]:
         """Write the worst frames' overlays under out_dir (names as in `summary`)."""
-        from ..fileio import write_bytes_atomic
-
         written = []
         for rank, entry in enumerate(self.worst_frames(), 1):
             path = out_dir / self.overlay_name(rank, entry)
