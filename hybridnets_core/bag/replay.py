@@ -19,6 +19,7 @@ from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 from ..outputs.settings import OutputSettings
 from ..serving.session import CameraImage, CameraSession
 from ..settings import DetectionSettings
+from .agreement import AgreementMetrics, ReferenceRun
 from .labels import LabelSource
 from .planner_metrics import PlannerMetrics, PlannerTruthTopics
 from .reader import BagReader
@@ -79,6 +80,7 @@ class ReplayResult:
     invalid_camera_info: int
     planner: PlannerMetrics | None = None
     node_detection: DetectionSettings | None = None  # --live: the running node's thresholds
+    agreement: AgreementMetrics | None = None  # --reference: candidate against reference
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class _Replay:
         labels: LabelSource | None,
         metrics: MetricsAccumulator | None,
         planner_truth: PlannerTruthTopics | None,
+        reference: ReferenceRun | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.writer = writer
@@ -107,6 +110,7 @@ class _Replay:
         self.labels = labels
         self.metrics = metrics
         self.planner_truth = planner_truth
+        self.reference = reference
         self.planner = None
         if planner_truth is not None:
             self.planner = PlannerMetrics(options.outputs, pipeline.class_names)
@@ -135,10 +139,12 @@ class _Replay:
         frames, self.pending = self.pending, []
         results = self.pipeline.run_batch([f.image.pixels for f in frames], frames[0].image.color)
         threshold = self.pipeline.detection.conf_threshold
+        done_frames = []
         for frame, result in zip(frames, results):
             done = self.session.process(
                 result, frame.image, RECORDED_OUTPUTS, ground_grid=self.planner is not None
             )
+            done_frames.append(done)
             stamp = done.stamp
             for name, message in done.messages.items():
                 self._write(name, OUTPUT_TYPES[name], frame.log_ns, message)
@@ -161,6 +167,9 @@ class _Replay:
                     frame.index, stamp, frame.log_ns, len(result), truth is not None, timings
                 )
             )
+        if self.reference is not None:
+            images = [f.image for f in frames]
+            self.reference.compare([f.index for f in frames], images, done_frames)
 
 
 def follow_camera_info(bag: BagReader, image_topic: str, asked: str | None) -> str | None:
@@ -180,11 +189,13 @@ def replay_bag(
     labels: LabelSource | None = None,
     progress: bool = True,
     protocol: str = "paper",
+    reference: ReferenceRun | None = None,
 ) -> ReplayResult:
     """Run every frame of `options.image_topic`; write the node's outputs to a new bag at `out`.
 
     With labels and a pipeline that has scoring thresholds (val's), labelled frames are scored
-    as `hybridnets val` scores them, from the same forward pass.
+    as `hybridnets val` scores them, from the same forward pass. With a `reference` run, the
+    reference model sees the same frames and camera_info and each frame is compared.
     """
     if options.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {options.batch_size}")
@@ -203,7 +214,7 @@ def replay_bag(
             bag, options.gt_prefix, options.outputs.ground.grid_frame
         )
     with BagWriter(out, options.fmt) as writer:
-        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth)
+        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth, reference)
         index = invalid_info = 0
         bar = tqdm(
             total=bag.counts[options.image_topic],
@@ -216,6 +227,8 @@ def replay_bag(
                 if topic == info_topic:
                     try:
                         run.session.add_camera_info(msg)
+                        if reference is not None:
+                            reference.add_camera_info(msg)
                     except ConfigError:  # e.g. an uncalibrated camera's all-zero K: as the node
                         invalid_info += 1
                     continue
@@ -242,4 +255,5 @@ def replay_bag(
         camera_info=info_topic,
         invalid_camera_info=invalid_info,
         planner=run.planner if run.planner is not None and run.planner.frames else None,
+        agreement=reference.metrics if reference is not None else None,
     )

@@ -69,6 +69,7 @@ def summary(
         "metrics": metrics,
         "planner": result.planner.summary() if result.planner is not None else None,
         "published_metrics": published,
+        "agreement": result.agreement.summary() if result.agreement is not None else None,
         "per_frame": [
             {
                 "index": r.index,
@@ -202,6 +203,43 @@ def _path_rows(planner: dict[str, Any]) -> list[list[str]]:
     ]  # fmt: skip
 
 
+def _agreement_lines(agreement: dict[str, Any]) -> list[str]:
+    """The agreement section: candidate against the reference, and the worst frames."""
+    det = agreement["detection"]
+    lateral = agreement["ego_lane"]["lateral_difference_m"]
+    rows = [
+        ["agreement score (min of F1, drivable IoU, lane IoU)", _fmt(agreement["score"])],
+        *[[f"detection {k} (IoU {det['iou']:g})", _fmt(det[k])]
+          for k in ("precision", "recall", "f1")],
+        ["detection mAP50 (reference boxes as labels)", _fmt(det["mAP50"])],
+        ["drivable IoU", _fmt(agreement["drivable_iou"])],
+        ["lane IoU", _fmt(agreement["lane_iou"])],
+        *[[f"ego lane lateral difference at {d} m (median, m)", _fmt(v)]
+          for d, v in lateral.items()],
+        *[[f"object position difference {b} m (median, m; n={row['count']})", _fmt(row["median"])]
+          for b, row in agreement["objects"]["position_difference_m"].items()],
+        ["track id agreement", _fmt(agreement["tracking"]["id_agreement"])],
+    ]  # fmt: skip
+    lines = [
+        "",
+        f"## Agreement with the reference `{agreement['reference']}`",
+        "",
+        f"{agreement['frames']} frames, the reference's outputs taken as truth.",
+        "",
+        *_table(rows, ["metric", "value"]),
+        "",
+        f"Frames that disagree most (disagreement = {agreement['disagreement']}); "
+        "overlays: candidate | reference.",
+        "",
+    ]
+    lines += _table(
+        [[f["index"], _fmt(f["disagreement"]), _fmt(f["f1"]), _fmt(f["drivable_iou"]),
+          f"[{f['overlay']}]({f['overlay']})"] for f in agreement["worst_frames"]],
+        ["frame", "disagreement", "F1", "drivable IoU", "overlay"],
+    )  # fmt: skip
+    return lines
+
+
 def markdown(report: dict[str, Any], plots: list[str]) -> str:
     """A human-readable report.md of the JSON report, with the plots embedded."""
     lines = [
@@ -267,6 +305,8 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
     if report["published_metrics"] is not None:
         lines += ["", "## Metrics of the published messages (node thresholds)", ""]
         lines += _metric_lines(report["published_metrics"])
+    if report.get("agreement") is not None:
+        lines += _agreement_lines(report["agreement"])
     lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots]
     if report["frames_skipped"]:
         lines += ["", "## Skipped frames", ""]
@@ -305,6 +345,8 @@ def write_bag_report(
     ]
     figures = [str(p.relative_to(out_dir)) for p in (*own, *written, *extra) if p.suffix == ".png"]
     report = summary(result, metrics, published_metrics)
+    if result.agreement is not None:
+        own += result.agreement.write_overlays(out_dir)
     write_json(out_dir / "report.json", report)
     write_bytes_atomic(out_dir / "report.md", markdown(report, figures).encode())
     return [*written, *extra, *own, out_dir / "report.json", out_dir / "report.md"]

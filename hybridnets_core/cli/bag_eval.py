@@ -33,6 +33,7 @@ from .val import add_protocol_option
 EVAL_FLAGS = ("--eval-conf", "--eval-iou", "--eval-max-det")
 
 if TYPE_CHECKING:
+    from ..bag.agreement import ReferenceRun
     from ..bag.reader import BagReader
     from ..bag.replay import ReplayOptions, ReplayResult
 
@@ -114,10 +115,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=5.0,
         help="s to wait for outputs after the last frame",
     )
+    add_reference_option(parser)
     scoring = parser.add_argument_group("metrics, as `hybridnets val`")
     add_protocol_option(scoring)
     add_detection_options(scoring, EVAL_FLAGS, defaults=None, dest_prefix="eval_")
     parser.set_defaults(func=run)
+
+
+def add_reference_option(parser: argparse.ArgumentParser) -> None:
+    """--reference: a second model as pseudo-truth for the first (no labels needed)."""
+    parser.add_argument(
+        "--reference",
+        default=None,
+        metavar="WEIGHTS",
+        help="compare -w with this model (checkpoint, or .onnx export) on the same frames, "
+        "its outputs as truth: report.json agreement.*",
+    )
+
+
+def _reference(args: argparse.Namespace, candidate: Pipeline) -> ReferenceRun | None:
+    """The reference model's run beside the replay: a .onnx on ONNX Runtime, else a checkpoint
+    at the candidate's input size; the candidate's thresholds and mask resolution."""
+    if args.reference is None:
+        return None
+    if args.live:
+        raise ConfigError("--reference compares two models offline; leave out --live")
+    from ..bag.agreement import ReferenceRun
+
+    onnx = str(args.reference).lower().endswith(".onnx")
+    pipeline = Pipeline.from_weights(
+        args.reference,
+        backend="onnxruntime" if onnx else "torch",
+        device=args.device,
+        detection=candidate.detection,
+        mask_resolution=candidate.mask_resolution,
+        input_size=None if onnx else candidate.input_size,
+    )
+    settings = output_settings_from_args(args)
+    return ReferenceRun(pipeline, settings, candidate.class_names, str(args.reference))
 
 
 def _project(args: argparse.Namespace) -> ProjectConfig | None:
@@ -231,6 +266,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         _refuse_node_flags(args)
     project = _project(args)
     pipeline = _pipeline(args, project)
+    reference = _reference(args, pipeline)
     config = pipeline.config
     with BagReader(args.bag) as bag:
         labels = None
@@ -250,6 +286,7 @@ def _evaluate(args: argparse.Namespace) -> None:
                 _options(args),
                 labels,
                 protocol=args.protocol,
+                reference=reference,
             )
     published = None
     if labels is not None and (args.live or args.mask_resolution == "source"):
@@ -270,6 +307,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     )
     for path in written:
         print(f"wrote {path}")
+    if result.agreement is not None:
+        print(_agreement_line(result.agreement.summary()))
     for title, evaluation in (("val protocol", result.evaluation), ("published", published)):
         if evaluation is not None:
             print(f"[{title}]\n{format_summary(evaluation)}")
@@ -278,3 +317,13 @@ def _evaluate(args: argparse.Namespace) -> None:
             f"no frame of {args.topic} has labels in {labels.description} (looked up by frame "
             "index 000000/0 and header stamp in ns); outputs and report were written"
         )
+
+
+def _agreement_line(agreement: dict) -> str:
+    """One line of the headline agreement numbers."""
+    det = agreement["detection"]
+    return (
+        f"agreement with {agreement['reference']}: score {agreement['score']}, detection F1 "
+        f"{det['f1']} (P {det['precision']}, R {det['recall']}, mAP50 {det['mAP50']}), "
+        f"drivable IoU {agreement['drivable_iou']}, lane IoU {agreement['lane_iou']}"
+    )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import copy
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError, missing_extra
 from ..export.defaults import (
@@ -14,7 +17,7 @@ from ..export.defaults import (
     DEFAULT_OPSET,
 )
 from ..limits import MAX_IMAGE_SIDE
-from .arg_types import int_range, positive_int
+from .arg_types import int_range, positive_int, unit_interval
 from .options import add_input_size_option, add_native_ops_option
 
 DEFAULT_INPUT_SIZE = (384, 640)
@@ -75,7 +78,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(default: none, every layer in int8)",
     )
     add_native_ops_option(parser)
+    add_gate_options(parser)
     parser.set_defaults(func=run)
+
+
+def add_gate_options(parser: argparse.ArgumentParser) -> None:
+    """--gate-bag, --gate-topic, --max-drop: the accuracy gate on the new file."""
+    from ..bag.export_gate import DEFAULT_MAX_DROP, DEFAULT_TOPIC
+
+    gate = parser.add_argument_group(
+        "accuracy gate: compare the new file with its weights on a bag before it is kept"
+    )
+    gate.add_argument("--gate-bag", type=Path, default=None, help="rosbag2 folder or file")
+    gate.add_argument(
+        "--gate-topic", default=DEFAULT_TOPIC, help=f"its image topic ({DEFAULT_TOPIC})"
+    )
+    gate.add_argument(
+        "--max-drop",
+        type=unit_interval,
+        default=DEFAULT_MAX_DROP,
+        help="refuse (exit 2, no file written) when the agreement, min of detection F1, drivable "
+        f"IoU and lane IoU, falls more than this below 1.0 ({DEFAULT_MAX_DROP:g})",
+    )
 
 
 def input_size_of(args: argparse.Namespace) -> tuple[int, int]:
@@ -109,9 +133,14 @@ def run(args: argparse.Namespace) -> int:
         native_ops=args.native_ops,
     )
     options.validate()
+    gate = _gate(args)
     model, config = load_model(args.weights, input_size=options.input_size)
     output = args.output or default_output(args.weights, options)
-    result = export_model(model, config, output, options)
+    verdict = None
+    if gate is None:
+        result = export_model(model, config, output, options)
+    else:
+        result, verdict = _gated_export(model, config, output, options, gate)
     info = result.info
     print(
         f"wrote {result.onnx_path} ({info.graph}, {info.precision}, input "
@@ -120,4 +149,42 @@ def run(args: argparse.Namespace) -> int:
         f"{', native ops' if options.uses_native_ops else ''}) "
         f"and {result.anchors_path}"
     )
+    if verdict is not None:
+        print(
+            f"gate passed on {args.gate_bag}: agreement {verdict['score']} (detection F1 "
+            f"{verdict['detection']['f1']}, mAP50 {verdict['detection']['mAP50']}, drivable IoU "
+            f"{verdict['drivable_iou']}, lane IoU {verdict['lane_iou']}; {verdict['frames']} "
+            f"frames), max drop {args.max_drop:g}"
+        )
     return 0
+
+
+def _gate(args: argparse.Namespace) -> Any:
+    """The export gate asked for, or None; ConfigError for gate flags without --gate-bag."""
+    from ..bag.export_gate import DEFAULT_MAX_DROP, DEFAULT_TOPIC, ExportGate
+
+    if args.gate_bag is None:
+        if args.gate_topic != DEFAULT_TOPIC or args.max_drop != DEFAULT_MAX_DROP:
+            raise ConfigError("--gate-topic and --max-drop need --gate-bag BAG to compare on")
+        return None
+    return ExportGate(args.gate_bag, args.gate_topic, args.max_drop)
+
+
+def _gated_export(model: Any, config: Any, output: Path, options: Any, gate: Any) -> tuple:
+    """Export under a temporary name, compare it with the checkpoint (run at the export's
+    input size) on the gate's bag, keep it only when it passes."""
+    from ..bag.export_gate import gate_check, gated_write
+    from ..export.exporter import export_model
+    from ..inference.pipeline import Pipeline
+
+    reference = Pipeline.from_model(copy.deepcopy(model), config)
+    exported = []
+
+    def write(path: Path) -> list[Path]:
+        exported.append(export_model(model, config, path, options))
+        return [exported[0].onnx_path, exported[0].anchors_path]
+
+    (onnx_path, anchors_path), verdict = gated_write(
+        write, output, lambda staged: gate_check(staged, reference, gate)
+    )
+    return replace(exported[0], onnx_path=onnx_path, anchors_path=anchors_path), verdict
