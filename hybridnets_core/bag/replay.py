@@ -17,11 +17,15 @@ from ..inference.pipeline import Pipeline
 from ..outputs import messages
 from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 from ..outputs.settings import OutputSettings
+from ..scene.calibration_check import CalibrationCheckSettings, CalibrationReport
+from ..scene.ego_motion import PoseHistory
+from ..serving.calibration import CalibrationFeed
 from ..serving.session import CameraImage, CameraSession
 from ..settings import DetectionSettings
 from .labels import LabelSource
-from .planner_metrics import PlannerMetrics, PlannerTruthTopics
+from .planner_metrics import PlannerMetrics, PlannerTruthTopics, ego_poses
 from .reader import BagReader
+from .stability import StabilityMetrics
 from .typestore import RosbagsFactory
 from .writer import BagWriter
 
@@ -47,6 +51,7 @@ class ReplayOptions:
     batch_size: int = 4
     fmt: str = "mcap"
     gt_prefix: str = "/ground_truth"  # planner truth (objects, ego lane) is looked up here
+    calibration: CalibrationCheckSettings = field(default_factory=CalibrationCheckSettings)
 
 
 @dataclass
@@ -79,6 +84,8 @@ class ReplayResult:
     invalid_camera_info: int
     planner: PlannerMetrics | None = None
     node_detection: DetectionSettings | None = None  # --live: the running node's thresholds
+    stability: StabilityMetrics | None = None  # offline replays: frame-to-frame steadiness
+    calibration: CalibrationReport | None = None  # offline replays: the camera pose check
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class _Replay:
         labels: LabelSource | None,
         metrics: MetricsAccumulator | None,
         planner_truth: PlannerTruthTopics | None,
+        poses: PoseHistory | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.writer = writer
@@ -111,6 +119,10 @@ class _Replay:
         if planner_truth is not None:
             self.planner = PlannerMetrics(options.outputs, pipeline.class_names)
         self.batch_size = options.batch_size
+        self.poses = poses  # the ego pose at each stamp (the bag's TF or odometry), if any
+        self.stability = StabilityMetrics()
+        self.calibration = CalibrationFeed(options.calibration)
+        self.camera_pose = options.outputs.ground.camera
         self.pending: list[_Pending] = []
         self.records: list[FrameRecord] = []
         self.counts: dict[str, int] = {}
@@ -136,9 +148,12 @@ class _Replay:
         results = self.pipeline.run_batch([f.image.pixels for f in frames], frames[0].image.color)
         threshold = self.pipeline.detection.conf_threshold
         for frame, result in zip(frames, results):
+            ground_grid = self.planner is not None or self.poses is not None
             done = self.session.process(
-                result, frame.image, RECORDED_OUTPUTS, ground_grid=self.planner is not None
+                result, frame.image, RECORDED_OUTPUTS, ground_grid=ground_grid
             )
+            self.stability.update(done, self.poses.at(done.stamp) if self.poses else None)
+            self.calibration.add(self.session, done, self.camera_pose)
             stamp = done.stamp
             for name, message in done.messages.items():
                 self._write(name, OUTPUT_TYPES[name], frame.log_ns, message)
@@ -203,7 +218,8 @@ def replay_bag(
             bag, options.gt_prefix, options.outputs.ground.grid_frame
         )
     with BagWriter(out, options.fmt) as writer:
-        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth)
+        poses = ego_poses(bag, options.outputs.ground.grid_frame)
+        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth, poses)
         index = invalid_info = 0
         bar = tqdm(
             total=bag.counts[options.image_topic],
@@ -242,4 +258,6 @@ def replay_bag(
         camera_info=info_topic,
         invalid_camera_info=invalid_info,
         planner=run.planner if run.planner is not None and run.planner.frames else None,
+        stability=run.stability,
+        calibration=run.calibration.report(),
     )
