@@ -14,6 +14,7 @@ from bag_fixtures import RAW, run_cli
 
 from hybridnets_core.bag.stability import (
     MODE_GROUND,
+    MODE_RAW,
     StabilityMetrics,
     grid_iou,
     lateral_offset,
@@ -23,6 +24,7 @@ from hybridnets_core.model.checkpoint import BUILTIN_WEIGHTS
 from hybridnets_core.scene.ego_motion import EgoPose
 from hybridnets_core.scene.ground import DRIVABLE, NOT_DRIVABLE, UNSEEN, GridSpec
 
+DASHCAM = Path(__file__).resolve().parents[1] / "data" / "dashcam"
 NS = 100_000_000  # 10 Hz
 GRID = GridSpec(0.0, 40.0, -10.0, 10.0, 0.2)
 
@@ -96,7 +98,7 @@ def test_a_noisier_model_is_less_stable_and_less_accurate(tmp_path: Path) -> Non
     assert run_cli("synth-bag", "--out", bag, "--frames", 10, "--seed", 2,
                    "--size", "640x360") == 0  # fmt: skip
     good = evaluate(bag, tmp_path / "good")
-    worse = evaluate(bag, tmp_path / "worse", "-w", noisy_weights(tmp_path / "n.pth", NOISE))
+    worse = evaluate(bag, tmp_path / "worse", "-w", noisy_weights(tmp_path / "n.pth", 0.3))
     for report in (good, worse):
         assert report["stability"]["frames"] == 10
         assert report["stability"]["mask_iou"]["mode"] == MODE_GROUND  # the drive has /tf
@@ -108,4 +110,14 @@ def test_a_noisier_model_is_less_stable_and_less_accurate(tmp_path: Path) -> Non
     assert worse["stability"][jitter]["median"] > good["stability"][jitter]["median"]
 
 
-NOISE = 0.3
+def test_a_bag_without_ego_motion_compares_raw_masks(tmp_path: Path) -> None:
+    """The shipped dashcam frames (no /tf, no /odom): consecutive image masks, said so."""
+    bag = tmp_path / "dashcam"
+    assert run_cli("bag-from-images", "--images", DASHCAM, "--out", bag) == 0
+    report = evaluate(bag, tmp_path / "eval")
+    assert report["stability"]["frames"] == 6
+    assert report["stability"]["mask_iou"]["mode"] == MODE_RAW
+    assert report["stability"]["mask_iou"]["count"] == 5
+    assert set(report["calibration"]) == {
+        "pitch_error_deg", "height_m", "configured_height_m", "frames", "problems"
+    }  # fmt: skip
