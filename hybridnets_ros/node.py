@@ -318,6 +318,7 @@ class HybridNetsNode(LifecycleNode):
             for publisher in stream.publishers.values():
                 self.destroy_lifecycle_publisher(publisher)
         self.streams.clear()
+        self.calibration.clear()  # a new configuration starts the pose checks afresh
         if self.local_map_publisher is not None:
             self.destroy_lifecycle_publisher(self.local_map_publisher)
             self.local_map_publisher = None
