@@ -35,7 +35,10 @@ from hybridnets_core.errors import ConfigError, HybridNetsError, InputError, des
 from hybridnets_core.outputs import messages
 from hybridnets_core.outputs.frame import GROUND_OUTPUTS, OUTPUT_TYPES
 from hybridnets_core.outputs.settings import OutputSettings
+from hybridnets_core.scene.calibration_check import CalibrationCheckSettings
+from hybridnets_core.scene.ground import CameraPose, OpticalPose
 from hybridnets_core.scene.local_map import LocalMap
+from hybridnets_core.serving.calibration import CalibrationFeed
 from hybridnets_core.serving.session import CameraImage, CameraSession, SessionFrame
 from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
 from hybridnets_core.serving.world import PLANNER_OUTPUTS, WORLD_OUTPUTS, RigFrame, WorldOutputs
@@ -177,6 +180,7 @@ class HybridNetsNode(LifecycleNode):
         self.local_map_publisher: Any = None
         self.rig: WorldOutputs | None = None  # several named cameras: outputs of the whole rig
         self.rig_publishers: dict[str, Any] = {}
+        self.calibration: dict[str, CalibrationFeed] = {}  # camera -> its pose check
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(1.0, self._publish_diagnostics)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -314,6 +318,7 @@ class HybridNetsNode(LifecycleNode):
             for publisher in stream.publishers.values():
                 self.destroy_lifecycle_publisher(publisher)
         self.streams.clear()
+        self.calibration.clear()  # a new configuration starts the pose checks afresh
         if self.local_map_publisher is not None:
             self.destroy_lifecycle_publisher(self.local_map_publisher)
             self.local_map_publisher = None
@@ -604,6 +609,8 @@ class HybridNetsNode(LifecycleNode):
         if "tracked_objects" in wanted:
             ego = self.ego.twist_at(grid_frame, frame.image.stamp)
         made = stream.session.process(result, frame.image, wanted, outputs, pose, ground_grid, ego)
+        placement = pose if pose is not None else outputs.ground.camera
+        self._check_calibration(stream, made, placement, settings.node.calibration_check)
         if made.camera is None and (ground_grid or not wanted.isdisjoint(GROUND_OUTPUTS)):
             self.get_logger().warning(
                 "no intrinsics (camera_info within camera.info_tolerance of the image, or "
@@ -619,6 +626,20 @@ class HybridNetsNode(LifecycleNode):
             )
         self.debug_images += "debug_image" in made.messages
         return made
+
+    def _check_calibration(
+        self,
+        stream: CameraStream,
+        made: SessionFrame,
+        pose: CameraPose | OpticalPose,
+        check: CalibrationCheckSettings,
+    ) -> None:
+        """Feed the camera's pose check with the pose the frame was placed with (a fresh
+        window when calibration_check.* changed)."""
+        feed = self.calibration.get(stream.name)
+        if feed is None or feed.settings != check:
+            feed = self.calibration[stream.name] = CalibrationFeed(check)
+        feed.add(stream.session, made, pose)
 
     @staticmethod
     def _send(stream: CameraStream, made: SessionFrame) -> None:
@@ -654,9 +675,36 @@ class HybridNetsNode(LifecycleNode):
             values[f"latency_{stage}_median_ms"] = f"{median:.2f}"
             values[f"latency_{stage}_p95_ms"] = f"{p95:.2f}"
         status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
-        array = DiagnosticArray(status=[status])
+        array = DiagnosticArray(status=[status, *self._calibration_statuses()])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
+
+    def _calibration_statuses(self) -> list[DiagnosticStatus]:
+        """Per camera, its pose check: WARN naming what looks off, else OK."""
+        statuses = []
+        for camera, feed in list(self.calibration.items()):
+            report = feed.report()
+            status = DiagnosticStatus(
+                name=f"{self.get_fully_qualified_name()}: calibration {camera or 'camera'}",
+                hardware_id=camera or "camera",
+            )
+            status.level = DiagnosticStatus.WARN if report.problems else DiagnosticStatus.OK
+            if report.problems:
+                status.message = "; ".join(report.problems)
+            elif report.frames < feed.settings.min_frames:
+                status.message = f"collecting: {report.frames} of {feed.settings.min_frames} frames"
+            else:
+                status.message = "ok"
+            values = {
+                "pitch_error_deg": report.pitch_error_deg,
+                "height_m": report.height_m,
+                "configured_height_m": report.configured_height_m,
+            }
+            status.values = [
+                KeyValue(key=k, value="" if v is None else f"{v:.3f}") for k, v in values.items()
+            ] + [KeyValue(key="frames", value=str(report.frames))]
+            statuses.append(status)
+        return statuses
 
     def _health(self, totals: dict[str, int], rates: dict[str, float]) -> tuple[bytes, str]:
         """Diagnostic level and summary for the last period."""

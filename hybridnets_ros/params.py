@@ -17,6 +17,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from hybridnets_core.errors import ConfigError
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.runtime.backends import BACKENDS
+from hybridnets_core.scene.calibration_check import CalibrationCheckSettings
 from hybridnets_core.scene.ego_motion import EgoSettings
 from hybridnets_core.scene.fusion import FusionSettings
 from hybridnets_core.scene.local_map import LocalMapSettings
@@ -171,6 +172,9 @@ class NodeSettings:
     local_map: LocalMapSettings = group(LocalMapSettings, "local_map.")
     behaviour: Behaviour = group(Behaviour)
     fusion: FusionSettings = group(FusionSettings, "fusion.")
+    calibration_check: CalibrationCheckSettings = group(
+        CalibrationCheckSettings, "calibration_check."
+    )
 
 
 PARAMETERS: dict[str, tuple[Any, SettingInfo]] = {

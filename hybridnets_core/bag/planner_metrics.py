@@ -84,7 +84,7 @@ class PlannerTruthTopics:
         found: dict[int, dict[str, Any]] = {}
         for topic, _, msg in bag.messages(list(by_topic)):
             found.setdefault(messages.stamp_ns(msg.header), {})[by_topic[topic]] = msg
-        poses = _poses(bag, grid_frame)
+        poses = ego_poses(bag, grid_frame)
         self._frames = {
             stamp: self._truth(parts, poses.at(stamp) if poses is not None else None)
             for stamp, parts in found.items()
@@ -135,7 +135,7 @@ def _motion_truth(ids: list[str], tracked: Any, lead: Any) -> MotionTruth:
     return MotionTruth(velocity, lanes, lead_id, float(lead.time_to_collision))
 
 
-def _poses(bag: BagReader, grid_frame: str) -> PoseHistory | None:
+def ego_poses(bag: BagReader, grid_frame: str) -> PoseHistory | None:
     """The ego poses (grid_frame in odom) of the bag's TF, else of its odometry; None when it
     has neither."""
     history = PoseHistory(round(OdometrySettings().odometry_tolerance * messages.NS_PER_S))

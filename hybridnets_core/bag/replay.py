@@ -17,12 +17,16 @@ from ..inference.pipeline import Pipeline
 from ..outputs import messages
 from ..outputs.frame import OUTPUT_TYPES, RECORDED_OUTPUTS
 from ..outputs.settings import OutputSettings
+from ..scene.calibration_check import CalibrationCheckSettings, CalibrationReport
+from ..scene.ego_motion import PoseHistory
+from ..serving.calibration import CalibrationFeed
 from ..serving.session import CameraImage, CameraSession
 from ..settings import DetectionSettings
 from .agreement import AgreementMetrics, ReferenceRun
 from .labels import LabelSource
-from .planner_metrics import PlannerMetrics, PlannerTruthTopics
+from .planner_metrics import PlannerMetrics, PlannerTruthTopics, ego_poses
 from .reader import BagReader
+from .stability import StabilityMetrics
 from .typestore import RosbagsFactory
 from .writer import BagWriter
 
@@ -48,6 +52,7 @@ class ReplayOptions:
     batch_size: int = 4
     fmt: str = "mcap"
     gt_prefix: str = "/ground_truth"  # planner truth (objects, ego lane) is looked up here
+    calibration: CalibrationCheckSettings = field(default_factory=CalibrationCheckSettings)
 
 
 @dataclass
@@ -81,6 +86,8 @@ class ReplayResult:
     planner: PlannerMetrics | None = None
     node_detection: DetectionSettings | None = None  # --live: the running node's thresholds
     agreement: AgreementMetrics | None = None  # --reference: candidate against reference
+    stability: StabilityMetrics | None = None  # offline replays: frame-to-frame steadiness
+    calibration: CalibrationReport | None = None  # offline replays: the camera pose check
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ class _Replay:
         metrics: MetricsAccumulator | None,
         planner_truth: PlannerTruthTopics | None,
         reference: ReferenceRun | None = None,
+        poses: PoseHistory | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.writer = writer
@@ -115,6 +123,10 @@ class _Replay:
         if planner_truth is not None:
             self.planner = PlannerMetrics(options.outputs, pipeline.class_names)
         self.batch_size = options.batch_size
+        self.poses = poses  # the ego pose at each stamp (the bag's TF or odometry), if any
+        self.stability = StabilityMetrics()
+        self.calibration = CalibrationFeed(options.calibration)
+        self.camera_pose = options.outputs.ground.camera
         self.pending: list[_Pending] = []
         self.records: list[FrameRecord] = []
         self.counts: dict[str, int] = {}
@@ -141,10 +153,13 @@ class _Replay:
         threshold = self.pipeline.detection.conf_threshold
         done_frames = []
         for frame, result in zip(frames, results):
+            ground_grid = self.planner is not None or self.poses is not None
             done = self.session.process(
-                result, frame.image, RECORDED_OUTPUTS, ground_grid=self.planner is not None
+                result, frame.image, RECORDED_OUTPUTS, ground_grid=ground_grid
             )
             done_frames.append(done)
+            self.stability.update(done, self.poses.at(done.stamp) if self.poses else None)
+            self.calibration.add(self.session, done, self.camera_pose)
             stamp = done.stamp
             for name, message in done.messages.items():
                 self._write(name, OUTPUT_TYPES[name], frame.log_ns, message)
@@ -214,7 +229,8 @@ def replay_bag(
             bag, options.gt_prefix, options.outputs.ground.grid_frame
         )
     with BagWriter(out, options.fmt) as writer:
-        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth, reference)
+        poses = ego_poses(bag, options.outputs.ground.grid_frame)
+        run = _Replay(pipeline, writer, options, labels, metrics, planner_truth, reference, poses)
         index = invalid_info = 0
         bar = tqdm(
             total=bag.counts[options.image_topic],
@@ -256,4 +272,6 @@ def replay_bag(
         invalid_camera_info=invalid_info,
         planner=run.planner if run.planner is not None and run.planner.frames else None,
         agreement=reference.metrics if reference is not None else None,
+        stability=run.stability,
+        calibration=run.calibration.report(),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 from ..evaluation import Evaluation, write_report
 from ..evaluation.plots import pyplot_or_none, save_figure
 from ..fileio import write_bytes_atomic, write_json
+from ..scene.calibration_check import CalibrationReport
 from .replay import ReplayResult
 
 NS_PER_S = 1e9
@@ -70,6 +72,8 @@ def summary(
         "planner": result.planner.summary() if result.planner is not None else None,
         "published_metrics": published,
         "agreement": result.agreement.summary() if result.agreement is not None else None,
+        "stability": result.stability.summary() if result.stability is not None else None,
+        "calibration": _calibration(result.calibration),
         "per_frame": [
             {
                 "index": r.index,
@@ -82,6 +86,18 @@ def summary(
             for r in result.frames
         ],
     }
+
+
+def _calibration(report: CalibrationReport | None) -> dict[str, Any] | None:
+    """The camera pose check's report as JSON (angles in degrees, lengths in metres)."""
+    if report is None:
+        return None
+    values = asdict(report)
+    for key in ("pitch_error_deg", "height_m", "configured_height_m"):
+        if values[key] is not None:
+            values[key] = round(float(values[key]), 4)
+    values["problems"] = list(report.problems)
+    return values
 
 
 def _seconds(result: ReplayResult) -> np.ndarray:
@@ -240,6 +256,43 @@ def _agreement_lines(agreement: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _stability_lines(
+    stability: dict[str, Any] | None, calibration: dict[str, Any] | None
+) -> list[str]:
+    """Tables of the label-free scores: output stability and the camera pose check."""
+    lines: list[str] = []
+    if stability is not None:
+        tracks, flicker = stability["tracks"], stability["flicker"]
+        masks, jitter = stability["mask_iou"], stability["ego_lane_jitter_m"]
+        rows = [
+            ["tracks per track-second", _fmt(tracks["tracks_per_track_second"]),
+             str(tracks["count"])],
+            [f"short tracks (< {tracks['short_track_s']:g} s), share",
+             _fmt(tracks["short_track_share"]), str(tracks["count"])],
+            ["one-frame gaps per track-second", _fmt(flicker["flicker_per_track_second"]),
+             str(flicker["one_frame_gaps"])],
+            [f"consecutive drivable IoU, median ({masks['mode']})", _fmt(masks["median"]),
+             str(masks["count"])],
+            ["consecutive drivable IoU, 5th percentile", _fmt(masks["p05"]),
+             str(masks["count"])],
+            [f"ego lane offset change at {jitter['at_m']:g} m, median (m)",
+             _fmt(jitter["median"]), str(jitter["count"])],
+            ["ego lane offset change, 95th percentile (m)", _fmt(jitter["p95"]),
+             str(jitter["count"])],
+        ]  # fmt: skip
+        lines += ["", "## Stability (no labels needed)", ""]
+        lines += _table(rows, ["score", "value", "count"])
+    if calibration is not None:
+        rows = [
+            [key, _fmt(calibration[key])]
+            for key in ("pitch_error_deg", "height_m", "configured_height_m", "frames")
+        ]
+        rows.append(["problems", "; ".join(calibration["problems"]) or "none"])
+        lines += ["", "## Camera pose check (from the ego lane)", ""]
+        lines += _table(rows, ["calibration", "value"])
+    return lines
+
+
 def markdown(report: dict[str, Any], plots: list[str]) -> str:
     """A human-readable report.md of the JSON report, with the plots embedded."""
     lines = [
@@ -302,6 +355,7 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         rows.append(["ego lane found rate", _fmt(lanes["ego_lane_found_rate"])])
         lines += ["", *_table(rows, ["lanes", "value"])]
         lines += ["", *_table(_path_rows(planner), ["path and ground", "value", "count"])]
+    lines += _stability_lines(report["stability"], report["calibration"])
     if report["published_metrics"] is not None:
         lines += ["", "## Metrics of the published messages (node thresholds)", ""]
         lines += _metric_lines(report["published_metrics"])

@@ -13,6 +13,7 @@ from ..errors import ConfigError, DatasetError
 from ..evaluation import detection_record, format_summary
 from ..fileio import discard_unfinished, folder_lock
 from ..inference.pipeline import Pipeline
+from ..scene.calibration_check import CalibrationCheckSettings
 from ..settings import EVALUATION_DETECTION, DetectionSettings
 from .arg_types import non_negative_finite_float, positive_finite_float, positive_int
 from .options import (
@@ -43,6 +44,7 @@ LIVE_REPLAY = "hybridnets_ros.bag_live"
 OUTPUT_BAG = "bag"  # the output bag's folder inside --out
 DEFAULT_BATCH_SIZE = 4
 REPORT_DONE = "report.md"  # written last: without it, an output bag is a killed run's
+WHOLE_BAG = 100_000  # the pose check's window in frames: every frame of a bag is pooled
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -119,6 +121,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     scoring = parser.add_argument_group("metrics, as `hybridnets val`")
     add_protocol_option(scoring)
     add_detection_options(scoring, EVAL_FLAGS, defaults=None, dest_prefix="eval_")
+    add_calibration_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -153,6 +156,27 @@ def _reference(args: argparse.Namespace, candidate: Pipeline) -> ReferenceRun | 
     )
     settings = output_settings_from_args(args)
     return ReferenceRun(pipeline, settings, candidate.class_names, str(args.reference))
+
+
+def add_calibration_options(parser: argparse.ArgumentParser) -> None:
+    """The camera pose check's lane width and frames; the pose checked is --camera-pose."""
+    check = parser.add_argument_group(
+        "camera pose check from the ego lane (calibration.* in the report; checks --camera-pose)"
+    )
+    defaults = CalibrationCheckSettings()
+    check.add_argument(
+        "--calibration-lane-width",
+        type=non_negative_finite_float,
+        default=defaults.lane_width_m,
+        help=f"the real ego lane width (m) for the height estimate; 0: unknown "
+        f"({defaults.lane_width_m:g})",
+    )
+    check.add_argument(
+        "--calibration-min-frames",
+        type=positive_int,
+        default=defaults.min_frames,
+        help=f"frame estimates before problems are reported ({defaults.min_frames})",
+    )
 
 
 def _project(args: argparse.Namespace) -> ProjectConfig | None:
@@ -193,6 +217,12 @@ def _options(args: argparse.Namespace) -> ReplayOptions:
         batch_size=args.batch_size,
         fmt=args.format,
         gt_prefix=args.gt_prefix,
+        calibration=CalibrationCheckSettings(
+            lane_width_m=args.calibration_lane_width,
+            min_frames=args.calibration_min_frames,
+            window=WHOLE_BAG,
+            every_n_frames=1,
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from ..inference.results import DRIVABLE_NAMES, LANE_NAMES, FrameResult
 from ..scene.camera import CameraIntrinsics, CameraModel
 from ..scene.contact import ContactSettings, drivable_contact_rows
 from ..scene.ground import CachedProjector, CameraPose, GridSpec, OpticalPose, as_camera_model
-from ..scene.lanes import LaneEstimate, LaneSettings, lanes_from_mask
+from ..scene.lanes import LaneEstimate, LaneSettings, fit_lanes
 from ..scene.objects import GroundObjects, ObjectSettings, locate_objects
 from ..scene.track_shapes import TrackShapeMemory, TrackShapes
 from ..scene.tracking import Tracker, TrackerSettings, TrackResult
@@ -146,9 +146,23 @@ class SceneState:
         pose: CameraPose | OpticalPose,
     ) -> LaneEstimate | None:
         """Lane lines and the ego lane from the network-resolution lane mask, or None."""
+        settings, grid = self._lanes  # read once: a grid that matches its settings
+        points = self.lane_points(frame, camera, pose, grid)
+        return None if points is None else fit_lanes(points, settings)
+
+    def lane_points(
+        self,
+        frame: FrameResult,
+        camera: CameraModel | CameraIntrinsics | None,
+        pose: CameraPose | OpticalPose,
+        grid: GridSpec | None = None,
+    ) -> np.ndarray | None:
+        """The network-resolution lane mask's pixels on the ground [N, 3] (what `lanes` fits)
+        within `grid` (default: the lane settings' grid), or None without a camera or a lane
+        mask."""
         mask = frame.network_mask(LANE_NAMES)
         if camera is None or mask is None:
             return None
-        settings, grid = self._lanes
+        grid = grid or self._lanes[1]
         projector, _ = self._lane_projectors.get(camera, mask.shape, pose, grid)
-        return lanes_from_mask(projector, np.ascontiguousarray(mask), settings)
+        return projector.ground_points(np.ascontiguousarray(mask))
