@@ -23,7 +23,9 @@ from .options import (
     add_device_options,
     add_input_size_option,
     add_native_ops_option,
+    add_thread_options,
     detection_from_args,
+    threads_from_args,
 )
 
 if TYPE_CHECKING:
@@ -93,9 +95,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--warmup", type=non_negative_int, default=3)
     add_detection_options(parser)
     add_device_options(parser)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for torch and onnxruntime alike"
-    )
+    add_thread_options(parser)
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.set_defaults(func=run)
 
@@ -145,10 +145,12 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
     """One Pipeline per backend; ONNX files are exported into `scratch` first."""
     from ..export.exporter import ExportOptions, export_model
     from ..runtime.onnx_runtime import OnnxOptions
+    from ..runtime.threads import ThreadSettings
 
     options = {"detection": detection_from_args(args), "input_size": args.input_size}
     device = {"device": args.device, "half": args.half}
-    onnx_options = OnnxOptions(threads=args.threads, trt_batch=args.batch)
+    threads = ThreadSettings(args.threads, args.thread_spin)
+    onnx_options = OnnxOptions(threads=threads.count, spinning=threads.spin, trt_batch=args.batch)
     onnx = {"onnx_options": onnx_options}
     if args.weights and Path(args.weights).suffix.lower() == ONNX_SUFFIX:
         if args.backend != ["onnxruntime"]:
@@ -215,9 +217,9 @@ def print_report(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch  # torch: imported when the command runs, not when its parser is built
-
+    threads = threads_from_args(args)  # sets torch's OpenMP wait policy: before torch loads
     from ..inference.benchmark import benchmark_pipelines
+    from ..runtime.threads import apply_torch_threads
 
     args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     if args.runs < 1 or args.warmup < 0:
@@ -228,10 +230,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if "onnxruntime-cuda" in args.backend and not args.device.startswith("cuda"):
         raise ConfigError("backend onnxruntime-cuda needs --device cuda[:N]")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    apply_torch_threads(threads)
     if args.image:
         image = read_image(args.image)
     else:
@@ -242,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
     report["weights"] = "random" if args.random else str(args.weights or "default")
     report["compound_coef"] = next(iter(pipelines.values())).config.compound_coef
     report["source_size"] = list(image.shape[:2])
+    report["threads"] = {"count": threads.count, "spin": threads.spin}
     if "onnxruntime-int8" in args.backend and not _tensorrt_int8(args):
         from ..export.exporter import ExportOptions
 

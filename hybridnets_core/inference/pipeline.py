@@ -28,6 +28,7 @@ from .transform import ImageTransform
 if TYPE_CHECKING:
     from ..model import HybridNets
     from ..runtime.onnx_runtime import OnnxOptions
+    from ..runtime.threads import ThreadSettings
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,12 @@ class Pipeline:
         half: bool = False,
         backend: str = "torch",
         onnx_options: OnnxOptions | None = None,
+        threads: ThreadSettings | None = None,
         **options: Any,
     ) -> Pipeline:
-        """Load a checkpoint (None: the built-in model) or, for backend 'onnxruntime', a .onnx."""
-        runtime, config = create_runtime(backend, weights, device, half, onnx_options)
+        """Load a checkpoint (None: the built-in model) or, for backend 'onnxruntime', a .onnx;
+        `threads`: CPU threads and spinning of the runtime (None: the libraries' defaults)."""
+        runtime, config = create_runtime(backend, weights, device, half, onnx_options, threads)
         return cls(runtime, config, **options)
 
     @classmethod

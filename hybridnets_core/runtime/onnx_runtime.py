@@ -133,9 +133,9 @@ def _settings(options: OnnxOptions, optimise: bool = True) -> tuple[ort.SessionO
     settings.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     settings.inter_op_num_threads = 1
     native_ops = register_ops(settings)
-    settings.add_session_config_entry(
-        "session.intra_op.allow_spinning", "1" if options.spinning else "0"
-    )
+    spinning = "1" if options.spinning else "0"
+    settings.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+    settings.add_session_config_entry("session.inter_op.allow_spinning", spinning)
     if options.threads is not None:
         if options.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {options.threads}")
