@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A normalised NCHW batch, each image's letterbox, the detection thresholds of this
+    """The network input (a normalised float NCHW batch, or uint8 NHWC RGB frames for a
+    runtime with `uint8_input`), each image's letterbox, the detection thresholds of this
     batch (None: the Pipeline's) and seconds spent per stage so far."""
 
     batch: np.ndarray
@@ -176,7 +177,8 @@ class Pipeline:
         detection: DetectionSettings | None = None,
         letterboxes: Sequence[Letterbox] | None = None,
     ) -> PreparedBatch:
-        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward).
+        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward); for
+        a runtime that normalises inside its graph (`uint8_input`) letterbox only.
 
         `detection` (None: `self.detection` when the batch is inferred) travels with the batch;
         `letterboxes` are the images' fits (`transform.fit`) when the caller made them already.
@@ -184,7 +186,8 @@ class Pipeline:
         if len(images) == 0:
             raise InputError("no images given")
         start = time.perf_counter()
-        batch, letterboxes = self.transform.batch(images, color, letterboxes)
+        build = self.transform.uint8_batch if self.runtime.uint8_input else self.transform.batch
+        batch, letterboxes = build(images, color, letterboxes)
         seconds = {"preprocess": time.perf_counter() - start}
         return PreparedBatch(batch, letterboxes, seconds, detection)
 
