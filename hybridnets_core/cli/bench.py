@@ -80,6 +80,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(ONNX Runtime's CUDA provider, no TensorRT), onnxruntime-int8 (torch)",
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
+    parser.add_argument(
+        "--uint8-input",
+        action="store_true",
+        help="ONNX exports take uint8 frames and normalise inside the graph (export --uint8-input)",
+    )
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
     add_native_ops_option(parser)
     add_input_size_option(parser, "640x384", aliases=("--size",))
@@ -175,6 +180,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
             int8=cpu_int8,
             calib=_calibration_folder(args, scratch) if cpu_int8 else None,
             native_ops=args.native_ops if cpu_int8 else None,
+            uint8_input=args.uint8_input,
         )
         if repr(export) not in exported:
             target = scratch / f"{backend}.onnx"
@@ -228,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--native-ops / --no-native-ops choose the onnxruntime-int8 backend's ops"
         )
+    if args.uint8_input and set(args.backend) <= set(TORCH_BACKENDS):
+        raise ConfigError("--uint8-input changes ONNX exports: add an onnxruntime backend")
     if "onnxruntime-cuda" in args.backend and not args.device.startswith("cuda"):
         raise ConfigError("backend onnxruntime-cuda needs --device cuda[:N]")
     apply_torch_threads(threads)
@@ -242,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
     report["compound_coef"] = next(iter(pipelines.values())).config.compound_coef
     report["source_size"] = list(image.shape[:2])
     report["threads"] = {"count": threads.count, "spin": threads.spin}
+    report["uint8_input"] = args.uint8_input
     if "onnxruntime-int8" in args.backend and not _tensorrt_int8(args):
         from ..export.exporter import ExportOptions
 

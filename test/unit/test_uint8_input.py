@@ -3,6 +3,7 @@ the float export's outputs; the Pipeline sees it in the metadata and feeds lette
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,15 @@ def test_a_float_batch_is_refused_by_a_uint8_export(uint8_raw: Path) -> None:
 def test_the_default_file_name_says_uint8_input() -> None:
     options = ExportOptions((384, 640), int8=True, calib=Path("c"), uint8_input=True)
     assert default_output(None, options).name == "hybridnets_640x384_int8_uint8in.onnx"
+
+
+def test_bench_times_uint8_input_exports(tmp_path: Path) -> None:
+    from hybridnets_core.cli.main import main
+
+    report_path = tmp_path / "bench.json"
+    argv = ["bench", "--random", "-c", "0", "--size", "384x256", "--backend", "onnxruntime"]
+    argv += ["--uint8-input", "--runs", "2", "--warmup", "1", "--json", str(report_path)]
+    assert main(argv) == 0
+    report = json.loads(report_path.read_text())
+    assert report["uint8_input"] is True and report["backends"]["onnxruntime"]["fps"] > 0
+    assert main(["bench", "--random", "--backend", "torch", "--uint8-input"]) == 2
