@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 from ..inference.transform import ImageTransform
 from ..runtime.onnx_format import INPUT_NAME
 
-NORMALISED = "input_normalised"  # the float NCHW tensor the network read as its input before
+PREFIX = "uint8_input/"  # names no exporter step uses (quantization names `input_scale`)
+NORMALISED = f"{PREFIX}normalised"  # the float NCHW tensor the network read as its input
 NHWC_TO_NCHW = (0, 3, 1, 2)
 
 
@@ -30,14 +31,15 @@ def take_uint8_input(graph: onnx.ModelProto, transform: ImageTransform) -> None:
                 node.input[index] = NORMALISED
     scale, shift = (value.reshape(1, 3, 1, 1) for value in transform.scale_shift)
     constants = [
-        numpy_helper.from_array(scale.astype(np.float32), "input_scale"),
-        numpy_helper.from_array(shift.astype(np.float32), "input_shift"),
+        numpy_helper.from_array(scale.astype(np.float32), f"{PREFIX}scale"),
+        numpy_helper.from_array(shift.astype(np.float32), f"{PREFIX}shift"),
     ]
+    nchw, floats, scaled = (f"{PREFIX}{name}" for name in ("nchw", "float", "scaled"))
     nodes = [
-        helper.make_node("Transpose", [INPUT_NAME], ["input_nchw"], perm=list(NHWC_TO_NCHW)),
-        helper.make_node("Cast", ["input_nchw"], ["input_float"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["input_float", "input_scale"], ["input_scaled"]),
-        helper.make_node("Sub", ["input_scaled", "input_shift"], [NORMALISED]),
+        helper.make_node("Transpose", [INPUT_NAME], [nchw], name=nchw, perm=list(NHWC_TO_NCHW)),
+        helper.make_node("Cast", [nchw], [floats], name=floats, to=TensorProto.FLOAT),
+        helper.make_node("Mul", [floats, f"{PREFIX}scale"], [scaled], name=scaled),
+        helper.make_node("Sub", [scaled, f"{PREFIX}shift"], [NORMALISED], name=NORMALISED),
     ]
     graph.graph.initializer.extend(constants)
     for node in reversed(nodes):

@@ -129,3 +129,30 @@ def test_bench_times_uint8_input_exports(tmp_path: Path) -> None:
     report = json.loads(report_path.read_text())
     assert report["uint8_input"] is True and report["backends"]["onnxruntime"]["fps"] > 0
     assert main(["bench", "--random", "--backend", "torch", "--uint8-input"]) == 2
+
+
+def test_an_int8_export_takes_uint8_frames_too(
+    tmp_path: Path,
+    varied_checkpoint: Path,  # noqa: F811
+    dashcam_paths: list[Path],
+) -> None:
+    """Calibration sees the float network, so both INT8 files quantize alike; the uint8 one's
+    names do not clash with the quantizer's (its input's scale is `input_scale`)."""
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    (calib / dashcam_paths[0].name).write_bytes(dashcam_paths[0].read_bytes())
+    int8 = ("--int8", "--calib", str(calib), "--calib-images", "1")
+    floats = load_onnx_runtime(export_cli(varied_checkpoint, tmp_path / "f.onnx", *int8))
+    uint8s = load_onnx_runtime(
+        export_cli(varied_checkpoint, tmp_path / "u.onnx", *int8, "--uint8-input")
+    )
+    assert uint8s.uint8_input and uint8s.session.info.precision == "int8"
+    from hybridnets_core.media import read_image
+
+    frame = read_image(dashcam_paths[1])
+    transform = Pipeline(floats, floats.config).transform
+    want = floats.network(transform.batch([frame], "bgr")[0])
+    got = uint8s.network(transform.uint8_batch([frame], "bgr")[0])
+    for expected, have in zip(want, got):
+        spread = float(expected.max() - expected.min())
+        assert np.abs(have - expected).mean() < 1e-3 * spread
