@@ -72,15 +72,13 @@ def build_runtime(case: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         runtime = load_onnx_runtime(case["onnx"], options=options)
         used = {"threads": options.threads or "onnxruntime default", "spin": options.spinning}
         return runtime, used
-    from hybridnets_core.runtime.threads import apply_torch_threads, use_wait_policy
+    from hybridnets_core.runtime.threads import use_torch_threads
 
     if new:
-        use_wait_policy(False)  # before torch loads its OpenMP
-    from hybridnets_core.runtime.torch_runtime import TorchRuntime
-
-    if new:
-        apply_torch_threads(threads)
+        use_torch_threads(threads)  # its wait policy first: torch is not loaded yet here
     import torch
+
+    from hybridnets_core.runtime.torch_runtime import TorchRuntime
 
     model, config = network(case["coef"], tuple(case["size"]))
     used = {"threads": torch.get_num_threads(), WAIT_POLICY: os.environ.get(WAIT_POLICY)}

@@ -225,7 +225,7 @@ def print_report(report: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     threads = threads_from_args(args)  # sets torch's OpenMP wait policy: before torch loads
     from ..inference.benchmark import benchmark_pipelines
-    from ..runtime.threads import apply_torch_threads
+    from ..runtime.threads import use_torch_threads
 
     args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     if args.runs < 1 or args.warmup < 0:
@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--uint8-input changes ONNX exports: add an onnxruntime backend")
     if "onnxruntime-cuda" in args.backend and not args.device.startswith("cuda"):
         raise ConfigError("backend onnxruntime-cuda needs --device cuda[:N]")
-    apply_torch_threads(threads)
+    use_torch_threads(threads)
     if args.image:
         image = read_image(args.image)
     else:

@@ -16,7 +16,7 @@ from ..data import ProjectConfig
 from ..errors import ConfigError, missing_torch
 from ..inference.pipeline import Pipeline
 from ..runtime.backends import BACKENDS
-from ..runtime.threads import AUTO, ThreadSettings, apply_torch_threads, use_wait_policy
+from ..runtime.threads import AUTO, ThreadSettings, use_torch_threads, use_wait_policy
 from ..settings import DetectionSettings, setting_fields
 from .arg_types import float_range, image_size, int_range, non_negative_int
 
@@ -172,14 +172,12 @@ def scoring_pipeline(
     runtime's CPU threads (None: the libraries' defaults).
     """
     if backend == "torch":
-        if threads is not None:
-            use_wait_policy(threads.spin)  # before torch loads its OpenMP
         try:  # torch only for a checkpoint
+            if threads is not None:  # before anything imports torch
+                use_torch_threads(threads)
             from ..model.checkpoint import load_model
         except ImportError as exc:
             raise missing_torch("backend 'torch'", exc) from None
-        if threads is not None:
-            apply_torch_threads(threads)
 
         overrides = project.model_settings(input_size) if project else {"input_size": input_size}
         model, config = load_model(weights, **overrides)

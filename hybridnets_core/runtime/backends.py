@@ -37,17 +37,15 @@ def create_runtime(
             raise ConfigError(f"{weights} is an ONNX file: use backend 'onnxruntime' for it")
         if onnx_options is not None:
             raise ConfigError("ONNX Runtime options (threads, TensorRT) need backend 'onnxruntime'")
-        if threads is not None:
-            from .threads import apply_torch_threads, use_wait_policy
-
-            use_wait_policy(threads.spin)  # before torch loads its OpenMP
         try:  # torch is imported only when a checkpoint is loaded
+            if threads is not None:  # before anything imports torch
+                from .threads import use_torch_threads
+
+                use_torch_threads(threads)
             from ..model.checkpoint import load_model
             from .torch_runtime import TorchRuntime
         except ImportError as exc:
             raise missing_torch("backend 'torch'", exc) from None
-        if threads is not None:
-            apply_torch_threads(threads)
         model, config = load_model(weights)
         return TorchRuntime(model, config, device=device, half=half), config
     if backend == "onnxruntime":

@@ -70,8 +70,10 @@ def use_wait_policy(spin: bool) -> bool:
     return True
 
 
-def apply_torch_threads(settings: ThreadSettings) -> None:
-    """torch's intra-op thread count for this process (torch.set_num_threads is global)."""
+def use_torch_threads(settings: ThreadSettings) -> None:
+    """torch's wait policy (first, while torch may not be loaded yet) and its intra-op thread
+    count for this process (torch.set_num_threads is process-wide)."""
+    use_wait_policy(settings.spin)
     import torch
 
     torch.set_num_threads(settings.count)
