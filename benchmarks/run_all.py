@@ -63,6 +63,11 @@ BENCHMARKS = (
         "INT8 with ONNX Runtime's operators only, beside fp32",
     ),
     Benchmark(
+        "contention",
+        "benchmarks/contention.py --coef 3 --size 640x384 --runs 5 --warmup 2 --out {out}",
+        "forward quiet and beside a busy process per core but one, old and new thread settings",
+    ),
+    Benchmark(
         "int8_accuracy",
         "benchmarks/int8_accuracy.py --data {scratch}/int8 --train 32 --val 150 --size 256 512 "
         "--out {out}",

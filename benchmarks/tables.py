@@ -512,6 +512,39 @@ def builtin_heldout() -> str:
     return table(header, [heldout_row("paper"), heldout_row("coco")]) + note
 
 
+# ---------------------------------------------------------------- contention
+
+
+CONTENTION_SETTINGS = {
+    "old": "library defaults: idle threads spin",
+    "new": "the default now: one thread per available core, no spinning",
+}
+CONTENTION_RUNTIMES = {"torch": "torch", "onnxruntime": "ONNX Runtime fp32"}
+
+
+def contention_table(report: dict[str, Any]) -> str:
+    """Forward time quiet and beside busy-loop processes, per runtime and thread settings."""
+    rows = [
+        [
+            CONTENTION_RUNTIMES[name],
+            CONTENTION_SETTINGS[settings],
+            str(run["thread_settings"]["threads"]),
+            ms(run["quiet"]["median_ms"]),
+            ms(run["contended"]["median_ms"]),
+            ratio(run["slowdown"]),
+        ]
+        for name, by_settings in report["results"].items()
+        for settings, run in by_settings.items()
+    ]
+    busy = f"beside {report['competitors']} busy process(es)"
+    return table(["runtime", "threads", "count", "forward, quiet", busy, "slowdown"], rows)
+
+
+def contention() -> str:
+    """`contention.json` as a table (for a generated block `contention`)."""
+    return contention_table(result("contention"))
+
+
 # ---------------------------------------------------------------- summary and provenance
 
 

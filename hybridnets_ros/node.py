@@ -336,6 +336,7 @@ class HybridNetsNode(LifecycleNode):
     def _load_pipeline(self) -> Pipeline:
         """Build the Pipeline from weights/backend/device; HybridNetsError if impossible."""
         from hybridnets_core.inference.pipeline import Pipeline
+        from hybridnets_core.runtime.threads import ThreadSettings
 
         model = self.settings.model
         pipeline = Pipeline.from_weights(
@@ -344,6 +345,7 @@ class HybridNetsNode(LifecycleNode):
             half=model.half,
             backend=model.backend,
             onnx_options=self._onnx_options(),
+            threads=ThreadSettings(model.threads, model.thread_spin),
             detection=self.settings.detection,
             mask_resolution=self.settings.outputs.mask_resolution,
         )

@@ -66,6 +66,19 @@ class ModelSource:
         "TensorRT engine cache root (onnxruntime on cuda); empty = $HYBRIDNETS_HOME/tensorrt.",
         runtime=False,
     )
+    threads: int = setting(
+        0,
+        "CPU threads of torch / onnxruntime; 0 = one per core the node may use (its affinity).",
+        low=0,
+        high=1024,
+        runtime=False,
+    )
+    thread_spin: bool = setting(
+        False,
+        "Idle inference threads spin for the next frame: a little faster on a CPU of its own, "
+        "much slower when other processes need the cores.",
+        runtime=False,
+    )
     class_names: str = setting(
         "", "Comma-separated class names; empty = from weights.", runtime=False
     )

@@ -23,7 +23,9 @@ from .options import (
     add_device_options,
     add_input_size_option,
     add_native_ops_option,
+    add_thread_options,
     detection_from_args,
+    threads_from_args,
 )
 
 if TYPE_CHECKING:
@@ -78,6 +80,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(ONNX Runtime's CUDA provider, no TensorRT), onnxruntime-int8 (torch)",
     )
     parser.add_argument("--end2end", action="store_true", help="end-to-end ONNX graphs")
+    parser.add_argument(
+        "--uint8-input",
+        action="store_true",
+        help="ONNX exports take uint8 frames and normalise inside the graph (export --uint8-input)",
+    )
     parser.add_argument("--calib", type=Path, default=None, help="INT8 calibration images")
     add_native_ops_option(parser)
     add_input_size_option(parser, "640x384", aliases=("--size",))
@@ -93,9 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--warmup", type=non_negative_int, default=3)
     add_detection_options(parser)
     add_device_options(parser)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="CPU threads for torch and onnxruntime alike"
-    )
+    add_thread_options(parser)
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.set_defaults(func=run)
 
@@ -145,10 +150,12 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
     """One Pipeline per backend; ONNX files are exported into `scratch` first."""
     from ..export.exporter import ExportOptions, export_model
     from ..runtime.onnx_runtime import OnnxOptions
+    from ..runtime.threads import ThreadSettings
 
     options = {"detection": detection_from_args(args), "input_size": args.input_size}
     device = {"device": args.device, "half": args.half}
-    onnx_options = OnnxOptions(threads=args.threads, trt_batch=args.batch)
+    threads = ThreadSettings(args.threads, args.thread_spin)
+    onnx_options = OnnxOptions(threads=threads.count, spinning=threads.spin, trt_batch=args.batch)
     onnx = {"onnx_options": onnx_options}
     if args.weights and Path(args.weights).suffix.lower() == ONNX_SUFFIX:
         if args.backend != ["onnxruntime"]:
@@ -173,6 +180,7 @@ def build_pipelines(args: argparse.Namespace, scratch: Path) -> dict[str, Pipeli
             int8=cpu_int8,
             calib=_calibration_folder(args, scratch) if cpu_int8 else None,
             native_ops=args.native_ops if cpu_int8 else None,
+            uint8_input=args.uint8_input,
         )
         if repr(export) not in exported:
             target = scratch / f"{backend}.onnx"
@@ -215,9 +223,9 @@ def print_report(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch  # torch: imported when the command runs, not when its parser is built
-
+    threads = threads_from_args(args)  # sets torch's OpenMP wait policy: before torch loads
     from ..inference.benchmark import benchmark_pipelines
+    from ..runtime.threads import use_torch_threads
 
     args.input_size = args.input_size or DEFAULT_INPUT_SIZE
     if args.runs < 1 or args.warmup < 0:
@@ -226,12 +234,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--native-ops / --no-native-ops choose the onnxruntime-int8 backend's ops"
         )
+    if args.uint8_input and set(args.backend) <= set(TORCH_BACKENDS):
+        raise ConfigError("--uint8-input changes ONNX exports: add an onnxruntime backend")
     if "onnxruntime-cuda" in args.backend and not args.device.startswith("cuda"):
         raise ConfigError("backend onnxruntime-cuda needs --device cuda[:N]")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    use_torch_threads(threads)
     if args.image:
         image = read_image(args.image)
     else:
@@ -242,6 +249,8 @@ def run(args: argparse.Namespace) -> int:
     report["weights"] = "random" if args.random else str(args.weights or "default")
     report["compound_coef"] = next(iter(pipelines.values())).config.compound_coef
     report["source_size"] = list(image.shape[:2])
+    report["threads"] = {"count": threads.count, "spin": threads.spin}
+    report["uint8_input"] = args.uint8_input
     if "onnxruntime-int8" in args.backend and not _tensorrt_int8(args):
         from ..export.exporter import ExportOptions
 

@@ -77,6 +77,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="top-level modules kept in float, e.g. bifpndecoder segmentation_head "
         "(default: none, every layer in int8)",
     )
+    parser.add_argument(
+        "--uint8-input",
+        action="store_true",
+        help="take uint8 [B, H, W, 3] RGB frames (letterboxed) and normalise them inside the "
+        "graph, so a GPU does it and the CPU only copies the frame",
+    )
     add_native_ops_option(parser)
     add_gate_options(parser)
     parser.set_defaults(func=run)
@@ -131,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         calib_method=args.calib_method,
         int8_float=tuple(args.int8_float),
         native_ops=args.native_ops,
+        uint8_input=args.uint8_input,
     )
     options.validate()
     gate = _gate(args)
@@ -146,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {result.onnx_path} ({info.graph}, {info.precision}, input "
         f"{options.input_size[1]}x{options.input_size[0]}, "
         f"batch {'dynamic' if info.dynamic_batch else info.batch_size}, opset {args.opset}"
-        f"{', native ops' if options.uses_native_ops else ''}) "
+        f"{', native ops' if options.uses_native_ops else ''}"
+        f"{', uint8 input' if options.uint8_input else ''}) "
         f"and {result.anchors_path}"
     )
     if verdict is not None:

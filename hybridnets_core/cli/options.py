@@ -16,8 +16,9 @@ from ..data import ProjectConfig
 from ..errors import ConfigError, missing_torch
 from ..inference.pipeline import Pipeline
 from ..runtime.backends import BACKENDS
+from ..runtime.threads import AUTO, ThreadSettings, use_torch_threads, use_wait_policy
 from ..settings import DetectionSettings, setting_fields
-from .arg_types import float_range, image_size, int_range
+from .arg_types import float_range, image_size, int_range, non_negative_int
 
 INPUT_SIZE_HELP = "network input WIDTHxHEIGHT, multiples of 128 (default: {default})"
 DEMO_FLAGS = ("--conf", "--iou", "--max-det")
@@ -91,6 +92,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
     add_detection_options(parser)
     add_device_options(parser)
+    add_thread_options(parser)
     add_input_size_option(parser, "the checkpoint's, e.g. 640x384")
 
 
@@ -100,6 +102,30 @@ def add_device_options(parser: argparse.ArgumentParser | Any) -> None:
     parser.add_argument("--half", action="store_true", help="fp16 inference (CUDA/TensorRT only)")
 
 
+def add_thread_options(parser: argparse.ArgumentParser | Any) -> None:
+    """--threads and --thread-spin: CPU threads of torch and ONNX Runtime alike."""
+    parser.add_argument(
+        "--threads",
+        type=non_negative_int,
+        default=AUTO,
+        help="CPU threads of torch and onnxruntime; 0: one per core this process may use (0)",
+    )
+    parser.add_argument(
+        "--thread-spin",
+        action="store_true",
+        help="let idle threads spin for the next run (a little faster on a CPU of its own, "
+        "much slower when other processes use the cores)",
+    )
+
+
+def threads_from_args(args: argparse.Namespace) -> ThreadSettings:
+    """The ThreadSettings of `add_thread_options` flags, with torch's OpenMP wait policy set
+    now: a command calls this before it imports torch."""
+    settings = ThreadSettings(args.threads, args.thread_spin)
+    use_wait_policy(settings.spin)
+    return settings
+
+
 def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
     """Build the Pipeline described by `add_pipeline_options` arguments."""
     return Pipeline.from_weights(
@@ -107,6 +133,7 @@ def pipeline_from_args(args: argparse.Namespace) -> Pipeline:
         backend=args.backend,
         device=args.device,
         half=args.half,
+        threads=threads_from_args(args),
         detection=detection_from_args(args),
         input_size=args.input_size,
     )
@@ -135,15 +162,19 @@ def scoring_pipeline(
     backend: str,
     project: ProjectConfig | None,
     input_size: tuple[int, int] | None,
+    threads: ThreadSettings | None = None,
     **settings: Any,
 ) -> Pipeline:
     """A Pipeline whose outputs are scored against a project's labels.
 
     A checkpoint is read with the project's classes, anchors and image size (as training
-    wrote it); an export keeps its own, which must name the project's classes.
+    wrote it); an export keeps its own, which must name the project's classes. `threads`: the
+    runtime's CPU threads (None: the libraries' defaults).
     """
     if backend == "torch":
         try:  # torch only for a checkpoint
+            if threads is not None:  # before anything imports torch
+                use_torch_threads(threads)
             from ..model.checkpoint import load_model
         except ImportError as exc:
             raise missing_torch("backend 'torch'", exc) from None
@@ -151,7 +182,9 @@ def scoring_pipeline(
         overrides = project.model_settings(input_size) if project else {"input_size": input_size}
         model, config = load_model(weights, **overrides)
         return Pipeline.from_model(model, config, **settings)
-    pipeline = Pipeline.from_weights(weights, backend=backend, input_size=input_size, **settings)
+    pipeline = Pipeline.from_weights(
+        weights, backend=backend, input_size=input_size, threads=threads, **settings
+    )
     config = pipeline.config
     if project is not None and (config.obj_list, config.seg_list, config.seg_mode) != (
         project.obj_list,

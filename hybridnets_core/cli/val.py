@@ -14,8 +14,10 @@ from .options import (
     add_detection_options,
     add_device_options,
     add_model_options,
+    add_thread_options,
     detection_from_args,
     scoring_pipeline,
+    threads_from_args,
 )
 
 VAL_FLAGS = ("--conf_thres", "--iou_thres", "--max_det")  # as the paper's val.py spells them
@@ -49,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_protocol_option(parser)
     add_detection_options(parser, VAL_FLAGS, defaults=None)
     add_device_options(parser)
+    add_thread_options(parser)
     parser.add_argument(
         "--out", type=Path, default=Path("runs/val"), help="report folder (runs/val)"
     )
@@ -57,6 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the headline numbers and write the JSON report and plots."""
+    threads = threads_from_args(args)  # before the datasets import torch
     from ..data import ValDataset, checked_samples
 
     project = project_from_args(args)
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         args.backend,
         project,
         args.input_size,
+        threads,
         device=args.device,
         half=args.half,
         detection=detection_from_args(args, EVALUATION_DETECTION[args.protocol]),

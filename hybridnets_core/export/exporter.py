@@ -30,13 +30,15 @@ from .quantize import (
     quantize_int8,
 )
 from .raw import export_raw
+from .uint8_input import take_uint8_input
 
 MAX_OPSET = 20  # the highest opset torch's TorchScript-based exporter writes
 
 
 @dataclass
 class ExportOptions:
-    """What to export: input size (H, W), graph kind, precision, batch axis and opset."""
+    """What to export: input size (H, W), graph kind, precision, batch axis, opset and
+    input type (normalised float NCHW, or uint8 NHWC frames normalised in the graph)."""
 
     input_size: tuple[int, int]
     end2end: bool = False
@@ -50,6 +52,7 @@ class ExportOptions:
     calib_method: str = DEFAULT_CALIB_METHOD
     int8_float: tuple[str, ...] = DEFAULT_FLOAT_MODULES
     native_ops: bool | None = None  # INT8 with our native ops; None: when they are built
+    uint8_input: bool = False  # uint8 NHWC RGB frames in, normalised inside the graph
 
     @property
     def precision(self) -> str:
@@ -103,7 +106,7 @@ class ExportResult:
 
 
 def default_output(weights: str | Path | None, options: ExportOptions) -> Path:
-    """exports/<weights stem>_<W>x<H>[_end2end][_fp16|_int8].onnx"""
+    """exports/<weights stem>_<W>x<H>[_end2end][_fp16|_int8][_uint8in].onnx"""
     stem = Path(weights).stem if weights else "hybridnets"
     height, width = options.input_size
     parts = [stem, f"{width}x{height}"]
@@ -111,6 +114,8 @@ def default_output(weights: str | Path | None, options: ExportOptions) -> Path:
         parts.append("end2end")
     if options.precision != "fp32":
         parts.append(options.precision)
+    if options.uint8_input:
+        parts.append("uint8in")
     return Path("exports") / f"{'_'.join(parts)}.onnx"
 
 
@@ -143,12 +148,15 @@ def export_model(
         graph = optimize_for_cpu(graph)
     if options.uses_native_ops:
         fold_native_ops(graph)
+    if options.uint8_input:  # last: the folds and optimisations above see the float network
+        take_uint8_input(graph, ImageTransform.for_config(config))
     info = OnnxInfo(
         config=config,
         graph="end2end" if options.end2end else "raw",
         precision=options.precision,
         dynamic_batch=options.dynamic_batch,
         batch_size=options.batch_size,
+        uint8_input=options.uint8_input,
     )
     set_properties(graph, info.to_properties())
     graph.producer_name = "hybridnets_ros"

@@ -28,11 +28,13 @@ from .transform import ImageTransform
 if TYPE_CHECKING:
     from ..model import HybridNets
     from ..runtime.onnx_runtime import OnnxOptions
+    from ..runtime.threads import ThreadSettings
 
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A normalised NCHW batch, each image's letterbox, the detection thresholds of this
+    """The network input (a normalised float NCHW batch, or uint8 NHWC RGB frames for a
+    runtime with `uint8_input`), each image's letterbox, the detection thresholds of this
     batch (None: the Pipeline's) and seconds spent per stage so far."""
 
     batch: np.ndarray
@@ -93,10 +95,12 @@ class Pipeline:
         half: bool = False,
         backend: str = "torch",
         onnx_options: OnnxOptions | None = None,
+        threads: ThreadSettings | None = None,
         **options: Any,
     ) -> Pipeline:
-        """Load a checkpoint (None: the built-in model) or, for backend 'onnxruntime', a .onnx."""
-        runtime, config = create_runtime(backend, weights, device, half, onnx_options)
+        """Load a checkpoint (None: the built-in model) or, for backend 'onnxruntime', a .onnx;
+        `threads`: CPU threads and spinning of the runtime (None: the libraries' defaults)."""
+        runtime, config = create_runtime(backend, weights, device, half, onnx_options, threads)
         return cls(runtime, config, **options)
 
     @classmethod
@@ -173,7 +177,8 @@ class Pipeline:
         detection: DetectionSettings | None = None,
         letterboxes: Sequence[Letterbox] | None = None,
     ) -> PreparedBatch:
-        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward).
+        """Stage 1 of `run_batch`: letterbox and normalise (CPU; overlaps another forward); for
+        a runtime that normalises inside its graph (`uint8_input`) letterbox only.
 
         `detection` (None: `self.detection` when the batch is inferred) travels with the batch;
         `letterboxes` are the images' fits (`transform.fit`) when the caller made them already.
@@ -181,7 +186,8 @@ class Pipeline:
         if len(images) == 0:
             raise InputError("no images given")
         start = time.perf_counter()
-        batch, letterboxes = self.transform.batch(images, color, letterboxes)
+        build = self.transform.uint8_batch if self.runtime.uint8_input else self.transform.batch
+        batch, letterboxes = build(images, color, letterboxes)
         seconds = {"preprocess": time.perf_counter() - start}
         return PreparedBatch(batch, letterboxes, seconds, detection)
 

@@ -8,7 +8,7 @@ same normalisation, so every path feeds the network exactly what inference feeds
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,19 +97,42 @@ class ImageTransform:
         """float32 RGB NCHW network input of uint8 HxWx3 images, and each one's letterbox;
         `color` is the colour order of all images, or one per image (cameras may differ);
         `letterboxes`, each image's fit when the caller has made them already."""
+        scale, shift = self.scale_shift
+        batch = np.empty((len(images), 3, *self.network_size), dtype=np.float32)
+        used = []
+        for index, (rgb, letterbox) in enumerate(self._rgb_frames(images, color, letterboxes)):
+            batch[index] = (rgb.astype(np.float32) * scale - shift).transpose(2, 0, 1)
+            used.append(letterbox)
+        return batch, used
+
+    def uint8_batch(
+        self,
+        images: Sequence[np.ndarray],
+        color: str | Sequence[str],
+        letterboxes: Sequence[Letterbox] | None = None,
+    ) -> tuple[np.ndarray, list[Letterbox]]:
+        """The letterboxed frames as uint8 RGB NHWC, not normalised (a `--uint8-input` export
+        normalises inside its graph), and each one's letterbox; arguments as `batch`'s."""
+        batch = np.empty((len(images), *self.network_size, 3), dtype=np.uint8)
+        used = []
+        for index, (rgb, letterbox) in enumerate(self._rgb_frames(images, color, letterboxes)):
+            batch[index] = rgb
+            used.append(letterbox)
+        return batch, used
+
+    def _rgb_frames(
+        self,
+        images: Sequence[np.ndarray],
+        color: str | Sequence[str],
+        letterboxes: Sequence[Letterbox] | None,
+    ) -> Iterator[tuple[np.ndarray, Letterbox]]:
+        """Each image letterboxed, as an RGB view, with its letterbox (checked arguments)."""
         colors = [color] * len(images) if isinstance(color, str) else list(color)
         if len(colors) != len(images) or any(c not in COLOR_ORDERS for c in colors):
             raise InputError(f"color must be 'bgr' or 'rgb' (one, or one per image), got {color!r}")
-        scale, shift = self.scale_shift
-        batch = np.empty((len(images), 3, *self.network_size), dtype=np.float32)
         fits = list(letterboxes) if letterboxes is not None else [None] * len(images)
         if len(fits) != len(images):
             raise InputError(f"{len(fits)} letterboxes given for {len(images)} images")
-        used = []
-        for index, (image, order, fit) in enumerate(zip(images, colors, fits)):
+        for image, order, fit in zip(images, colors, fits):
             padded, letterbox = self.letterboxed(image, fit)
-            if order == "bgr":
-                padded = padded[..., ::-1]
-            batch[index] = (padded.astype(np.float32) * scale - shift).transpose(2, 0, 1)
-            used.append(letterbox)
-        return batch, used
+            yield (padded[..., ::-1] if order == "bgr" else padded), letterbox

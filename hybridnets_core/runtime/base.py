@@ -48,7 +48,8 @@ class Runtime(Protocol):
     `provider` is the ONNX Runtime execution provider (None for torch), `engine_note` how its
     TensorRT engine came to be (from the cache or built, None off TensorRT); `fixed_input_size`
     the only (H, W) the runtime accepts, or None for any multiple of the stride; `end_to_end`
-    says the graph applies the thresholds itself, so each set in `thresholds` costs a run.
+    says the graph applies the thresholds itself, so each set in `thresholds` costs a run;
+    `uint8_input` that it takes uint8 [B, H, W, 3] RGB frames instead and normalises them itself.
     """
 
     name: str
@@ -58,6 +59,7 @@ class Runtime(Protocol):
     config: ModelConfig
     fixed_input_size: tuple[int, int] | None
     end_to_end: bool
+    uint8_input: bool
 
     def run(self, batch: np.ndarray, thresholds: Sequence[DetectionSettings]) -> RuntimeOutputs:
         """Run the batch; the outputs hold detections for each of `thresholds`, in order."""

@@ -36,13 +36,15 @@ LETTERBOX = {
 
 @dataclass(frozen=True)
 class OnnxInfo:
-    """What an exported file says about itself: network config, graph kind and precision."""
+    """What an exported file says about itself: network config, graph kind, precision, batch
+    and input type."""
 
     config: ModelConfig
     graph: str
     precision: str
     dynamic_batch: bool
     batch_size: int = 1  # the graph's fixed batch (ignored with dynamic_batch)
+    uint8_input: bool = False  # input: uint8 [B, H, W, 3] RGB frames, normalised in the graph
 
     @property
     def end_to_end(self) -> bool:
@@ -57,6 +59,7 @@ class OnnxInfo:
             "hybridnets.precision": self.precision,
             "hybridnets.dynamic_batch": json.dumps(self.dynamic_batch),
             "hybridnets.batch_size": json.dumps(self.batch_size),
+            "hybridnets.uint8_input": json.dumps(self.uint8_input),
             "hybridnets.config": json.dumps(config.to_dict()),
             "hybridnets.strides": json.dumps(config.strides),
             "hybridnets.letterbox": json.dumps(LETTERBOX),
@@ -81,6 +84,7 @@ class OnnxInfo:
                 precision=properties["hybridnets.precision"],
                 dynamic_batch=bool(json.loads(properties["hybridnets.dynamic_batch"])),
                 batch_size=int(json.loads(properties.get("hybridnets.batch_size", "1"))),
+                uint8_input=bool(json.loads(properties.get("hybridnets.uint8_input", "false"))),
             )
         except (KeyError, ValueError) as exc:
             raise CheckpointError(

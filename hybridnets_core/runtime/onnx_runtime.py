@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, InputError
 from ..model.anchors import anchors_for
 from ..model.config import ModelConfig
 from ..native import BUILD_HINT, DOMAIN, register_ops
@@ -133,9 +133,9 @@ def _settings(options: OnnxOptions, optimise: bool = True) -> tuple[ort.SessionO
     settings.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     settings.inter_op_num_threads = 1
     native_ops = register_ops(settings)
-    settings.add_session_config_entry(
-        "session.intra_op.allow_spinning", "1" if options.spinning else "0"
-    )
+    spinning = "1" if options.spinning else "0"
+    settings.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+    settings.add_session_config_entry("session.inter_op.allow_spinning", spinning)
     if options.threads is not None:
         if options.threads < 1:
             raise ConfigError(f"threads must be at least 1, got {options.threads}")
@@ -283,7 +283,11 @@ class OnnxSession:
         """Run one batch of zeros of the engine's shape (TensorRT builds a missing engine at the
         latest on its first run)."""
         height, width = engine.input_size
-        feeds = {INPUT_NAME: np.zeros((engine.batch, 3, height, width), np.float32)}
+        if self.info.uint8_input:
+            image = np.zeros((engine.batch, height, width, 3), np.uint8)
+        else:
+            image = np.zeros((engine.batch, 3, height, width), np.float32)
+        feeds = {INPUT_NAME: image}
         if self.info.end_to_end:
             conf, iou, max_det = THRESHOLD_INPUTS
             feeds |= {
@@ -312,18 +316,31 @@ class _OnnxBackend:
     def __init__(self, session: OnnxSession, device: str) -> None:
         self.session = session
         self.device = device
+        self.uint8_input = session.info.uint8_input
         self.provider: str | None = session.provider
         self.engine_note: str | None = session.engine_note
         self.config: ModelConfig = session.info.config
         height, width = self.config.input_size
         self.fixed_input_size: tuple[int, int] | None = (height, width)
 
+    def _checked(self, batch: np.ndarray) -> np.ndarray:
+        """The batch in the file's input type: float32 NCHW, or uint8 NHWC RGB frames for a
+        uint8-input export (InputError for a float batch there, which it cannot normalise)."""
+        if not self.uint8_input:
+            return batch.astype(np.float32, copy=False)
+        if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[3] != 3:
+            raise InputError(
+                f"this export takes uint8 [B, H, W, 3] RGB frames (--uint8-input), got "
+                f"{batch.dtype} {list(batch.shape)}; feed ImageTransform.uint8_batch's output"
+            )
+        return batch
+
     def _chunks(self, batch: np.ndarray) -> list[tuple[np.ndarray, int]]:
         """The batch as the file takes it, as (chunk, images of the batch in it): whole with a
         dynamic batch axis (in chunks of a TensorRT engine's largest batch), else chunks of the
         graph's fixed batch, the last one padded by repeating its last image (so val, bag
         replay and a multi-camera node batch any export)."""
-        batch = batch.astype(np.float32, copy=False)
+        batch = self._checked(batch)
         info = self.session.info
         if info.dynamic_batch:
             limit = self.session.max_batch or len(batch)

@@ -45,6 +45,7 @@ class TorchRuntime:
     engine_note = None
     fixed_input_size = None
     end_to_end = False
+    uint8_input = False
 
     def __init__(
         self,
