@@ -23,9 +23,9 @@ from ..outputs.factory import MessageFactory
 from ..scene.ground import CameraIntrinsics, CameraPose, OpticalPose
 from ..synth.camera import CameraParams, Mount
 from .drive import CAMERA_HEIGHT_M
+from .truth_topics import TF_MESSAGE
 
 TF_STATIC = "/tf_static"
-TF_MESSAGE = "tf2_msgs/msg/TFMessage"
 OPTICAL_SUFFIX = "_optical"
 DEG = math.pi / 180.0
 # The built-in rig: the forward camera, two corner cameras turned 50 deg out whose views

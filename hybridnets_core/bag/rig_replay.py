@@ -25,8 +25,9 @@ from ..serving.session import CameraImage, CameraSession, SessionFrame
 from ..serving.world import WORLD_OUTPUTS, RigFrame, WorldOutputs
 from .reader import BagReader
 from .replay import IMAGE_TYPES, NODE_NAME, camera_info_topic
-from .rig import TF_MESSAGE, TF_STATIC, optical_poses
+from .rig import TF_STATIC, optical_poses
 from .rig_metrics import RigMetrics, RigTruth
+from .truth_topics import TF_MESSAGE
 from .typestore import RosbagsFactory
 from .writer import BagWriter
 

@@ -20,9 +20,9 @@ from ..errors import ConfigError
 from ..outputs import messages
 from ..synth.writer import check_image_size
 from .drive import DriveTruth, SyntheticDrive, merge_truths
-from .rig import TF_MESSAGE, TF_STATIC, RigCamera, static_transforms
+from .rig import TF_STATIC, RigCamera, static_transforms
 from .synth import GRID_FRAME, JPEG_QUALITY, ODOM_FRAME, START_NS, SynthTopics, encode_image
-from .truth_topics import ego_messages, truth_messages
+from .truth_topics import TF_MESSAGE, ego_messages, truth_messages
 from .typestore import RosbagsFactory
 from .writer import BagWriter
 
