@@ -88,6 +88,7 @@ class RigMetrics:
 
     def __post_init__(self) -> None:
         self.fused_tracking = TrackingAccumulator(GROUND_IOU)
+        self.observed_tracking = TrackingAccumulator(GROUND_IOU)  # updated this batch only
         self.camera_tracking = {c: TrackingAccumulator(GROUND_IOU) for c in self.cameras}
 
     def update(
@@ -106,14 +107,20 @@ class RigMetrics:
         squares = ground_squares(truth.centres)
         if fused is not None:
             self._fused(truth, fused)
-            self.fused_tracking.update(
-                fused.ids,
-                ground_squares(fused.position),
-                truth.ids,
-                squares,
-                true_ignored=ignored,
-                predicted_ignored=~_inside(fused.position, self.grid),
-            )
+            outside = ~_inside(fused.position, self.grid)
+            fused_squares = ground_squares(fused.position)
+            for accumulator, skip in (
+                (self.fused_tracking, outside),
+                (self.observed_tracking, outside | (fused.time_since_update_s > 0)),
+            ):
+                accumulator.update(
+                    fused.ids,
+                    fused_squares,
+                    truth.ids,
+                    squares,
+                    true_ignored=ignored,
+                    predicted_ignored=skip,
+                )
         for camera, frame in frames.items():
             tracks, objects = frame.scene.tracks, frame.scene.objects
             if tracks is None or objects is None:
@@ -186,6 +193,7 @@ class RigMetrics:
         matched = [i for i in multi if i in self.fused_ids]
         kept = [i for i in matched if len(self.fused_ids[i]) == 1]
         fused = self.fused_tracking.summary()
+        observed = self.observed_tracking.summary()
         per_camera = {c: self.camera_tracking[c].summary() for c in self.cameras}
         return {
             "fusion": {
@@ -199,6 +207,8 @@ class RigMetrics:
                 "idf1": fused.get("idf1"),
                 "mota": fused.get("mota"),
                 "id_switches": fused.get("id_switches"),
+                "idf1_observed": observed.get("idf1"),
+                "mota_observed": observed.get("mota"),
                 "idf1_per_camera": {c: s.get("idf1") for c, s in per_camera.items()},
                 "match": f"ground squares of side 2 x ({MATCH_BASE_M} m + {MATCH_PER_M} x "
                 f"range) around object middles, IoU >= {GROUND_IOU}, inside the grid",

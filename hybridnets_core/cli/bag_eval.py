@@ -272,6 +272,7 @@ def _evaluate_rig(args: argparse.Namespace) -> None:
         print(
             f"duplicates/frame {fusion['duplicates_per_frame']}, cross-camera id consistency "
             f"{fusion['cross_camera_id_consistency']}, fused IDF1 {tracking['idf1']} "
+            f"(observed this frame {tracking['idf1_observed']}) "
             f"(per camera {tracking['idf1_per_camera']}), grid IoU {summary['grid']['iou']}"
         )
 
