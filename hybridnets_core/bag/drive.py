@@ -24,6 +24,7 @@ from ..scene.ground import CameraIntrinsics
 from ..scene.lead import time_to_collision
 from ..scene.path import PathSettings
 from ..synth import Scene, SceneParams, render_scene, sample_scene_params
+from ..synth.camera import CameraParams, Mount
 from ..synth.road import RoadParams
 from ..synth.truth import LaneTruth, VehicleTruth, scene_truth
 from ..synth.vehicles import VehicleParams
@@ -190,10 +191,21 @@ class SyntheticDrive:
         """Image and labels of frame `index`; sensor noise differs per frame."""
         return self.render_with_truth(index)[0]
 
-    def render_with_truth(self, index: int) -> tuple[Scene, DriveTruth]:
-        """Image, labels and ground truth of frame `index` from one render."""
+    def render_with_truth(
+        self,
+        index: int,
+        mount: Mount | None = None,
+        stream: int = 0,
+        camera: CameraParams | None = None,
+    ) -> tuple[Scene, DriveTruth]:
+        """Image, labels and ground truth of frame `index` from one render; `mount` renders
+        it from a rig camera (the truth's vehicles are then those that camera labels), with the
+        sensor noise of `stream` (0: the forward camera's) and its own `camera` intrinsics."""
         params, ids = self._frame(index)
-        scene = render_scene(np.random.default_rng([self.seed, 1, index]), self.size, params)
+        if camera is not None:
+            params = replace(params, camera=camera)
+        key = [self.seed, 1, index] if stream == 0 else [self.seed, 1, index, stream]
+        scene = render_scene(np.random.default_rng(key), self.size, params, mount)
         vehicles, lanes = scene_truth(params, self.size, scene, ids)
         t = index / self.fps
         ego = self.road_motion.ego_state(t)
@@ -241,6 +253,20 @@ class SyntheticDrive:
             lane_index=road.ego_lane - lanes_from_left,
             in_path=x > 0 and overlap >= needed,
         )
+
+
+def merge_truths(truths: list[DriveTruth]) -> DriveTruth:
+    """One frame's truth over several cameras' renders: every vehicle any camera labels, once
+    (as the first camera that labels it has it), and the lead among them."""
+    first = truths[0]
+    vehicles: dict[int, tuple[VehicleTruth, VehicleState]] = {}
+    for truth in truths:
+        for vehicle, state in zip(truth.vehicles, truth.states):
+            vehicles.setdefault(vehicle.id, (vehicle, state))
+    merged = tuple(vehicles.values())
+    kept = tuple(v for v, _ in merged)
+    states = tuple(s for _, s in merged)
+    return replace(first, vehicles=kept, states=states, lead=_lead(kept, states))
 
 
 def _lane_speed(road: RoadParams, motion: DriveMotion, vehicle: VehicleParams) -> float:

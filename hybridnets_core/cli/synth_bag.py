@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..synth.writer import MIN_SIDE
 from .arg_types import non_negative_int, positive_finite_float, positive_int, size_wh
 
@@ -49,6 +50,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="drive",
         help="traffic: the sampled drive, a lead car braking ahead, or a car cutting in (drive)",
     )
+    parser.add_argument(
+        "--rig",
+        default=None,
+        metavar="CAMERAS|FILE.yaml",
+        help="render the drive from several cameras: names of the built-in rig "
+        "(front,front_left,front_right,rear) separated by commas, or a rig YAML file; "
+        "topics /<camera>/image_raw, /<camera>/camera_info, /tf_static (default: one camera)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -56,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     """Render the drive into the bag and say what was written."""
     from ..bag.synth import SynthTopics, write_synth_bag
     from ..bag.truth_topics import EGO_SIDES
+
+    if args.rig is not None:
+        return _run_rig(args)
 
     height, width = args.size
     write_synth_bag(
@@ -79,4 +91,35 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dataset is not None:
         print(f"wrote the same frames and labels to {args.dataset} (project.yaml inside)")
+    return 0
+
+
+def _run_rig(args: argparse.Namespace) -> int:
+    """Render the drive from every camera of --rig into the bag and say what was written."""
+    from ..bag.rig import TF_STATIC, parse_rig
+    from ..bag.synth_rig import write_rig_bag
+
+    if args.dataset is not None:
+        raise ConfigError("--dataset writes one camera's frames; leave it out with --rig")
+    cameras = parse_rig(args.rig)
+    height, width = args.size
+    write_rig_bag(
+        args.out,
+        cameras,
+        args.frames,
+        args.fps,
+        seed=args.seed,
+        size=(width, height),
+        compressed=args.compressed,
+        fmt=args.format,
+        scenario=args.scenario,
+    )
+    suffix = "/compressed" if args.compressed else ""
+    print(
+        f"wrote {args.frames} frames of {width}x{height} at {args.fps:g} Hz from "
+        f"{len(cameras)} cameras to {args.out} ({args.format}, {args.scenario}): "
+        + ", ".join(f"{c.image_topic}{suffix}, {c.info_topic}" for c in cameras)
+        + f", {TF_STATIC}, /ground_truth/<camera>/{{detections,drivable_mask,lane_mask}}, "
+        "/ground_truth/{objects,tracked_objects,lead,ego_lane/*,lane_lines}"
+    )
     return 0

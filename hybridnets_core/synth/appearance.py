@@ -201,7 +201,7 @@ def cast_shadows(img: np.ndarray, proj: Projector, lighting: LightingParams) -> 
     for s in lighting.shadows:
         d = np.maximum(s.distance_m + s.radius_distance_m * np.sin(angles), 1.0)
         y = s.lateral_m + s.radius_lateral_m * np.cos(angles)
-        polys.append(proj.project(y, d) / LOWRES)
+        polys.append(proj.polygon(y, d) / LOWRES)
     fill(small, polys, int(255 * (1.0 - lighting.shadow_strength)), antialias=False)
     cv2.multiply(img, _upscale(small, size, 1.5), dst=img, scale=1 / 255)
 

@@ -26,10 +26,13 @@ def fill(img: np.ndarray, polys: Sequence[np.ndarray], color: Color, antialias: 
     Antialias only for photos, never for label masks.
     """
     line_type = cv2.LINE_AA if antialias else cv2.LINE_8
-    for poly in _fixed(polys):
+    # a polygon clipped away by a rig camera's view has fewer than 3 vertices left
+    for poly in _fixed([p for p in polys if len(p) >= 3]):
         cv2.fillPoly(img, [poly], color, line_type, _SHIFT)
 
 
 def polyline(img: np.ndarray, points: np.ndarray, color: Color, thickness: int) -> None:
     """Draw one open polyline with hard edges, as lane labels are drawn."""
+    if len(points) < 2:  # clipped away by a rig camera's view
+        return
     cv2.polylines(img, _fixed([points]), False, color, thickness, cv2.LINE_8, _SHIFT)

@@ -17,6 +17,7 @@ TRACK_WIDTH_M = 0.5
 # Labels stop where neighbouring lines would come closer than this many label widths.
 LABEL_SEPARATION = 3.0
 SAMPLES = 64  # distances at which road edges and lines are projected
+ROAD_BEHIND_M = 60.0  # a rig camera's road starts this far behind it
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,9 @@ class RoadLayer:
         """Sample distances from below the bottom row to the end of the visible road."""
         start = 0.6 * proj.near_distance()
         distances = np.geomspace(start, max(road.length_m, 2 * start), SAMPLES)
+        if proj.mount is not None:  # a rig camera may look beside or behind: road from behind
+            behind = np.linspace(proj.mount.x - ROAD_BEHIND_M, start, SAMPLES, endpoint=False)
+            distances = np.concatenate([behind, distances])
         px_limit = LABEL_SEPARATION * label_thickness(proj.width)
         marking_end = min(road.length_m, road.lane_width_m * proj.focal / px_limit)
         return cls(distances=distances, marking_end_m=max(marking_end, 2 * start))
@@ -166,9 +170,8 @@ class RoadLayer:
     ) -> np.ndarray:
         """Polygon of the ground strip between lateral positions y0 and y1."""
         d = self.distances if d_max is None else self._until(d_max)
-        left = proj.project(y0, d)
-        right = proj.project(y1, d)
-        return np.concatenate([left, right[::-1]])
+        ys = np.concatenate([np.full(d.size, y0), np.full(d.size, y1)])
+        return proj.polygon(ys, np.concatenate([d, d[::-1]]))
 
     def _until(self, d_max: float) -> np.ndarray:
         """Sample distances up to d_max, ending exactly at it."""
@@ -212,14 +215,18 @@ class RoadLayer:
         """Quadrilaterals of the dashes of one stripe, clipped to the marked distance range."""
         period = road.dash_length_m + road.dash_gap_m
         first = self.distances[0]
-        starts = np.arange(-road.dash_phase_m % period - period, self.marking_end_m, period)
+        behind = np.floor(min(first, 0.0) / period) * period  # 0 unless the road starts behind
+        starts = np.arange(
+            -road.dash_phase_m % period - period + behind, self.marking_end_m, period
+        )
         polys = []
         for start in starts:
             a, b = max(start, first), min(start + road.dash_length_m, self.marking_end_m)
             if b <= a:
                 continue
             d = np.linspace(a, b, 3)
-            polys.append(np.concatenate([proj.project(y0, d), proj.project(y1, d)[::-1]]))
+            ys = np.array([y0, y0, y0, y1, y1, y1])
+            polys.append(proj.polygon(ys, np.concatenate([d, d[::-1]])))
         return polys
 
     def draw_labels(
@@ -234,4 +241,4 @@ class RoadLayer:
         d = self._until(self.marking_end_m)
         for index in range(road.lane_count + 1):
             for y in road.stripes_y(index):
-                polyline(lane, proj.project(y, d), 255, thickness)
+                polyline(lane, proj.polyline(y, d), 255, thickness)

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import appearance
 from .appearance import LightingParams, sample_lighting
-from .camera import CameraParams, Projector
+from .camera import CameraParams, Mount, Projector
 from .raster import fill
 from .road import RoadLayer, RoadParams, sample_road
 from .scenery import SceneryParams, build_prop, draw_skyline, hood_polygon, sample_scenery
@@ -102,18 +102,20 @@ def render_scene(
     rng_or_seed: np.random.Generator | int,
     size: tuple[int, int] = (1280, 720),
     params: SceneParams | None = None,
+    mount: Mount | None = None,
 ) -> Scene:
     """Render a frame of size (W, H); parameters are sampled from the generator when not given.
 
     The generator also draws the sensor noise, so the same seed (or generator state) and
     parameters give identical bytes; for a video, keep the parameters' seeds and vary the
-    generator per frame.
+    generator per frame. `mount` renders the scene from a rig camera on the vehicle instead
+    of the forward dashcam (the same intrinsics; see Projector).
     """
     rng = np.random.default_rng(rng_or_seed)
     params = sample_scene_params(rng) if params is None else params
     if len(params.vehicles) > MAX_VEHICLES:
         raise ValueError(f"at most {MAX_VEHICLES} vehicles per scene, got {len(params.vehicles)}")
-    proj = Projector.create(size, params.camera, params.road.yaw_rad, params.road.curvature)
+    proj = Projector.create(size, params.camera, params.road.yaw_rad, params.road.curvature, mount)
     image, drivable, lane = _paint_ground(proj, params)
     ids = np.zeros(drivable.shape, np.uint8)
     placed = _paint_objects(image, ids, proj, params)
@@ -197,6 +199,8 @@ def _region(shape: tuple[int, ...], drawing: Drawing) -> tuple[tuple[slice, slic
     """Image rows and columns covering an object's silhouette (None when off screen), and
     whether the silhouette reaches past the image border."""
     points = np.concatenate([poly for poly, _ in drawing.body])
+    if len(points) == 0:  # wholly outside a rig camera's view
+        return None, False
     low, high = points.min(axis=0), points.max(axis=0)
     height, width = shape[:2]
     # Pixel i covers [i - 0.5, i + 0.5), so the image spans [-0.5, size - 0.5).

@@ -114,9 +114,9 @@ def _row(rng: np.random.Generator, kind: str, side: int, edge: float, spacing: f
 def build_prop(proj: Projector, prop: Prop, lit: bool) -> Drawing:
     """Project a prop into polygons; `lit` turns street lamps on."""
     if prop.kind == "building":  # long along the road: sort by its far end, behind the traffic
-        drawing = Drawing(depth=prop.distance_m + prop.depth_m)
+        drawing = Drawing(depth=proj.range(prop.lateral_m, prop.distance_m + prop.depth_m))
     else:
-        drawing = Drawing(depth=prop.distance_m)
+        drawing = Drawing(depth=proj.range(prop.lateral_m, prop.distance_m))
     _BUILDERS[prop.kind](drawing, proj, prop, lit)
     return drawing
 
@@ -126,10 +126,13 @@ def _tree(drawing: Drawing, proj: Projector, prop: Prop, lit: bool) -> None:
     d0 = prop.distance_m
     trunk = Block(prop.lateral_m, 0.35, d0, d0 + 0.35, 0.0, prop.height_m * 0.6)
     trunk.add_faces(drawing, proj, TRUNK_BGR)
-    scale = proj.pixels_per_metre(d0)
+    scale = proj.pixels_per_metre(d0, prop.lateral_m)
     radius = prop.width_m / 2
     for dy, dz, factor in ((-0.35, 0.0, 0.8), (0.35, 0.1, 0.9), (0.0, 0.35, 1.05)):
-        u, v = proj.project(prop.lateral_m + dy * radius, d0, prop.height_m - radius * (1 - dz))
+        y = prop.lateral_m + dy * radius
+        if not proj.ahead(y, d0):
+            continue
+        u, v = proj.project(y, d0, prop.height_m - radius * (1 - dz))
         drawing.body.append((circle_polygon(u, v, radius * scale), shade(prop.color, factor)))
 
 
@@ -142,9 +145,11 @@ def _pole(drawing: Drawing, proj: Projector, prop: Prop, lit: bool) -> None:
     towards_road = -1.0 if prop.lateral_m > 0 else 1.0
     arm = Block(prop.lateral_m + towards_road, 2.0, d0, d0 + 0.15, top - 0.2, top)
     arm.add_faces(drawing, proj, POLE_BGR)
-    if lit:
-        u, v = proj.project(prop.lateral_m + towards_road * 1.9, d0, top - 0.3)
-        drawing.lights.append(Light(float(u), float(v), 0.5 * proj.pixels_per_metre(d0), LAMP_BGR))
+    lamp = prop.lateral_m + towards_road * 1.9
+    if lit and proj.ahead(lamp, d0):
+        u, v = proj.project(lamp, d0, top - 0.3)
+        scale = proj.pixels_per_metre(d0, lamp)
+        drawing.lights.append(Light(float(u), float(v), 0.5 * scale, LAMP_BGR))
 
 
 def _sign(drawing: Drawing, proj: Projector, prop: Prop, lit: bool) -> None:
@@ -154,7 +159,7 @@ def _sign(drawing: Drawing, proj: Projector, prop: Prop, lit: bool) -> None:
     post.add_faces(drawing, proj, POLE_BGR)
     panel = Block(prop.lateral_m, prop.width_m, d0 - 0.02, d0, top - prop.depth_m, top)
     panel.add_faces(drawing, proj, prop.color)
-    inner = proj.project(*panel.near_rect(0.1, 0.9, 0.12, 0.88))
+    inner = proj.polygon(*panel.near_rect(0.1, 0.9, 0.12, 0.88))
     drawing.details.append((inner, shade(prop.color, 0.85)))
 
 
@@ -167,9 +172,9 @@ def _building(drawing: Drawing, proj: Projector, prop: Prop, lit: bool) -> None:
     floors = round(prop.height_m / FLOOR_M)
     for floor in range(floors):
         fz0, fz1 = (floor + 0.35) / floors, (floor + 0.75) / floors
-        drawing.details.append((proj.project(*house.near_rect(0.1, 0.9, fz0, fz1)), WINDOW_BGR))
+        drawing.details.append((proj.polygon(*house.near_rect(0.1, 0.9, fz0, fz1)), WINDOW_BGR))
         if side is not None:
-            quad = proj.project(*house.side_rect(side, 0.05, 0.95, fz0, fz1))
+            quad = proj.polygon(*house.side_rect(side, 0.05, 0.95, fz0, fz1))
             drawing.details.append((quad, shade(WINDOW_BGR, 0.8)))
 
 

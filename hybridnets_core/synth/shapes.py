@@ -81,9 +81,9 @@ class Block:
     def visible_side(self, proj: Projector) -> int | None:
         """The side face (-1 left, +1 right) the camera sees, or None when straight ahead."""
         shift = proj.bend(0.5 * (self.d0 + self.d1))
-        if self.y - self.width / 2 + shift > 0:
+        if self.y - self.width / 2 + shift > proj.lateral():
             return -1
-        if self.y + self.width / 2 + shift < 0:
+        if self.y + self.width / 2 + shift < proj.lateral():
             return 1
         return None
 
@@ -92,10 +92,10 @@ class Block:
         side = self.visible_side(proj)
         if side is not None:
             drawing.body.append(
-                (proj.project(*self.side_rect(side, 0, 1, 0, 1)), shade(color, 0.7))
+                (proj.polygon(*self.side_rect(side, 0, 1, 0, 1)), shade(color, 0.7))
             )
         if proj.cam_height > self.z1:
             ys = self._lateral(np.array([0.0, 1.0, 1.0, 0.0]), np.ones(4))
             ds = np.array([self.d0, self.d0, self.d1, self.d1])
-            drawing.body.append((proj.project(ys, ds, self.z1), shade(color, 1.12)))
-        drawing.body.append((proj.project(*self.near_rect(0, 1, 0, 1)), color))
+            drawing.body.append((proj.polygon(ys, ds, self.z1), shade(color, 1.12)))
+        drawing.body.append((proj.polygon(*self.near_rect(0, 1, 0, 1)), color))

@@ -99,7 +99,7 @@ def random_vehicle(
 
 def build_vehicle(proj: Projector, v: VehicleParams) -> Drawing:
     """Project a vehicle into polygons: body blocks far to near, then windows, tyres, lamps."""
-    drawing = Drawing(depth=v.distance_m)
+    drawing = Drawing(depth=proj.range(v.lateral_m, v.distance_m))
     chassis_top = 0.35 if v.category == "car" else 0.9
     d0, d1 = v.distance_m, v.distance_m + v.length_m
     inset = CHASSIS_INSET_M
@@ -124,7 +124,7 @@ def _car(drawing: Drawing, proj: Projector, v: VehicleParams, chassis: Block) ->
     body.add_faces(drawing, proj, v.color)
     cabin.add_faces(drawing, proj, v.color)
     _add_glass(drawing, proj, cabin, near=(0.07, 0.93, 0.1, 0.9), side=(0.04, 0.96, 0.12, 0.85))
-    bumper = proj.project(*body.near_rect(0.0, 1.0, 0.0, 0.25))
+    bumper = proj.polygon(*body.near_rect(0.0, 1.0, 0.0, 0.25))
     drawing.details.append((bumper, shade(v.color, 0.6)))
     return body, (0.5, 0.8)
 
@@ -146,7 +146,7 @@ def _truck(drawing: Drawing, proj: Projector, v: VehicleParams, chassis: Block) 
     if v.oncoming:
         _add_glass(drawing, proj, cab, near=(0.06, 0.94, 0.55, 0.92), side=(0.1, 0.7, 0.55, 0.9))
         return cab, (0.08, 0.2)
-    seam = proj.project(*cargo.near_rect(0.495, 0.505, 0.03, 0.97))
+    seam = proj.polygon(*cargo.near_rect(0.495, 0.505, 0.03, 0.97))
     drawing.details.append((seam, shade(v.color, 0.55)))
     return chassis, (0.45, 0.8)
 
@@ -172,10 +172,10 @@ def _add_glass(
     side: tuple[float, float, float, float],
 ) -> None:
     """Windows on the near face and the visible side of a block."""
-    drawing.details.append((proj.project(*block.near_rect(*near)), GLASS_BGR))
+    drawing.details.append((proj.polygon(*block.near_rect(*near)), GLASS_BGR))
     visible = block.visible_side(proj)
     if visible is not None:
-        quad = proj.project(*block.side_rect(visible, *side))
+        quad = proj.polygon(*block.side_rect(visible, *side))
         drawing.details.append((quad, shade(GLASS_BGR, 0.8)))
 
 
@@ -189,7 +189,7 @@ def _add_wheels(drawing: Drawing, proj: Projector, chassis: Block, v: VehiclePar
     top = 2 * radius / chassis.z1
     for centre in (0.14, 0.86):
         rect = chassis.side_rect(side, centre - span, centre + span, 0.0, top)
-        drawing.details.append((proj.project(*rect), (12, 12, 12)))
+        drawing.details.append((proj.polygon(*rect), (12, 12, 12)))
 
 
 def _add_lamps(
@@ -201,14 +201,16 @@ def _add_lamps(
 ) -> None:
     """Head or tail lamps on the near face, plus a number plate; records their glow sources."""
     color = HEAD_BGR if v.oncoming else TAIL_BGR
-    scale = proj.pixels_per_metre(face.d0)
+    scale = proj.pixels_per_metre(face.d0, face.y)
     for fx0, fx1 in ((0.03, 0.2), (0.8, 0.97)):
-        poly = proj.project(*face.near_rect(fx0, fx1, *fz))
+        poly = proj.polygon(*face.near_rect(fx0, fx1, *fz))
         drawing.details.append((poly, color))
+        if len(poly) == 0:  # behind a rig camera
+            continue
         u, vv = poly.mean(axis=0)
         drawing.lights.append(Light(float(u), float(vv), 0.2 * scale, color))
     low = 0.1 if fz[0] >= 0.3 else fz[1] + 0.03
-    drawing.details.append((proj.project(*face.near_rect(0.4, 0.6, low, low + 0.12)), PLATE_BGR))
+    drawing.details.append((proj.polygon(*face.near_rect(0.4, 0.6, low, low + 0.12)), PLATE_BGR))
 
 
 def shadow_polygon(proj: Projector, v: VehicleParams) -> np.ndarray:
@@ -216,4 +218,4 @@ def shadow_polygon(proj: Projector, v: VehicleParams) -> np.ndarray:
     half = v.width_m / 2 + 0.15
     ys = v.lateral_m + np.array([-half, half, half, -half])
     ds = v.distance_m + np.array([-0.25, -0.25, v.length_m, v.length_m])
-    return proj.project(ys, ds)
+    return proj.polygon(ys, ds)
