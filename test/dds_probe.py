@@ -98,7 +98,7 @@ def camera(
 
     def on_diagnostics(msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if status.name.startswith(f"{target}:"):
+            if status.name == f"{target}: perception":  # not the calibration statuses
                 diagnostics.append({kv.key: kv.value for kv in status.values})
 
     detections = node.create_subscription(

@@ -40,7 +40,6 @@ from ..evaluation.lanes import LaneAccumulator
 from ..fileio import write_bytes_atomic
 from ..inference.pipeline import Pipeline
 from ..inference.results import Detections, FrameResult
-from ..outputs.frame import RECORDED_OUTPUTS
 from ..outputs.overlay import draw_overlay
 from ..outputs.settings import OutputSettings
 from ..scene.lanes import EgoLane
@@ -52,6 +51,9 @@ RANGE_BINS_M = ((0.0, 10.0), (10.0, 20.0), (20.0, 30.0), (30.0, 40.0))
 WORST_FRAMES = 10
 OVERLAY_FOLDER = "agreement"
 DISAGREEMENT = "1 - mean(frame detection F1, frame drivable IoU)"
+# what the comparison reads of the reference's frames: detections (with their tracks and
+# ground objects) and the lanes (which an ego lane output computes); nothing else is built
+REFERENCE_OUTPUTS = ("detections", "ego_lane/center")
 
 
 def pair_detections(candidate: Detections, reference: Detections) -> list[tuple[int, int]]:
@@ -340,5 +342,5 @@ class ReferenceRun:
         """Run the reference on one batch of images and compare with the candidate's frames."""
         results = self.pipeline.run_batch([i.pixels for i in images], images[0].color)
         for index, image, result, cand in zip(indices, images, results, candidates):
-            ref = self.session.process(result, image, RECORDED_OUTPUTS)
+            ref = self.session.process(result, image, REFERENCE_OUTPUTS)
             self.metrics.update(index, image, cand, ref)
