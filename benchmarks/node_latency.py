@@ -169,6 +169,7 @@ def measure(camera: Camera, pid: int, rate: float, args: argparse.Namespace) -> 
         sent=sent,
         node_dropped=int(diag.get("frames_dropped", 0)) - dropped_before,
         node_cpu_cores=cpu,
+        overlap=diag.get("overlap") == "true",
         node_stage_median_ms={
             k.removeprefix("latency_").removesuffix("_median_ms"): float(v)
             for k, v in diag.items()

@@ -1,9 +1,12 @@
 """Cost of the planner outputs per frame: objects on the ground, tracking and lane geometry
-together, as the node computes them (SceneState), at 1280x720 with 20 objects.
+together, as the node computes them (SceneState), at 1280x720 with 20 objects; and what the
+outputs over time add: lane index, in-path and lead vehicle (assess_path) and the local map
+(the frame's ground grid fused in odom while the vehicle drives at 10 m/s).
 
 Frames of a synthetic drive go through the built-in model once; the timed part is what the
 node adds per frame on top of the network: locating the detections on the ground, tracking
-them, and fitting the lanes from the network-resolution lane mask. JSON out.
+them, fitting the lanes from the network-resolution lane mask, assessing the path and fusing
+the local map. Building the messages is not included. JSON out.
 
   python benchmarks/planner_cost.py --frames 60 --out benchmarks/results/planner_cost.json
 """
@@ -25,6 +28,10 @@ from hybridnets_core.inference.pipeline import Pipeline
 from hybridnets_core.inference.results import Detections
 from hybridnets_core.outputs.scene import SceneState
 from hybridnets_core.outputs.settings import GroundSettings
+from hybridnets_core.scene.ego_motion import EgoPose
+from hybridnets_core.scene.ground import GroundProjector
+from hybridnets_core.scene.lead import assess_path
+from hybridnets_core.scene.local_map import LocalMap
 from hybridnets_core.settings import DetectionSettings
 
 SIZE = (1280, 720)
@@ -58,20 +65,31 @@ def main() -> None:
         frames.append(replace(result, detections=twenty_boxes(result, rng)))
     ground = GroundSettings()
     camera = drive.intrinsics
-    stages: dict[str, list[float]] = {"objects_and_tracking": [], "lanes": [], "total": []}
+    projector = GroundProjector(camera, ground.camera, ground.grid)
+    names = ("objects_and_tracking", "lanes", "total", "path", "local_map", "over_time")
+    stages: dict[str, list[float]] = {name: [] for name in names}
     stamp = 0
     for _ in range(args.repeats):
-        scene = SceneState(tracking=True)
-        for frame in frames:
+        scene, local_map = SceneState(tracking=True), LocalMap()
+        for index, frame in enumerate(frames):
             stamp += 100_000_000
             start = time.perf_counter()
-            scene.update(frame, stamp, camera, ground.camera, ground.grid, frame.names)
+            placed = scene.update(frame, stamp, camera, ground.camera, ground.grid, frame.names)
             located = time.perf_counter()
-            scene.lanes(frame, camera, ground.camera)
+            lanes = scene.lanes(frame, camera, ground.camera)
             done = time.perf_counter()
+            assess_path(placed.tracks, lanes, frame.names)
+            assessed = time.perf_counter()
+            occupancy = projector.occupancy(frame.drivable)
+            local_map.fuse(EgoPose(index * 1.0, 0.0, 0.0), stamp, occupancy, ground.grid,
+                           placed.objects)  # fmt: skip
+            mapped = time.perf_counter()
             stages["objects_and_tracking"].append((located - start) * 1000)
             stages["lanes"].append((done - located) * 1000)
             stages["total"].append((done - start) * 1000)
+            stages["path"].append((assessed - done) * 1000)
+            stages["local_map"].append((mapped - assessed) * 1000)
+            stages["over_time"].append((mapped - done) * 1000)
     report = {
         "image_size": list(SIZE),
         "objects_per_frame": OBJECTS,

@@ -98,12 +98,24 @@ BENCHMARKS = (
     Benchmark("objects_cost", "benchmarks/objects_cost.py --json {out}", "objects on the ground"),
     Benchmark("tracking_cost", "benchmarks/tracking_cost.py --json {out}", "the tracker"),
     Benchmark(
+        "fusion_cost",
+        "benchmarks/fusion_cost.py --json {out}",
+        "fusion across three cameras and the surround grid",
+    ),
+    Benchmark(
         "lanes_cost",
         "benchmarks/lanes_cost.py --repeats 60 --mask-sizes 1280x720 640x360 --json {out}",
         "lane points and fits",
     ),
     Benchmark(
-        "planner_cost", "benchmarks/planner_cost.py --out {out}", "objects + tracking + lanes"
+        "planner_cost",
+        "benchmarks/planner_cost.py --out {out}",
+        "objects + tracking + lanes, path and local map",
+    ),
+    Benchmark(
+        "bag_eval_overhead",
+        "benchmarks/bag_eval_overhead.py --frames 40 --out {out}",
+        "what stability, the pose check and agreement add to bag-eval per frame",
     ),
     Benchmark(
         "synth_speed",

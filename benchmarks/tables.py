@@ -176,8 +176,10 @@ def node_latency() -> str:
     header = ["camera", "latency median / p95", "median over the run's thirds", "processed",
               "dropped", "node Pipeline", "worker wait", "glue", "held between stages",
               "transport", "overhead"]  # fmt: skip
+    overlap = "on" if all(run["overlap"] for run in report["runs"]) else "off"
     note = (
-        f"\n{COEF3}, torch on the CPU, 1280x720 bgr8 frames, {report['duration_s']:g} s per rate; "
+        f"\n{COEF3}, torch on the CPU, the node's defaults (overlap {overlap}), 1280x720 bgr8 "
+        f"frames, {report['duration_s']:g} s per rate; "
         f"`hybridnets bench` on the same weights and frame: "
         f"{ms(report['pipeline_bench_median_ms'])}; {load('node_latency')}, "
         f"{source('node_latency')}.\n"
@@ -201,15 +203,13 @@ def slowest_camera_run() -> dict[str, Any]:
 # ---------------------------------------------------------------- several cameras
 
 
-MODES = {"one_node": "one node", "separate_nodes": "separate nodes"}
-
-
 def camera_case(run: dict[str, Any]) -> str:
+    overlap = f"overlap {'on' if run['overlap'] else 'off'}"
     if run["mode"] == "one_node" and run["cameras"] == 1:
-        return f"one node, overlap {'on' if run['overlap'] else 'off'}"
+        return f"one node, {overlap}"
     if run["mode"] == "one_node":
-        return f"one node, one batch of {run['cameras']}"
-    return f"{run['cameras']} separate nodes"
+        return f"one node, one batch of {run['cameras']}, {overlap}"
+    return f"{run['cameras']} separate nodes, {overlap}"
 
 
 def worst_p95(run: dict[str, Any]) -> float:
@@ -354,6 +354,9 @@ def planner_costs() -> str:
         ("objects_and_tracking", "objects with contact rows + tracking"),
         ("lanes", "lanes from the network-resolution mask"),
         ("total", "**all of it, what the node runs after the Pipeline**"),
+        ("path", "lane index, in-path and lead vehicle (assess_path)"),
+        ("local_map", "local map: the frame's ground grid made and fused in odom"),
+        ("over_time", "**the outputs over time: path + local map**"),
     ):
         values = planner["stages_ms"][key]
         rows.append(
@@ -365,6 +368,60 @@ def planner_costs() -> str:
             ]
         )
     return table(["per frame, one core", "median", "spread", "load, JSON"], rows)
+
+
+def fusion_cost() -> str:
+    report = result("fusion_cost")
+    cells = "x".join(str(n) for n in report["grid_cells"])
+    labels = {
+        "fusion": "fusion of the cameras' tracks",
+        "surround": f"surround grid ({cells} cells)",
+        "total": "**both**",
+    }
+    rows = [
+        [label, ms(report["batch_ms"][key]["median"]), f"{ms(report['batch_ms'][key]['p95'])}"]
+        for key, label in labels.items()
+    ]
+    check = report["check"]
+    note = (
+        f"\nPer batch, one core: {report['cameras']} cameras, {report['objects']} vehicles in "
+        f"seven lanes, {report['frames']} batches; check: {check['duplicates_per_frame']:g} "
+        f"duplicates per batch, {check['objects_with_one_id']} of {check['objects_seen']} "
+        f"vehicles kept one id; {load('fusion_cost')}, {source('fusion_cost')}.\n"
+    )
+    return table(["per batch", "median", "p95"], rows) + note
+
+
+def bag_eval_overhead() -> str:
+    report = result("bag_eval_overhead")
+    per_frame, fractions = report["per_frame_ms"], report["fraction_of_frame"]
+    labels = {
+        "pipeline": "the Pipeline (the network and its pre/postprocess)",
+        "outputs": "the camera session's outputs, with the ground grid",
+        "stability": "stability scores",
+        "calibration": f"camera pose check (every {report['calibration_every_n_frames']}th "
+        "frame; its mean)",
+        "agreement": "agreement: the reference's outputs and the comparison",
+    }
+    rows = [
+        [
+            label,
+            ms(per_frame[key]["mean" if key == "calibration" else "median"]),
+            f"{100 * fractions[key]:.1f} %" if key in fractions else "",
+        ]
+        for key, label in labels.items()
+    ]
+    rows.append(
+        ["**label-free scores, all three**", "", f"{100 * report['label_free_fraction']:.1f} %"]
+    )
+    width, height = report["image_size"]
+    note = (
+        f"\nThe built-in model, {report['frames']} frames of a {width}x{height} synthetic drive "
+        "with its ego pose; the reference (the same model) runs its forward pass outside the "
+        f"timed part; writing the bag not timed; {load('bag_eval_overhead')}, "
+        f"{source('bag_eval_overhead')}.\n"
+    )
+    return table(["per frame", "median", "of the frame's own work"], rows) + note
 
 
 def position_errors(bins: dict[str, Any]) -> str:
@@ -541,8 +598,15 @@ def contention_table(report: dict[str, Any]) -> str:
 
 
 def contention() -> str:
-    """`contention.json` as a table (for a generated block `contention`)."""
-    return contention_table(result("contention"))
+    """`contention.json` as a table with its conditions."""
+    report = result("contention")
+    height, width = report["input_size"]
+    note = (
+        f"\nCoefficient {report['compound_coef']}, random weights, {width}x{height} input, "
+        f"medians of {report['runs']} forward passes per case, each case in its own process; "
+        f"{report['cores']} cores; {load('contention')}, {source('contention')}.\n"
+    )
+    return contention_table(report) + note
 
 
 # ---------------------------------------------------------------- summary and provenance
@@ -608,7 +672,7 @@ def summary() -> str:
          f"{camera_run(coef3, 1, 'one_node')['fps_per_camera_mean']:.2f} / "
          f"{camera_run(coef3, 1, 'one_node', False)['fps_per_camera_mean']:.2f} frames/s",
          source(coef3)],
-        ["2 cameras: one node batching both / two separate nodes",
+        ["2 cameras, overlap on: one node batching both / two separate nodes",
          "built-in model, 640x360 frames",
          f"{camera_run(one, 2, 'one_node')['fps_per_camera_mean']:.2f} / "
          f"{camera_run(one, 2, 'separate_nodes')['fps_per_camera_mean']:.2f} frames/s per camera",
@@ -632,6 +696,11 @@ def summary() -> str:
          f"1280x720, {result('planner_cost')['objects_per_frame']} objects, one core",
          f"{ms(result('planner_cost')['stages_ms']['total']['median'])} median",
          source("planner_cost")],
+        ["fusion across cameras and the surround grid, per batch",
+         f"{result('fusion_cost')['cameras']} cameras, {result('fusion_cost')['objects']} "
+         "objects, one core",
+         f"{ms(result('fusion_cost')['batch_ms']['total']['median'])} median",
+         source("fusion_cost")],
     ]  # fmt: skip
     return table(["what", "conditions", "measured", "JSON"], rows)
 
@@ -677,12 +746,15 @@ TABLES: dict[str, Callable[[], str]] = {
     "provenance": provenance,
     "runtimes": runtimes,
     "int8_accuracy": int8_accuracy,
+    "contention": contention,
     "node_latency": node_latency,
     "multi_camera": multi_camera,
     "multi_camera_coef3": multi_camera_coef3,
     "val_memory": val_memory,
     "nms_speed": nms_speed,
     "planner_costs": planner_costs,
+    "fusion_cost": fusion_cost,
+    "bag_eval_overhead": bag_eval_overhead,
     "drive_seed0": drive_seed0,
     "planner_drives": planner_drives,
     "synth_speed": synth_speed,

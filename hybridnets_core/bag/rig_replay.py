@@ -180,7 +180,8 @@ class _RigReplay:
                 result, image, CAMERA_OUTPUTS, pose=camera.pose, ground_grid=True
             )
             frames[camera.name] = done
-            rig_frames.append(RigFrame(camera.name, done, self.options.outputs))
+            frame_id = image.header.frame_id
+            rig_frames.append(RigFrame(camera.name, frame_id, done, self.options.outputs))
             for name, message in done.messages.items():
                 self._write(f"{camera.name}/{name}", OUTPUT_TYPES[name], log_ns, message)
         fused, built = self.world.update(rig_frames, self.options.outputs, WORLD_OUTPUTS)
