@@ -110,11 +110,6 @@ class CameraObservations:
         detections = tracks.detection_index[rows]
         located = objects.valid[detections]
         rows, detections = rows[located], detections[located]
-        # size[0] runs from the near face through the centre: along x for an end, y for a side
-        size = objects.size[detections].astype(np.float64)
-        offset = objects.centre[detections] - objects.position[detections]
-        side_on = np.abs(offset[:, 1]) > np.abs(offset[:, 0])
-        size[side_on, :2] = size[side_on, 1::-1]
         return cls(
             camera=camera,
             stamp_ns=tracks.stamp_ns,
@@ -124,7 +119,7 @@ class CameraObservations:
             centre=objects.centre[detections].astype(np.float64),
             covariance=objects.covariance[detections].astype(np.float64),
             velocity=np.nan_to_num(tracks.ground_velocity[rows].astype(np.float64)),
-            size=size,
+            size=objects.extents[detections],
         )
 
 

@@ -236,6 +236,16 @@ class GroundObjects:
         """bool [N]: located on the ground."""
         return self.status == ObjectStatus.OK
 
+    @property
+    def extents(self) -> np.ndarray:
+        """[N, 3] size as (extent along grid x, along grid y, height): the length behind the
+        near face runs from it through the centre, along x for an end, along y for a side."""
+        offset = self.centre - self.position
+        extents = np.array(self.size, dtype=np.float64)
+        side_on = np.abs(offset[:, 1]) > np.abs(offset[:, 0])
+        extents[side_on, :2] = extents[side_on, 1::-1]
+        return extents
+
 
 def locate_objects(
     boxes: np.ndarray,

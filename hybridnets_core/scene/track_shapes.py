@@ -73,13 +73,12 @@ class TrackShapeMemory:
         if objects is not None:
             hit = matched >= 0
             located[hit] = objects.valid[matched[hit]]
+        if located.any():
+            extents = objects.extents
         for row in np.flatnonzero(located):
             detection = matched[row]
             offset = objects.centre[detection] - objects.position[detection]
-            self._last[tracks.track_ids[row]] = (
-                offset,
-                _along_axes(objects.size[detection], offset),
-            )
+            self._last[tracks.track_ids[row]] = (offset, extents[detection])
         alive = set(tracks.track_ids)
         self._last = {ident: last for ident, last in self._last.items() if ident in alive}
 
@@ -102,11 +101,3 @@ class TrackShapeMemory:
             tracks.scores[rows], tracks.time_since_update_s[rows], max_age_s
         )
         return TrackShapes(rows, centre, size, existence)
-
-
-def _along_axes(size: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """GroundObjects' (length behind the near face, width across it, height) as (extent along
-    x, along y, height): the length runs along the centre offset's axis."""
-    if abs(offset[0]) >= abs(offset[1]):
-        return np.array(size, np.float64)
-    return np.array([size[1], size[0], size[2]], np.float64)

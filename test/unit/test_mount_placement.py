@@ -98,6 +98,12 @@ def test_the_centre_is_the_same_point_from_every_mount(mount: str) -> None:
     truth = np.array([(x, y) for x, y, _ in objects])
     ranges = np.hypot(truth[:, 0] - pose.x, truth[:, 1] - pose.y)
     within_target(np.hypot(*(found.centre - truth).T), ranges)
+    # the prior extent behind the near face lies on grid x for an end, on y for a side
+    priors = np.array([SIZES[name] for *_, name in objects])
+    axis = pose.optical_pose().rotation_matrix()[:2, 2]
+    along = 0 if abs(axis[0]) >= abs(axis[1]) else 1
+    np.testing.assert_allclose(found.extents[:, along], priors[:, along])
+    np.testing.assert_allclose(found.extents[:, 2], priors[:, 2])
 
 
 def test_the_side_camera_example_places_the_car_at_its_near_side() -> None:
