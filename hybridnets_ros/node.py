@@ -510,11 +510,11 @@ class HybridNetsNode(LifecycleNode):
         rig_wanted = {n for n, pub in self.rig_publishers.items() if pub.get_subscription_count()}
         ground_grid = mapping or "grid" in rig_wanted
         # the rig's lane index, in-path and lead read the cameras' lanes
-        lanes = {"lanes"} if not rig_wanted.isdisjoint(PLANNER_OUTPUTS) else set()
+        estimate_lanes = not rig_wanted.isdisjoint(PLANNER_OUTPUTS)
         fused, rig_frames = False, []
         for frame, result in zip(batch.frames, results):
             outputs = batch.settings.cameras[frame.stream.name]
-            made = self._build(frame, result, batch.settings, ground_grid, lanes)
+            made = self._build(frame, result, batch.settings, ground_grid, estimate_lanes)
             camera = frame.stream.name
             rig_frames.append(RigFrame(camera, frame.image.header.frame_id, made, outputs))
             fused |= mapping and self._add_to_local_map(made, outputs)
@@ -593,24 +593,24 @@ class HybridNetsNode(LifecycleNode):
         result: FrameResult,
         settings: Snapshot,
         ground_grid: bool,
-        also: set[str],
+        estimate_lanes: bool,
     ) -> SessionFrame:
         """This frame's messages: detections always (tracks need every frame), other outputs
-        when subscribed or named in `also` (what the rig's outputs read); with `ground_grid`,
-        its ground grid too (the local map's and the surround grid's)."""
+        only when subscribed; with `ground_grid`, its ground grid too (the local map's and the
+        surround grid's); with `estimate_lanes`, its lanes (the rig's path assessment)."""
         stream = frame.stream
         outputs = settings.cameras[stream.name]
-        wanted = (
-            {"detections"}
-            | also
-            | {name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0}
-        )
+        wanted = {"detections"} | {
+            name for name, pub in stream.publishers.items() if pub.get_subscription_count() > 0
+        }
         grid_frame = outputs.ground.grid_frame
         pose = self._poses.lookup(stream.name, grid_frame, frame.image.header)
         ego = None  # the vehicle's motion: only the tracked objects' velocities need it
         if "tracked_objects" in wanted:
             ego = self.ego.twist_at(grid_frame, frame.image.stamp)
-        made = stream.session.process(result, frame.image, wanted, outputs, pose, ground_grid, ego)
+        made = stream.session.process(
+            result, frame.image, wanted, outputs, pose, ground_grid, ego, estimate_lanes
+        )
         placement = pose if pose is not None else outputs.ground.camera
         self._check_calibration(stream, made, placement, settings.node.calibration_check)
         if made.camera is None and (ground_grid or not wanted.isdisjoint(GROUND_OUTPUTS)):

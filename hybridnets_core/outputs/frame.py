@@ -158,6 +158,7 @@ class FrameOutputs:
         settings: OutputSettings | None = None,
         ground_grid: bool = False,
         ego: EgoTwist | None = None,
+        estimate_lanes: bool = False,
     ) -> BuiltFrame:
         """Messages of the wanted, enabled outputs this frame can make, by output name.
 
@@ -168,7 +169,8 @@ class FrameOutputs:
         reads only them, so a change between frames never mixes into one. `ground_grid`: place
         the ground grid even when no wanted output needs it (the local map reads
         `context.occupancy`). `ego`: the vehicle's motion at this stamp, which turns the
-        tracked objects' velocities into velocities over the ground.
+        tracked objects' velocities into velocities over the ground. `estimate_lanes`: the lanes
+        even when no wanted output needs them (the rig's path assessment reads them).
         """
         settings = settings or self.settings
         self._configure_scene(settings)
@@ -189,9 +191,8 @@ class FrameOutputs:
             self.class_names,
             settings.contact_from_drivable,
         )
-        lanes = None
-        if any(name in LANE_OUTPUTS for name in names):
-            lanes = self.scene.lanes(frame, camera, placement)
+        estimate_lanes = estimate_lanes or any(name in LANE_OUTPUTS for name in names)
+        lanes = self.scene.lanes(frame, camera, placement) if estimate_lanes else None
         path = None
         if scene.tracks is not None and any(name in PATH_OUTPUTS for name in names):
             path = assess_path(

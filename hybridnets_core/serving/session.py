@@ -123,12 +123,14 @@ class CameraSession:
         pose: OpticalPose | None = None,
         ground_grid: bool = False,
         ego: EgoTwist | None = None,
+        estimate_lanes: bool = False,
     ) -> SessionFrame:
         """The wanted outputs of one inferred frame, built under `settings` (this frame's;
         default: the session's) with its paired camera_info; `pose` (from TF) replaces the
         settings' camera pose. `ground_grid`: also give back the frame's ground grid (None
         without intrinsics or a drivable mask), as the local map needs. `ego`: the vehicle's
-        motion at the stamp (velocities over the ground in ~/tracked_objects)."""
+        motion at the stamp (velocities over the ground in ~/tracked_objects). `estimate_lanes`:
+        the frame's lanes even when no wanted output needs them."""
         settings = settings or self.settings
         start = time.perf_counter()
         built = self.outputs.build(
@@ -143,6 +145,7 @@ class CameraSession:
             settings,
             ground_grid,
             ego,
+            estimate_lanes,
         )
         context = built.context
         occupancy = context.occupancy if ground_grid else None
