@@ -13,6 +13,7 @@ from ..errors import ConfigError, DatasetError
 from ..evaluation import detection_record, format_summary
 from ..fileio import discard_unfinished, folder_lock
 from ..inference.pipeline import Pipeline
+from ..runtime.threads import AUTO
 from ..scene.calibration_check import CalibrationCheckSettings
 from ..settings import EVALUATION_DETECTION, DetectionSettings
 from .arg_types import non_negative_finite_float, positive_finite_float, positive_int
@@ -21,8 +22,10 @@ from .options import (
     add_device_options,
     add_input_size_option,
     add_model_options,
+    add_thread_options,
     detection_from_args,
     scoring_pipeline,
+    threads_from_args,
 )
 from .output_options import (
     add_output_options,
@@ -94,6 +97,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"frames per forward pass ({DEFAULT_BATCH_SIZE}; offline only)",
     )
     add_device_options(parser)
+    add_thread_options(parser)
     add_input_size_option(parser, "the project's, else the checkpoint's or export's")
     node = parser.add_argument_group(
         "outputs of the offline replay, as the node's parameters (with --live, the node's own)"
@@ -164,6 +168,7 @@ def _reference(args: argparse.Namespace, candidate: Pipeline) -> ReferenceRun | 
         detection=candidate.detection,
         mask_resolution=candidate.mask_resolution,
         input_size=None if onnx else candidate.input_size,
+        threads=threads_from_args(args),
     )
     settings = output_settings_from_args(args)
     return ReferenceRun(pipeline, settings, candidate.class_names, str(args.reference))
@@ -213,6 +218,7 @@ def _pipeline(args: argparse.Namespace, project: ProjectConfig | None) -> Pipeli
         detection=detection_from_args(args),
         mask_resolution=args.mask_resolution,
         scoring=scoring,
+        threads=threads_from_args(args),
     )
 
 
@@ -256,6 +262,8 @@ def _refuse_node_flags(args: argparse.Namespace) -> None:
         given.append("--conf/--iou/--max-det")
     if args.batch_size != DEFAULT_BATCH_SIZE:
         given.append("--batch-size")
+    if args.threads != AUTO or args.thread_spin:
+        given.append("--threads/--thread-spin")
     if given:
         raise ConfigError(
             f"{', '.join(given)} set the offline replay's outputs; with --live the running "

@@ -130,7 +130,8 @@ class SceneState:
         if objects is not None:
             ground = {
                 "ground_xy": objects.position,
-                "ground_cov": objects.covariance,
+                "ground_cov": objects.noise_covariance,
+                "ground_bias_cov": objects.bias_covariance,
                 "ground_valid": objects.valid,
             }
         try:

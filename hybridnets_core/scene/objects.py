@@ -48,6 +48,10 @@ included) and camera pose in grid_frame, and the flat ground z = 0 of grid_frame
   For a level pinhole camera and a point straight ahead, r = h f / (v - cy), so
   sigma_r^2 = (r^2 / (h f))^2 sigma_v^2 + ((r^2 + h^2) / h)^2 sigma_pitch^2 and the lateral
   sigma is r sigma_u / f: the uncertainty grows with the square of the range.
+  The tilt part is also given alone (bias_covariance): a calibration, slope or pitch error
+  changes over seconds, not from frame to frame, so a tracker filters with the pixel part as
+  its measurement noise and adds the tilt part to the positions it reports; treating the tilt
+  as fresh noise every frame would make its velocities lag by a second.
 - Size (length, width, height), with length along the line of sight: the width is the
   distance between the rays through the box's bottom corners where they cross the vertical
   plane through the position facing the camera (d_3d (x2 - x1) / fx where a corner has no
@@ -79,6 +83,7 @@ from .ground import (
 )
 
 _STEP_PX = 0.05  # central-difference step of the pixel Jacobian
+_NOISE_FLOOR_M = 0.001  # least frame-to-frame position error a tracker is given
 # Newton fit of a side-viewed object's cuboid to its box: forward-difference step, iterations,
 # largest move per iteration and the move at which it stops (m), and the largest pixel
 # residual at which the fit is accepted.
@@ -217,7 +222,8 @@ class GroundObjects:
     position [N, 2] (x, y) and covariance [N, 2, 2] in grid_frame (m, m^2); range [N] (m)
     and bearing [N] (rad) from the camera's foot point; size [N, 3] (length along the line
     of sight, width across it, height) in m; centre [N, 2]: the object's middle, half its
-    length behind the near face, the same point whichever camera sees it.
+    length behind the near face, the same point whichever camera sees it; bias_covariance
+    [N, 2, 2]: the part of covariance from the tilt error, which persists over frames.
     """
 
     status: np.ndarray
@@ -227,9 +233,16 @@ class GroundObjects:
     covariance: np.ndarray
     size: np.ndarray
     centre: np.ndarray
+    bias_covariance: np.ndarray
 
     def __len__(self) -> int:
         return len(self.status)
+
+    @property
+    def noise_covariance(self) -> np.ndarray:
+        """[N, 2, 2] the part of covariance from pixel errors, fresh in every frame, with a
+        1 mm floor so it stays positive definite where the pixel errors are set to 0."""
+        return self.covariance - self.bias_covariance + _NOISE_FLOOR_M**2 * np.eye(2)
 
     @property
     def valid(self) -> np.ndarray:
@@ -323,7 +336,8 @@ def locate_objects(
     along = np.empty((2, n))  # unit line of sight
     np.cos(bearing, out=along[0])
     np.sin(bearing, out=along[1])
-    covariance = _covariance(ground, ranges, along, placement.height, settings)
+    bias_covariance = _tilt_covariance(ranges, along, placement.height, settings)
+    covariance = _pixel_covariance(ground, settings) + bias_covariance
     size = np.empty((n, 3))
     size[:, 0], size[:, 2] = faces.depth, faces.height
     size[:, 1] = _widths(rays[5], rays[6], ranges, along, placement.height, boxes, model)
@@ -334,9 +348,11 @@ def locate_objects(
 
     lost = status != ObjectStatus.OK
     if lost.any():
-        for values in (position, ranges, bearing, covariance, size, centre):
+        for values in (position, ranges, bearing, covariance, size, centre, bias_covariance):
             values[lost] = np.nan
-    return GroundObjects(status, position, ranges, bearing, covariance, size, centre)
+    return GroundObjects(
+        status, position, ranges, bearing, covariance, size, centre, bias_covariance
+    )
 
 
 @dataclass(frozen=True)
@@ -467,20 +483,20 @@ def _horizon_slope(camera: CameraModel, pose: OpticalPose) -> float:
     return float(cam.fy * direction[1] / (cam.fx * direction[0]))
 
 
-def _covariance(
-    ground: np.ndarray, ranges: np.ndarray, along: np.ndarray, height: float, s: ObjectSettings
-) -> np.ndarray:
-    """[N, 2, 2] covariance of the contact position from pixel and tilt errors."""
+def _pixel_covariance(ground: np.ndarray, s: ObjectSettings) -> np.ndarray:
+    """[N, 2, 2] covariance of the contact position from the contact pixel's errors."""
     scale = 1.0 / (2 * _STEP_PX)
     du = (ground[2] - ground[1]) * (scale * s.sigma_u_px)  # column error, one sigma
     dv = (ground[4] - ground[3]) * (scale * s.sigma_v_px)  # row error
-    tilt = along * ((ranges * ranges + height * height) / height * s.sigma_pitch_rad)
-    covariance = np.empty((len(ranges), 2, 2))
-    covariance[:, 0, 0] = du[:, 0] ** 2 + dv[:, 0] ** 2 + tilt[0] ** 2
-    covariance[:, 1, 1] = du[:, 1] ** 2 + dv[:, 1] ** 2 + tilt[1] ** 2
-    covariance[:, 0, 1] = du[:, 0] * du[:, 1] + dv[:, 0] * dv[:, 1] + tilt[0] * tilt[1]
-    covariance[:, 1, 0] = covariance[:, 0, 1]
-    return covariance
+    return du[:, :, None] * du[:, None, :] + dv[:, :, None] * dv[:, None, :]
+
+
+def _tilt_covariance(
+    ranges: np.ndarray, along: np.ndarray, height: float, s: ObjectSettings
+) -> np.ndarray:
+    """[N, 2, 2] covariance of the contact position from the line of sight's tilt error."""
+    tilt = (along * ((ranges * ranges + height * height) / height * s.sigma_pitch_rad)).T
+    return tilt[:, :, None] * tilt[:, None, :]
 
 
 def _widths(

@@ -377,3 +377,15 @@ def test_missing_topic_lists_the_topics(weights, raw_drive, tmp_path, capsys) ->
                    "--out", tmp_path / "out") == 2  # fmt: skip
     assert "is not a rosbag2 bag" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "out" / "bag")
+
+
+def test_live_replay_refuses_thread_flags_of_the_offline_replay(
+    raw_drive, tmp_path, capsys
+) -> None:
+    """--threads sets the offline replay's runtime; a live replay runs in the node, whose
+    `threads` parameter applies: refused in one line before anything is replayed."""
+    assert run_cli("bag-eval", "--bag", raw_drive[0], "--topic", RAW, "--out", tmp_path / "out",
+                   "--live", "--threads", 1) == 2  # fmt: skip
+    error = capsys.readouterr().err.strip()
+    assert "--threads/--thread-spin set the offline replay's outputs" in error
+    assert "\n" not in error and not any((tmp_path / "out").glob("*"))

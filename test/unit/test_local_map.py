@@ -134,6 +134,7 @@ def objects_at(x: float, y: float, bearing: float, length: float, width: float) 
         range=np.array([math.hypot(x, y), np.nan]),
         bearing=np.array([bearing, np.nan]),
         covariance=np.full((2, 2, 2), 0.01),
+        bias_covariance=np.zeros((2, 2, 2)),
         size=np.array([[length, width, 1.5], [np.nan, np.nan, np.nan]]),
         # the middle, half the length behind the near face along the line of sight
         centre=np.array(

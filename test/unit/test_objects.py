@@ -107,6 +107,9 @@ def test_covariance_matches_the_level_camera_closed_form() -> None:
     np.testing.assert_allclose(found.covariance[:, 0, 0], var_range, rtol=1e-4)
     np.testing.assert_allclose(found.covariance[:, 1, 1], var_lateral, rtol=1e-4)
     np.testing.assert_allclose(found.covariance[:, 0, 1], 0.0, atol=1e-9)
+    var_tilt = ((r**2 + HEIGHT**2) / HEIGHT * 0.01) ** 2  # the persistent part
+    np.testing.assert_allclose(found.bias_covariance[:, 0, 0], var_tilt, rtol=1e-4)
+    np.testing.assert_allclose(found.bias_covariance[:, 1, 1], 0.0, atol=1e-12)
     assert np.all(np.diff(found.covariance[:, 0, 0]) > 0)  # grows with range
     assert np.all(np.diff(found.covariance[:, 1, 1]) > 0)
 
@@ -119,6 +122,9 @@ def test_tilt_error_stretches_the_covariance_along_the_line_of_sight() -> None:
         along = np.array([math.cos(bearing), math.sin(bearing)])
         k = (r**2 + 2.0**2) / 2.0
         np.testing.assert_allclose(cov, 0.02**2 * k**2 * np.outer(along, along), rtol=1e-9)
+    # all of it persists over frames: a tracker gets only the 1 mm floor as fresh noise
+    np.testing.assert_allclose(found.bias_covariance, found.covariance, rtol=1e-12)
+    np.testing.assert_allclose(found.noise_covariance, np.tile(1e-6 * np.eye(2), (2, 1, 1)))
 
 
 def test_pixel_errors_grow_with_range_for_a_pitched_yawed_camera() -> None:

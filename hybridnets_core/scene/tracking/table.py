@@ -15,7 +15,8 @@ import numpy as np
 _BOX_MEAN, _BOX_COV = slice(0, 8), slice(8, 20)  # [4, 2] and [4, 3] per track (motion.py)
 _GROUND_MEAN, _GROUND_COV = slice(20, 24), slice(24, 40)  # [4] and [4, 4]
 _SCORE = 40
-_FLOAT_COLUMNS = 41
+_GROUND_BIAS_COV = slice(41, 45)  # [2, 2]: the persistent error of the latest ground position
+_FLOAT_COLUMNS = 45
 # integer columns
 _STATE, _NUMBER, _HITS, _BORN_NS, _UPDATED_NS, _GROUND_KNOWN = range(6)
 _INT_COLUMNS = 6
@@ -25,7 +26,7 @@ _INT_COLUMNS = 6
 class TrackTable:
     """Per track: box and ground filter states, life-cycle counters and class votes."""
 
-    floats: np.ndarray  # [T, 41] float64
+    floats: np.ndarray  # [T, 45] float64
     ints: np.ndarray  # [T, 6] int64 (stamps in ns need all 64 bits)
     class_votes: np.ndarray  # [T, C] summed detection scores per class
 
@@ -42,6 +43,7 @@ class TrackTable:
         box_cov: np.ndarray,
         ground_mean: np.ndarray,
         ground_cov: np.ndarray,
+        ground_bias_cov: np.ndarray,
         ground_known: np.ndarray,
         state: int,
         stamp_ns: int,
@@ -56,6 +58,7 @@ class TrackTable:
         floats[:, _GROUND_MEAN] = ground_mean
         floats[:, _GROUND_COV] = ground_cov.reshape(count, -1)
         floats[:, _SCORE] = scores
+        floats[:, _GROUND_BIAS_COV] = ground_bias_cov.reshape(count, -1)
         ints = np.zeros((count, _INT_COLUMNS), np.int64)
         ints[:, _STATE], ints[:, _HITS] = state, 1
         ints[:, _BORN_NS] = ints[:, _UPDATED_NS] = stamp_ns
@@ -102,6 +105,11 @@ class TrackTable:
     @property
     def ground_cov(self) -> np.ndarray:
         return self.floats[:, _GROUND_COV].reshape(-1, 4, 4)
+
+    @property
+    def ground_bias_cov(self) -> np.ndarray:
+        """[T, 2, 2] writable view: the persistent error of each track's latest ground position."""
+        return self.floats[:, _GROUND_BIAS_COV].reshape(-1, 2, 2)
 
     @property
     def score(self) -> np.ndarray:

@@ -37,8 +37,11 @@ the vehicle's own pitch and yaw cause, which a prediction through the ground pla
 have to model separately. A second constant-velocity filter on the ground position (x, y,
 vx, vy) starts at a track's first valid ground position, is predicted every frame and updated
 with each matched detection's ground position and its covariance; it gives the velocities
-and plays no part in association. Ground positions are in the vehicle frame, which moves with
-the vehicle: the velocities are relative to the vehicle, not over the ground.
+and plays no part in association. A measurement's error may have a part that persists over
+frames (`ground_bias_cov`: the tilt of the line of sight, objects.py): the filter leaves it out
+of its measurement noise, which would otherwise make the velocities lag, and adds the latest
+one to the position covariance it reports. Ground positions are in the vehicle frame, which
+moves with the vehicle: the velocities are relative to the vehicle, not over the ground.
 """
 
 from __future__ import annotations
@@ -126,7 +129,7 @@ class TrackerSettings:
     )
     # ground filter, vehicle frame
     ground_accel_std: float = setting(
-        2.0, "Ground white-acceleration noise (m / s^2; q = std^2).", low=0.001, high=100.0
+        4.0, "Ground white-acceleration noise (m / s^2; q = std^2).", low=0.001, high=100.0
     )
     ground_initial_velocity_std: float = setting(
         10.0, "Ground velocity uncertainty of a new track (m / s).", low=0.001, high=1000.0
@@ -162,7 +165,7 @@ class TrackResult:
     ground_valid: np.ndarray  # [M] bool
     ground_xy: np.ndarray  # [M, 2] m, vehicle frame
     ground_velocity: np.ndarray  # [M, 2] m/s, relative to the vehicle
-    ground_cov: np.ndarray  # [M, 4, 4] over (x, y, vx, vy)
+    ground_cov: np.ndarray  # [M, 4, 4] over (x, y, vx, vy), with the persistent error
     age_s: np.ndarray  # [M] since the track's first detection
     hits: np.ndarray  # [M] detections so far
     time_since_update_s: np.ndarray  # [M] 0 when matched this frame
@@ -178,6 +181,7 @@ class _Frame:
     class_ids: np.ndarray
     ground_xy: np.ndarray
     ground_cov: np.ndarray
+    ground_bias_cov: np.ndarray
     ground_valid: np.ndarray
 
 
@@ -187,6 +191,7 @@ def _frame_from_inputs(
     class_ids: np.ndarray,
     ground_xy: np.ndarray | None,
     ground_cov: np.ndarray | None,
+    ground_bias_cov: np.ndarray | None,
     ground_valid: np.ndarray | None,
 ) -> _Frame:
     """Check shapes and values, raising InputError naming the first problem."""
@@ -210,8 +215,9 @@ def _frame_from_inputs(
     if count and (class_ids.dtype.kind not in "iu" or class_ids.min() < 0):
         raise InputError(f"tracker class_ids must be non-negative integers, got {class_ids.dtype}")
     xy, cov, valid = _ground_measurements(count, ground_xy, ground_cov, ground_valid)
+    bias = _ground_bias(count, ground_xy, ground_bias_cov, valid)
     centred = box_geometry(boxes)
-    return _Frame(boxes, centred, scores, class_ids.astype(np.intp), xy, cov, valid)
+    return _Frame(boxes, centred, scores, class_ids.astype(np.intp), xy, cov, bias, valid)
 
 
 def _ground_measurements(
@@ -248,6 +254,26 @@ def _ground_measurements(
     if not ((a > 0) & (a * d > b * c) & symmetric).all():
         raise InputError("tracker ground_cov must be symmetric positive definite where valid")
     return xy, cov, valid
+
+
+def _ground_bias(
+    count: int, ground_xy: np.ndarray | None, bias_cov: np.ndarray | None, valid: np.ndarray
+) -> np.ndarray:
+    """Checked persistent-error covariances [N, 2, 2] (zero where none is given or invalid)."""
+    if bias_cov is None:
+        return np.zeros((count, 2, 2))
+    if ground_xy is None:
+        raise InputError("tracker ground_bias_cov given without ground_xy")
+    bias = np.asarray(bias_cov, dtype=np.float64)
+    if bias.shape != (count, 2, 2):
+        raise InputError(f"tracker ground_bias_cov must be [{count}, 2, 2], got {bias.shape}")
+    bias = np.where(valid[:, None, None], bias, 0.0)
+    a, b, c, d = bias.reshape(count, 4).T
+    if not np.isfinite(bias).all():
+        raise InputError("tracker ground_bias_cov must be finite where ground_valid")
+    if not ((a >= 0) & (a * d >= b * c - 1e-9 * (a + d) ** 2) & np.isclose(b, c)).all():
+        raise InputError("tracker ground_bias_cov must be symmetric positive semi-definite")
+    return bias
 
 
 def _indices(mask: np.ndarray) -> np.ndarray:
@@ -293,14 +319,19 @@ class Tracker:
         ground_xy: np.ndarray | None = None,
         ground_cov: np.ndarray | None = None,
         ground_valid: np.ndarray | None = None,
+        ground_bias_cov: np.ndarray | None = None,
     ) -> TrackResult:
         """Advance to `stamp_ns`, associate this frame's detections and report the tracks.
 
         boxes [N, 4] in pixels (x1, y1, x2, y2), scores [N], class_ids [N]; optionally ground
-        positions [N, 2] (vehicle frame, m) with covariances [N, 2, 2] and a validity mask [N]
-        (all valid when omitted). Detections without a valid ground position are still tracked.
+        positions [N, 2] (vehicle frame, m) with the covariances [N, 2, 2] of their errors that
+        are fresh in every frame, a validity mask [N] (all valid when omitted) and the
+        covariances [N, 2, 2] of their errors that persist over frames (none when omitted).
+        Detections without a valid ground position are still tracked.
         """
-        frame = _frame_from_inputs(boxes, scores, class_ids, ground_xy, ground_cov, ground_valid)
+        frame = _frame_from_inputs(
+            boxes, scores, class_ids, ground_xy, ground_cov, ground_bias_cov, ground_valid
+        )
         dt = self._advance_clock(stamp_ns)
         tracks = self._tracks
         self._box_filter.predict(tracks.box_mean, tracks.box_cov, dt)
@@ -372,6 +403,7 @@ class Tracker:
         self._box_filter.update(tracks.box_mean, tracks.box_cov, rows, frame.centred[dets])
         with_ground = frame.ground_valid[dets]
         rows_g, dets_g = rows[with_ground], dets[with_ground]
+        tracks.ground_bias_cov[rows_g] = frame.ground_bias_cov[dets_g]
         known = tracks.ground_known[rows_g] == 1
         self._ground_filter.update(
             tracks.ground_mean,
@@ -407,6 +439,7 @@ class Tracker:
             box_cov,
             ground_mean,
             ground_cov,
+            frame.ground_bias_cov[dets],
             frame.ground_valid[dets],
             TENTATIVE,
             self._last_stamp_ns,
@@ -434,7 +467,8 @@ class Tracker:
             if det >= 0:
                 detection_ids[det] = track_id
         known = shown.ground_known == 1
-        ground_mean, ground_cov = shown.ground_mean, shown.ground_cov
+        ground_mean, ground_cov = shown.ground_mean, shown.ground_cov.copy()
+        ground_cov[:, :2, :2] += shown.ground_bias_cov
         if not known.all():
             ground_mean = np.where(known[:, None], ground_mean, np.nan)
             ground_cov = np.where(known[:, None, None], ground_cov, np.nan)
