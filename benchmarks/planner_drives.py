@@ -1,12 +1,14 @@
 """Planner metrics of one model over several synthetic drives (one seed each), through the CLI.
 
-Each drive is `hybridnets synth-bag --seed S`, replayed by `hybridnets bag-eval` with the node's
-defaults; the JSON keeps every drive's planner section (position errors, tracking over every
-vehicle and inside the grid, lanes) and the pooled means, because one drive holds only a few
-vehicles in each range bin.
+Each drive is `hybridnets synth-bag --seed S --scenario C`, replayed by `hybridnets bag-eval`
+with the node's defaults; the JSON keeps every drive's planner section (position errors,
+tracking over every vehicle and inside the grid, lanes, velocities, lane indices, the lead and
+its time to collision, grid and local map) and the pooled means, because one drive holds only a
+few vehicles in each range bin.
 
     python benchmarks/planner_drives.py --seeds 0-6 --out benchmarks/results/planner_drives.json
     python benchmarks/planner_drives.py --out results/box_edges.json -- --no-contact-from-drivable
+    python benchmarks/planner_drives.py --seeds 0-1 --scenarios braking-lead,cut-in --out ...
 """
 
 from __future__ import annotations
@@ -38,20 +40,65 @@ def seed_range(text: str) -> list[int]:
 
 
 def run_drive(
-    seed: int, frames: int, fps: float, weights: str | None, flags: list[str], root: Path
+    seed: int,
+    scenario: str,
+    frames: int,
+    fps: float,
+    weights: str | None,
+    flags: list[str],
+    root: Path,
 ) -> dict:
     """One drive: synth-bag, bag-eval (with `flags`), the report's planner section with the
     replay time."""
-    bag, out = root / f"drive{seed}", root / f"eval{seed}"
+    bag, out = root / f"drive{seed}-{scenario}", root / f"eval{seed}-{scenario}"
     if cli(["synth-bag", "--out", str(bag), "--frames", str(frames), "--fps", str(fps),
-            "--seed", str(seed)]) != 0:  # fmt: skip
-        raise SystemExit(f"synth-bag failed for seed {seed}")
+            "--seed", str(seed), "--scenario", scenario]) != 0:  # fmt: skip
+        raise SystemExit(f"synth-bag failed for seed {seed}, scenario {scenario}")
     started = time.perf_counter()
     replay = ["bag-eval", "--bag", str(bag), "--topic", TOPIC, "--out", str(out)]
     if cli(replay + (["-w", weights] if weights else []) + flags) != 0:
         raise SystemExit(f"bag-eval failed for seed {seed}")
     report = json.loads((out / "report.json").read_text())
-    return {"seed": seed, "replay_s": time.perf_counter() - started, **report["planner"]}
+    replay_s = time.perf_counter() - started
+    return {"seed": seed, "scenario": scenario, "replay_s": replay_s, **report["planner"]}
+
+
+def weighted(values: list[tuple[float | None, int]]) -> float | None:
+    """The mean of the drives' values weighted by their counts, over those that have one."""
+    kept = [(value, count) for value, count in values if value is not None and count]
+    if not kept:
+        return None
+    return float(np.average([v for v, _ in kept], weights=[c for _, c in kept]))
+
+
+def pooled_motion(drives: list[dict]) -> dict[str, Any]:
+    """The outputs over time pooled: velocity error and TTC error medians and the lane
+    assignment weighted by their counts, lead selection by frames, grid and local map IoU
+    averaged over the drives that score them."""
+    velocity = [d["objects"]["velocity_error_mps"] for d in drives]
+    ttc = [d["lead"]["ttc_error_rel"] for d in drives]
+    lanes = [d["lanes"] for d in drives]
+    grid = [d.get("grid", {}).get("iou") for d in drives]
+    local_map = [d.get("local_map", {}).get("iou") for d in drives]
+    return {
+        "velocity_error_mps.median_weighted_mean": weighted(
+            [(v["median"], v["count"]) for v in velocity]
+        ),
+        "velocity_error_mps.count": sum(v["count"] for v in velocity),
+        "lanes.assignment_accuracy": weighted(
+            [(lane["assignment_accuracy"], lane["assignment_count"]) for lane in lanes]
+        ),
+        "lanes.assignment_count": sum(lane["assignment_count"] for lane in lanes),
+        "lead.selection_accuracy": weighted(
+            [(d["lead"]["selection_accuracy"], d["lead"]["frames"]) for d in drives]
+        ),
+        "lead.ttc_error_rel.median_weighted_mean": weighted(
+            [(t["median"], t["count"]) for t in ttc]
+        ),
+        "lead.ttc_error_rel.count": sum(t["count"] for t in ttc),
+        "grid.iou_mean": weighted([(value, 1) for value in grid]),
+        "local_map.iou_mean": weighted([(value, 1) for value in local_map]),
+    }
 
 
 def pooled(drives: list[dict]) -> dict[str, Any]:
@@ -86,12 +133,19 @@ def pooled(drives: list[dict]) -> dict[str, Any]:
     ):
         kept = [v for v in values if v is not None]
         summary[key] = float(np.mean(kept)) if kept else None
+    summary.update(pooled_motion(drives))
     return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=seed_range, default=seed_range("0-6"))
+    parser.add_argument(
+        "--scenarios",
+        type=lambda text: text.split(","),
+        default=["drive"],
+        help="comma-separated synth-bag scenarios, each replayed for every seed (drive)",
+    )
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--fps", type=float, default=10.0)
     parser.add_argument("-w", "--weights", default=None, help="checkpoint (default: built-in)")
@@ -102,8 +156,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
         drives = [
-            run_drive(seed, args.frames, args.fps, args.weights, args.flags, Path(scratch))
+            run_drive(seed, scenario, args.frames, args.fps, args.weights, args.flags, root)
+            for scenario in args.scenarios
             for seed in args.seeds
         ]
     print(f"{'seed':>4} {'IDF1':>6} {'IDF1 grid':>9} {'MOTA grid':>9}  position error by bin")
@@ -130,6 +186,7 @@ def main() -> None:
             "machine": machine_info(),
             "weights": args.weights or "built-in",
             "bag_eval_flags": args.flags,
+            "scenarios": args.scenarios,
             "frames": args.frames,
             "fps": args.fps,
             "summary": summary,

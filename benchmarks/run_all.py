@@ -128,6 +128,11 @@ BENCHMARKS = (
         "built-in model over seven 300-frame synthetic drives, against their labels",
     ),
     Benchmark(
+        "planner_scenarios",
+        "benchmarks/planner_drives.py --seeds 0-1 --scenarios braking-lead,cut-in --out {out}",
+        "built-in model over scripted 300-frame drives: a braking lead and a cut-in",
+    ),
+    Benchmark(
         "planner_drives_box_edges",
         "benchmarks/planner_drives.py --seeds 0-6 --out {out} -- --no-contact-from-drivable",
         "the same with objects at their boxes' bottom edges",

@@ -523,6 +523,62 @@ def planner_drives() -> str:
     return table(header, rows) + note
 
 
+def optional(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def motion_row(label: list[str], velocity: tuple, lanes: tuple, lead: float | None,
+               ttc: tuple, grid: float | None, local_map: float | None) -> list[str]:  # fmt: skip
+    """One row of the outputs over time: (value, count) pairs where a count says how many."""
+
+    def counted(pair: tuple, digits: int = 3) -> str:
+        value, count = pair
+        return "-" if value is None else f"{value:.{digits}f} ({count})"
+
+    return [*label, counted(velocity, 2), counted(lanes), optional(lead), counted(ttc, 2),
+            optional(grid), optional(local_map)]  # fmt: skip
+
+
+def planner_motion() -> str:
+    rows = []
+    for name in ("planner_drives", "planner_scenarios"):
+        for entry in result(name)["drives"]:
+            velocity, ttc = entry["objects"]["velocity_error_mps"], entry["lead"]["ttc_error_rel"]
+            lanes = entry["lanes"]
+            rows.append(motion_row(
+                [entry.get("scenario", "drive"), str(entry["seed"])],
+                (velocity["median"], velocity["count"]),
+                (lanes["assignment_accuracy"], lanes["assignment_count"]),
+                entry["lead"]["selection_accuracy"],
+                (ttc["median"], ttc["count"]),
+                entry.get("grid", {}).get("iou"),
+                entry.get("local_map", {}).get("iou"),
+            ))  # fmt: skip
+        pooled = result(name)["summary"]
+        label = "drives" if name == "planner_drives" else "scripted drives"
+        rows.append(motion_row(
+            [f"**pooled {label}**", ""],
+            (pooled["velocity_error_mps.median_weighted_mean"],
+             pooled["velocity_error_mps.count"]),
+            (pooled["lanes.assignment_accuracy"], pooled["lanes.assignment_count"]),
+            pooled["lead.selection_accuracy"],
+            (pooled["lead.ttc_error_rel.median_weighted_mean"], pooled["lead.ttc_error_rel.count"]),
+            pooled["grid.iou_mean"],
+            pooled["local_map.iou_mean"],
+        ))  # fmt: skip
+    header = ["scenario", "seed", "velocity error, median m/s (pairs)",
+              "lane assignment (pairs)", "lead selection", "TTC error, median (frames)",
+              "grid IoU", "local map IoU"]  # fmt: skip
+    note = (
+        "\nTargets: velocity error <= 0.5 m/s, lane assignment >= 0.90, lead selection >= 0.95, "
+        "TTC error <= 15 % (frames whose true TTC is under 10 s), local map IoU 0.05 above the "
+        "per-frame grid's. Pooled: medians weighted by their counts, lead selection by frames, "
+        f"IoUs averaged over the drives; {load('planner_drives')} and "
+        f"{load('planner_scenarios')}, {source('planner_drives', 'planner_scenarios')}.\n"
+    )
+    return table(header, rows) + note
+
+
 # ---------------------------------------------------------------- data, built-in model
 
 
@@ -629,6 +685,7 @@ def summary() -> str:
     heldout = heldout_row("paper")
     seed0 = drive("planner_drives", 0)
     pooled = result("planner_drives")["summary"]
+    scripted = result("planner_scenarios")["summary"]
     memory = result("val_memory")
     one, coef3 = "multi_camera", "multi_camera_coef3"
     frames = "1280x720 dashcam frame, batch 1"
@@ -692,6 +749,14 @@ def summary() -> str:
          f"IDF1 {points(pooled['tracking_in_grid']['idf1'])} inside the grid; position error "
          f"{position_errors(pooled_bins(pooled))} % (pairs) at 0-10 / 10-20 / 20-30 / 30-40 m",
          source("planner_drives")],
+        ["the outputs over time, pooled: drives / scripted braking-lead and cut-in drives",
+         "seeds 0-6 / seeds 0-1",
+         f"velocity error {optional(pooled['velocity_error_mps.median_weighted_mean'], 2)} / "
+         f"{optional(scripted['velocity_error_mps.median_weighted_mean'], 2)} m/s; lead "
+         f"selection {optional(pooled['lead.selection_accuracy'])} / "
+         f"{optional(scripted['lead.selection_accuracy'])}; TTC error (scripted) "
+         f"{optional(scripted['lead.ttc_error_rel.median_weighted_mean'], 2)}",
+         source("planner_drives", "planner_scenarios")],
         ["planner outputs per frame (objects, tracking, lanes)",
          f"1280x720, {result('planner_cost')['objects_per_frame']} objects, one core",
          f"{ms(result('planner_cost')['stages_ms']['total']['median'])} median",
@@ -757,6 +822,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "bag_eval_overhead": bag_eval_overhead,
     "drive_seed0": drive_seed0,
     "planner_drives": planner_drives,
+    "planner_motion": planner_motion,
     "synth_speed": synth_speed,
     "builtin_heldout": builtin_heldout,
 }

@@ -144,8 +144,9 @@ class ObjectSettings:
         low=0.0,
         high=1000.0,
     )
+    # detectors end a box cut by the image's side a few pixels short of it
     side_margin_px: float = setting(
-        2.0,
+        8.0,
         "A box this near (px) to the image's left or right edge is not located (outer edge out "
         "of view).",
         low=0.0,

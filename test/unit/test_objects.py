@@ -74,9 +74,9 @@ def test_each_status_case_has_no_position() -> None:
         box_on(CAM.cx, CAM.cy - 10.0),  # above the horizon
         box_on(CAM.cx, CAM.cy),  # on the horizon
         box_on(CAM.cx, CAM.cy + 10.0),  # 150 m ahead: beyond x_max = 80
-        box_on(25.0, CAM.cy + 12.0),  # 125 m ahead, to the left: outside the grid
-        [1.5, 400.0, 200.0, 500.0],  # left edge within the 2 px margin: cut at the side
-        [W - 300.0, 400.0, W - 2.0, 500.0],  # right edge within it
+        box_on(25.0, CAM.cy + 12.0, 20.0),  # 125 m ahead, to the left: outside the grid
+        [7.5, 400.0, 200.0, 500.0],  # left edge within the 8 px side margin: cut at the side
+        [W - 300.0, 400.0, W - 8.0, 500.0],  # right edge within it
         [0.0, 400.0, 200.0, H],  # cut at the bottom and the side: the bottom comes first
     ]
     found = locate(boxes)

@@ -260,6 +260,28 @@ def test_a_persistent_error_given_apart_keeps_velocities_timely_and_is_reported(
     assert np.allclose(last, last.T) and np.all(np.linalg.eigvalsh(last) > 0)
 
 
+def test_a_ground_position_only_predicted_for_too_long_is_forgotten() -> None:
+    """An object located for 0.5 s moving at 2 m/s, then (cut at the image's side) detected
+    without a ground position: its track goes on, its ground position is predicted for
+    ground_max_coast_s = 0.3 s and then unknown; located again, the track starts its ground
+    state afresh at the measurement, with no velocity carried over."""
+    tracker = Tracker(TrackerSettings(min_hits=1, ground_max_coast_s=0.3))
+    cov = np.eye(2)[None] * 0.01
+    results = []
+    for k in range(16):
+        located = k < 5 or k == 15
+        xy = np.array([[10.0 + 0.2 * k, 0.0]]) if located else np.full((1, 2), np.nan)
+        detections = (np.array([box(200, 200)]), np.array([0.9]), np.array([0]))
+        results.append(tracker.update(k * 100 * MS, *detections, xy, cov, np.array([located])))
+    assert all(result.detection_track_ids == ["1"] for result in results)
+    known = [bool(result.ground_valid[0]) for result in results]
+    assert known == [True] * 8 + [False] * 7 + [True]  # coasting 0.1, 0.2, 0.3 s, then not
+    assert np.isnan(results[8].ground_xy).all() and np.isnan(results[8].ground_cov).all()
+    assert results[7].ground_xy[0, 0] == pytest.approx(10.0 + 0.2 * 7, abs=0.05)
+    np.testing.assert_allclose(results[15].ground_xy[0], [13.0, 0.0])
+    np.testing.assert_allclose(results[15].ground_velocity[0], [0.0, 0.0])
+
+
 def test_objects_without_ground_positions_are_tracked_in_the_image() -> None:
     tracker = Tracker(TrackerSettings(min_hits=1))
     boxes = np.array([box(200, 200), box(500, 200)])

@@ -18,8 +18,8 @@ _SCORE = 40
 _GROUND_BIAS_COV = slice(41, 45)  # [2, 2]: the persistent error of the latest ground position
 _FLOAT_COLUMNS = 45
 # integer columns
-_STATE, _NUMBER, _HITS, _BORN_NS, _UPDATED_NS, _GROUND_KNOWN = range(6)
-_INT_COLUMNS = 6
+_STATE, _NUMBER, _HITS, _BORN_NS, _UPDATED_NS, _GROUND_KNOWN, _GROUND_UPDATED_NS = range(7)
+_INT_COLUMNS = 7
 
 
 @dataclass
@@ -27,7 +27,7 @@ class TrackTable:
     """Per track: box and ground filter states, life-cycle counters and class votes."""
 
     floats: np.ndarray  # [T, 45] float64
-    ints: np.ndarray  # [T, 6] int64 (stamps in ns need all 64 bits)
+    ints: np.ndarray  # [T, 7] int64 (stamps in ns need all 64 bits)
     class_votes: np.ndarray  # [T, C] summed detection scores per class
 
     @classmethod
@@ -61,7 +61,7 @@ class TrackTable:
         floats[:, _GROUND_BIAS_COV] = ground_bias_cov.reshape(count, -1)
         ints = np.zeros((count, _INT_COLUMNS), np.int64)
         ints[:, _STATE], ints[:, _HITS] = state, 1
-        ints[:, _BORN_NS] = ints[:, _UPDATED_NS] = stamp_ns
+        ints[:, _BORN_NS] = ints[:, _UPDATED_NS] = ints[:, _GROUND_UPDATED_NS] = stamp_ns
         ints[:, _GROUND_KNOWN] = ground_known
         return cls(floats, ints, class_votes)
 
@@ -135,6 +135,11 @@ class TrackTable:
     @property
     def updated_ns(self) -> np.ndarray:
         return self.ints[:, _UPDATED_NS]
+
+    @property
+    def ground_updated_ns(self) -> np.ndarray:
+        """Stamp of each track's latest ground measurement (its start before the first)."""
+        return self.ints[:, _GROUND_UPDATED_NS]
 
     @property
     def ground_known(self) -> np.ndarray:

@@ -40,7 +40,10 @@ with each matched detection's ground position and its covariance; it gives the v
 and plays no part in association. A measurement's error may have a part that persists over
 frames (`ground_bias_cov`: the tilt of the line of sight, objects.py): the filter leaves it out
 of its measurement noise, which would otherwise make the velocities lag, and adds the latest
-one to the position covariance it reports. Ground positions are in the vehicle frame, which
+one to the position covariance it reports. A ground state that has only been predicted for
+longer than `ground_max_coast_s` (its detections not located: cut at the image's side or
+bottom) is forgotten, and the next located detection starts it afresh. Ground positions are
+in the vehicle frame, which
 moves with the vehicle: the velocities are relative to the vehicle, not over the ground.
 """
 
@@ -133,6 +136,14 @@ class TrackerSettings:
     )
     ground_initial_velocity_std: float = setting(
         10.0, "Ground velocity uncertainty of a new track (m / s).", low=0.001, high=1000.0
+    )
+    ground_max_coast_s: float = setting(
+        1.0,
+        "A track's ground position is predicted for at most this long (s) after its last ground "
+        "measurement, then unknown until the next one (an object cut at the image's side keeps "
+        "its track, not a position drifting on an old velocity).",
+        low=0.0,
+        high=600.0,
     )
 
     def __post_init__(self) -> None:
@@ -336,6 +347,7 @@ class Tracker:
         tracks = self._tracks
         self._box_filter.predict(tracks.box_mean, tracks.box_cov, dt)
         self._ground_filter.predict(tracks.ground_mean, tracks.ground_cov, dt)
+        self._forget_stale_ground(tracks)
         alive = self._last_stamp_ns - tracks.updated_ns <= self._max_age_ns
         if not alive.all():
             tracks = tracks.subset(alive)
@@ -371,6 +383,13 @@ class Tracker:
         self._last_stamp_ns = stamp_ns
         return 0.0 if last is None else (stamp_ns - last) / NS_PER_S
 
+    def _forget_stale_ground(self, tracks: TrackTable) -> None:
+        """Mark ground states unknown, in place, once they have only been predicted for longer
+        than ground_max_coast_s; the next ground measurement starts them afresh."""
+        coasting_ns = self._last_stamp_ns - tracks.ground_updated_ns
+        stale = coasting_ns > self.settings.ground_max_coast_s * NS_PER_S
+        tracks.ground_known[stale] = 0
+
     def _associate(
         self, tracks: TrackTable, frame: _Frame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -404,6 +423,7 @@ class Tracker:
         with_ground = frame.ground_valid[dets]
         rows_g, dets_g = rows[with_ground], dets[with_ground]
         tracks.ground_bias_cov[rows_g] = frame.ground_bias_cov[dets_g]
+        tracks.ground_updated_ns[rows_g] = self._last_stamp_ns
         known = tracks.ground_known[rows_g] == 1
         self._ground_filter.update(
             tracks.ground_mean,
