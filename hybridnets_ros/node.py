@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -44,6 +44,7 @@ from hybridnets_core.serving.streams import Arrival, FrameBatcher, StagedRunner
 from hybridnets_core.serving.world import PLANNER_OUTPUTS, WORLD_OUTPUTS, RigFrame, WorldOutputs
 
 from . import params
+from .diagnostics import calibration_statuses, perception_status
 from .ego import EgoPoseSource
 from .messages import RclpyFactory, message_class
 from .parameter_requests import answer_unparseable_requests
@@ -651,19 +652,12 @@ class HybridNetsNode(LifecycleNode):
     # --- diagnostics -----------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
-        """One DiagnosticStatus with the lifecycle state, rates, counts, latencies, last error."""
+        """The perception status (lifecycle state, rates, counts, latencies, last error) and
+        each camera's pose check."""
         totals, rates = self.stats.rates()
         backend = self.pipeline.backend_name if self.pipeline else "none"
         device = self.pipeline.device if self.pipeline else "none"
-        status = DiagnosticStatus(
-            name=f"{self.get_fully_qualified_name()}: perception", hardware_id=f"{backend}:{device}"
-        )
-        status.level, status.message = self._health(totals, rates)
         values = {
-            "state": self.state,
-            "input_rate_hz": f"{rates['received']:.2f}",
-            "processed_rate_hz": f"{rates['processed']:.2f}",
-            **{f"frames_{name}": str(count) for name, count in totals.items()},
             "backend": backend,
             "device": device,
             "overlap": str(self.settings.behaviour.overlap).lower(),
@@ -673,54 +667,14 @@ class HybridNetsNode(LifecycleNode):
             "last_error": self.stats.last_error,
             "latency_window_s": f"{self.stats.window_s:g}",
         }
-        for stage, (median, p95) in self.stats.latency_summary().items():
-            values[f"latency_{stage}_median_ms"] = f"{median:.2f}"
-            values[f"latency_{stage}_p95_ms"] = f"{p95:.2f}"
-        status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
-        array = DiagnosticArray(status=[status, *self._calibration_statuses()])
+        name = self.get_fully_qualified_name()
+        perception = perception_status(
+            name, f"{backend}:{device}", self.state, totals, rates, values,
+            self.stats.latency_summary(),
+        )  # fmt: skip
+        array = DiagnosticArray(status=[perception, *calibration_statuses(name, self.calibration)])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diag_pub.publish(array)
-
-    def _calibration_statuses(self) -> list[DiagnosticStatus]:
-        """Per camera, its pose check: WARN naming what looks off, else OK."""
-        statuses = []
-        for camera, feed in list(self.calibration.items()):
-            report = feed.report()
-            status = DiagnosticStatus(
-                name=f"{self.get_fully_qualified_name()}: calibration {camera or 'camera'}",
-                hardware_id=camera or "camera",
-            )
-            status.level = DiagnosticStatus.WARN if report.problems else DiagnosticStatus.OK
-            if report.problems:
-                status.message = "; ".join(report.problems)
-            elif report.frames < feed.settings.min_frames:
-                status.message = f"collecting: {report.frames} of {feed.settings.min_frames} frames"
-            else:
-                status.message = "ok"
-            values = {
-                "pitch_error_deg": report.pitch_error_deg,
-                "height_m": report.height_m,
-                "configured_height_m": report.configured_height_m,
-            }
-            status.values = [
-                KeyValue(key=k, value="" if v is None else f"{v:.3f}") for k, v in values.items()
-            ] + [KeyValue(key="frames", value=str(report.frames))]
-            statuses.append(status)
-        return statuses
-
-    def _health(self, totals: dict[str, int], rates: dict[str, float]) -> tuple[bytes, str]:
-        """Diagnostic level and summary for the last period."""
-        if self.state != "active":
-            return DiagnosticStatus.WARN, f"{self.state}: not processing"
-        if rates["failed"] > 0:
-            return DiagnosticStatus.ERROR, "frames failed in the pipeline"
-        if rates["rejected"] > 0:
-            return DiagnosticStatus.WARN, "malformed frames skipped"
-        if totals["received"] == 0:
-            return DiagnosticStatus.WARN, "no image received yet"
-        if rates["received"] == 0:
-            return DiagnosticStatus.WARN, "no image in the last period"
-        return DiagnosticStatus.OK, "ok"
 
     def stop(self) -> None:
         """Stop the workers (waits for the batch in progress); `destroy_node` does it too."""
