@@ -43,8 +43,8 @@ of its measurement noise, which would otherwise make the velocities lag, and add
 one to the position covariance it reports. A ground state that has only been predicted for
 longer than `ground_max_coast_s` (its detections not located: cut at the image's side or
 bottom) is forgotten, and the next located detection starts it afresh. Ground positions are
-in the vehicle frame, which
-moves with the vehicle: the velocities are relative to the vehicle, not over the ground.
+in the vehicle frame, which moves with the vehicle: the velocities are relative to the vehicle,
+not over the ground.
 """
 
 from __future__ import annotations
