@@ -6,7 +6,8 @@ policy, whose idle threads spin; ONNX Runtime: its default intra-op threads, spi
 "new": `ThreadSettings()`, what the node and the CLI use by default: one thread per core this
 process may use, no spinning (OMP_WAIT_POLICY=PASSIVE, `session.intra_op.allow_spinning` 0).
 Each runtime and setting runs in its own process (OpenMP reads its wait policy once, when torch
-loads it), first quiet, then beside one busy-loop process per core but one.
+loads it), first quiet, then beside one busy-loop process per core but one, then beside one per
+core (every core busy, as beside a training run).
 
     python benchmarks/contention.py --coef 3 --size 640x384 --runs 5 --out contention.json
 """
@@ -120,22 +121,31 @@ def stop(processes: list[subprocess.Popen]) -> None:
         process.wait()
 
 
+def beside(count: int, runtime: Any, batch: np.ndarray, runs: int) -> dict[str, float]:
+    """Forward times while `count` busy-loop processes run."""
+    busy = start_competitors(count)
+    try:
+        return timed(runtime, batch, runs, 1)
+    finally:
+        stop(busy)
+
+
 def worker(case: dict[str, Any]) -> dict[str, Any]:
-    """One case in this process: quiet, then beside the competitors."""
+    """One case in this process: quiet, then beside the competitors, then with every core
+    busy."""
     runtime, used = build_runtime(case)
     height, width = case["size"]
     batch = np.random.default_rng(0).standard_normal((1, 3, height, width), np.float32)
     quiet = timed(runtime, batch, case["runs"], case["warmup"])
-    busy = start_competitors(case["competitors"])
-    try:
-        contended = timed(runtime, batch, case["runs"], 1)
-    finally:
-        stop(busy)
+    contended = beside(case["competitors"], runtime, batch, case["runs"])
+    saturated = beside(case["cores"], runtime, batch, case["runs"])
     return {
         "thread_settings": used,
         "quiet": quiet,
         "contended": contended,
         "slowdown": contended["median_ms"] / quiet["median_ms"],
+        "saturated": saturated,
+        "slowdown_saturated": saturated["median_ms"] / quiet["median_ms"],
     }
 
 
@@ -193,13 +203,16 @@ def main() -> int:
                     "runs": args.runs,
                     "warmup": args.warmup,
                     "competitors": report["competitors"],
+                    "cores": cores,
                 }
                 result = run_case(case)
                 report["results"][name][settings] = result
                 print(
                     f"{name:12s} {settings}: quiet {result['quiet']['median_ms']:.1f} ms, "
                     f"contended {result['contended']['median_ms']:.1f} ms "
-                    f"({result['slowdown']:.2f}x)",
+                    f"({result['slowdown']:.2f}x), every core busy "
+                    f"{result['saturated']['median_ms']:.1f} ms "
+                    f"({result['slowdown_saturated']:.2f}x)",
                     flush=True,
                 )
     if args.out:

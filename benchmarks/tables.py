@@ -645,12 +645,16 @@ def contention_table(report: dict[str, Any]) -> str:
             ms(run["quiet"]["median_ms"]),
             ms(run["contended"]["median_ms"]),
             ratio(run["slowdown"]),
+            ms(run["saturated"]["median_ms"]),
+            ratio(run["slowdown_saturated"]),
         ]
         for name, by_settings in report["results"].items()
         for settings, run in by_settings.items()
     ]
     busy = f"beside {report['competitors']} busy process(es)"
-    return table(["runtime", "threads", "count", "forward, quiet", busy, "slowdown"], rows)
+    every = f"beside {report['cores']} (every core busy)"
+    header = ["runtime", "threads", "count", "forward, quiet", busy, "slowdown", every, "slowdown"]
+    return table(header, rows)
 
 
 def contention() -> str:
