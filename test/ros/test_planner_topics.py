@@ -24,6 +24,7 @@ from hybridnets_core.bag.typestore import RosbagsFactory
 from hybridnets_core.outputs.frame import FrameOutputs
 from hybridnets_core.outputs.settings import OutputSettings
 from hybridnets_core.scene.ground import CameraIntrinsics
+from hybridnets_core.scene.objects import ObjectSettings
 from hybridnets_core.scene.tracking import TrackerSettings
 from hybridnets_ros.messages import RclpyFactory
 
@@ -80,9 +81,12 @@ def test_a_camera_publishes_the_planner_topics_under_its_namespace(ros: Ros, wei
 
 
 def test_node_and_bag_planner_messages_are_identical_with_tracks(frame, dashcam_frame) -> None:
-    """Two frames, so the second has confirmed (eagerly started) tracks to compare."""
+    """Two frames, so the second has confirmed (eagerly started) tracks to compare. The
+    dashcam frame's cars touch its right edge: a 2 px side margin locates them, so the tracks
+    carry positions, velocities and lanes to compare."""
     result, names = frame
-    settings = OutputSettings(tracking=TrackerSettings(**EAGER))
+    located = ObjectSettings(side_margin_px=2.0)
+    settings = OutputSettings(tracking=TrackerSettings(**EAGER), objects=located)
     camera = CameraIntrinsics(900.0, 900.0, 639.5, 359.5, 1280, 720)
     made = {}
     for factory in (RclpyFactory(), RosbagsFactory()):
